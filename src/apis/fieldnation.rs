@@ -1,0 +1,356 @@
+//! Field Nation webhooks v1 (`openapi/fieldnation.json`): the `metadata`/`result` envelope,
+//! list filters, sparse fields, custom header attributes.
+//!
+//! Choices where the vendor's reference is silent are in `openapi/README.md`; the ones that
+//! shape this code: the `secret` is returned only by create (as the reference says, although its
+//! other examples show it), `webhookAttribute` only when `?webhookAttribute=` asks for it, and an
+//! update merges the custom headers it sends into the existing ones.
+
+use std::cmp::Ordering;
+
+use serde_json::{Map, Value, json};
+
+use crate::apis::{loopback_or_https, numeric_id_for};
+use crate::clock;
+use crate::error::{ApiError, Location, Violation};
+use crate::generated::FieldnationApi;
+use crate::generated::types::fieldnation::{
+    Webhook, WebhookAttribute, WebhookCreate, WebhookMethod, WebhookStatus, WebhookUpdate,
+};
+use crate::request::{Reply, Request};
+use crate::store::Store;
+
+/// A webhook's fields in the order the vendor shows them (typify's types sort them by name);
+/// also the names a list's `fields=` may use.
+const FIELDS: &[&str] = &[
+    "id",
+    "webhookId",
+    "companyId",
+    "userId",
+    "url",
+    "method",
+    "status",
+    "secret",
+    "events",
+    "notificationEmail",
+    "modelProperties",
+    "isIntegrationOnly",
+    "webhookAttribute",
+    "createdAt",
+    "updatedAt",
+];
+
+/// Custom header names may not use the prefix of the headers Field Nation itself sends.
+const RESERVED_HEADER_PREFIX: &str = "x-fn-";
+
+#[derive(Debug, Default)]
+pub struct FieldNation {
+    webhooks: Store<Webhook>,
+}
+
+impl FieldnationApi for FieldNation {
+    async fn list_webhooks(&self, request: Request) -> Result<Reply, ApiError> {
+        let fields = requested_fields(request.param_str("fields"))?;
+        let status = request.param_str("status");
+        let search = request.param_str("search").map(str::to_lowercase);
+        let sort_by = request.param_str("sortBy").unwrap_or("createdAt");
+        let descending = request.param_str("sortDirection") != Some("ASC");
+        let page = request.param_i64("page").unwrap_or(1).max(1) as usize;
+        let per_page = request.param_i64("perPage").unwrap_or(25).max(1) as usize;
+        let mut matching: Vec<Webhook> = self.webhooks.read(&request.tenant, |all| {
+            all.iter()
+                .filter(|w| status.is_none_or(|s| w.status.to_string() == s))
+                .filter(|w| search.as_deref().is_none_or(|q| matches_search(w, q)))
+                .cloned()
+                .collect()
+        });
+        matching.sort_by(|a, b| {
+            let order = compare(a, b, sort_by).then(a.id.cmp(&b.id));
+            if descending { order.reverse() } else { order }
+        });
+        let total = matching.len();
+        let result: Vec<Value> = matching
+            .iter()
+            .skip((page - 1).saturating_mul(per_page))
+            .take(per_page)
+            .map(|w| project(view(w, false, None), fields.as_deref()))
+            .collect();
+        let metadata = json!({ "timestamp": clock::format(clock::now()), "count": result.len(), "total": total });
+        Ok(Reply::ok(json!({ "metadata": metadata, "result": result })))
+    }
+
+    async fn create_webhook(
+        &self,
+        request: Request,
+        body: WebhookCreate,
+    ) -> Result<Reply, ApiError> {
+        check_url(&body.url)?;
+        check_custom_headers(body.webhook_attribute.as_ref())?;
+        let now = clock::now();
+        let tenant = &request.tenant;
+        let created = self.webhooks.write(tenant, |all| {
+            all.insert_with(|id| Webhook {
+                id: id as i64,
+                webhook_id: format!("wh_{}", &uuid::Uuid::new_v4().simple().to_string()[..12]),
+                company_id: numeric_id_for("company", tenant),
+                user_id: numeric_id_for("user", tenant),
+                url: body.url,
+                method: body.method.unwrap_or(WebhookMethod::Post),
+                status: body.status.unwrap_or(WebhookStatus::Active),
+                secret: Some(body.secret.unwrap_or_else(uuid::Uuid::new_v4).to_string()),
+                events: body.events.into_iter().map(String::from).collect(),
+                notification_email: body.notification_email,
+                model_properties: Vec::new(),
+                is_integration_only: body.is_integration_only.unwrap_or(false),
+                webhook_attribute: body.webhook_attribute,
+                created_at: now,
+                updated_at: now,
+            })
+            .clone()
+        });
+        Ok(envelope(view(&created, true, None)))
+    }
+
+    async fn get_webhook(&self, request: Request) -> Result<Reply, ApiError> {
+        let id = webhook_id(&request);
+        let attribute = request.param_str("webhookAttribute");
+        let found = self.webhooks.read(&request.tenant, |all| {
+            all.find(|w| w.webhook_id == id).map(|(_, w)| w.clone())
+        });
+        let webhook = found.ok_or_else(not_found)?;
+        Ok(envelope(view(&webhook, false, attribute)))
+    }
+
+    async fn update_webhook(
+        &self,
+        request: Request,
+        body: WebhookUpdate,
+    ) -> Result<Reply, ApiError> {
+        if let Some(url) = &body.url {
+            check_url(url)?;
+        }
+        check_custom_headers(body.webhook_attribute.as_ref())?;
+        let id = webhook_id(&request);
+        let updated = self.webhooks.write(&request.tenant, |all| {
+            let (key, _) = all.find(|w| w.webhook_id == id)?;
+            let webhook = all.get_mut(key)?;
+            apply_update(webhook, body);
+            Some(webhook.clone())
+        });
+        Ok(envelope(view(&updated.ok_or_else(not_found)?, false, None)))
+    }
+
+    async fn delete_webhook(&self, request: Request) -> Result<Reply, ApiError> {
+        let id = webhook_id(&request);
+        let deleted = self.webhooks.write(&request.tenant, |all| {
+            let (key, _) = all.find(|w| w.webhook_id == id)?;
+            all.remove(key)
+        });
+        Ok(envelope(view(&deleted.ok_or_else(not_found)?, false, None)))
+    }
+
+    async fn delete_webhook_attribute(&self, request: Request) -> Result<Reply, ApiError> {
+        let id = webhook_id(&request);
+        let kind = request.param_str("attributeType").unwrap_or_default();
+        let name = request.param_str("attributeName").unwrap_or_default();
+        let outcome = self.webhooks.write(&request.tenant, |all| {
+            let (key, _) = all.find(|w| w.webhook_id == id).ok_or_else(not_found)?;
+            let webhook = all.get_mut(key).ok_or_else(not_found)?;
+            let removed = webhook.webhook_attribute.as_mut().and_then(|attrs| {
+                let map = if kind == "header" {
+                    &mut attrs.header
+                } else {
+                    &mut attrs.legacy_field
+                };
+                let stored = map.keys().find(|k| k.eq_ignore_ascii_case(name))?.clone();
+                map.remove(&stored)
+            });
+            match removed {
+                Some(_) => {
+                    webhook.updated_at = clock::now();
+                    Ok(())
+                }
+                None => Err(ApiError::NotFound(format!(
+                    "Webhook attribute {kind}/{name} not found"
+                ))),
+            }
+        });
+        outcome?;
+        Ok(Reply::ok(
+            json!({ "message": "Webhook attribute successfully removed" }),
+        ))
+    }
+}
+
+fn webhook_id(request: &Request) -> String {
+    request
+        .param_str("webhookId")
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn not_found() -> ApiError {
+    ApiError::NotFound("Webhook not found".to_owned())
+}
+
+fn envelope(result: Value) -> Reply {
+    Reply::ok(json!({ "metadata": { "timestamp": clock::format(clock::now()) }, "result": result }))
+}
+
+/// The webhook as the API shows it: the secret only when `with_secret` (creation), custom
+/// attributes only of the type asked for.
+fn view(webhook: &Webhook, with_secret: bool, attribute: Option<&str>) -> Value {
+    let mut shown = webhook.clone();
+    if !with_secret {
+        shown.secret = None;
+    }
+    shown.webhook_attribute = attribute.map(|kind| {
+        let stored = webhook.webhook_attribute.clone().unwrap_or_default();
+        match kind {
+            "header" => WebhookAttribute {
+                header: stored.header,
+                ..Default::default()
+            },
+            _ => WebhookAttribute {
+                legacy_field: stored.legacy_field,
+                ..Default::default()
+            },
+        }
+    });
+    match serde_json::to_value(shown) {
+        Ok(Value::Object(mut map)) => FIELDS.iter().filter_map(|k| map.remove_entry(*k)).collect(),
+        _ => Value::Null,
+    }
+}
+
+fn check_url(url: &str) -> Result<(), ApiError> {
+    if loopback_or_https(url) {
+        Ok(())
+    } else {
+        Err(ApiError::Invalid(vec![Violation::body(
+            "/url",
+            format!("'url' must be a valid HTTPS URL, found {url:?}"),
+        )]))
+    }
+}
+
+fn check_custom_headers(attribute: Option<&WebhookAttribute>) -> Result<(), ApiError> {
+    let violations: Vec<Violation> = attribute
+        .into_iter()
+        .flat_map(|a| a.header.keys())
+        .filter(|name| {
+            name.to_ascii_lowercase()
+                .starts_with(RESERVED_HEADER_PREFIX)
+        })
+        .map(|name| {
+            Violation::body(
+                format!(
+                    "/webhookAttribute/header/{}",
+                    name.replace('~', "~0").replace('/', "~1")
+                ),
+                format!("custom header {name:?} may not start with {RESERVED_HEADER_PREFIX:?}"),
+            )
+        })
+        .collect();
+    if violations.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Invalid(violations))
+    }
+}
+
+/// A PUT changes only the fields it sends; custom headers are merged, `events` is replaced.
+fn apply_update(webhook: &mut Webhook, body: WebhookUpdate) {
+    if let Some(url) = body.url {
+        webhook.url = url;
+    }
+    if let Some(method) = body.method {
+        webhook.method = method;
+    }
+    if let Some(status) = body.status {
+        webhook.status = status;
+    }
+    // An absent `events` deserializes as empty; an empty list sent is refused by `minItems: 1`.
+    if !body.events.is_empty() {
+        webhook.events = body.events.into_iter().map(String::from).collect();
+    }
+    if let Some(secret) = body.secret {
+        webhook.secret = Some(secret.to_string());
+    }
+    if let Some(email) = body.notification_email {
+        webhook.notification_email = Some(email);
+    }
+    if let Some(integration_only) = body.is_integration_only {
+        webhook.is_integration_only = integration_only;
+    }
+    if let Some(sent) = body.webhook_attribute {
+        let stored = webhook
+            .webhook_attribute
+            .get_or_insert_with(Default::default);
+        stored.header.extend(sent.header);
+        stored.legacy_field.extend(sent.legacy_field);
+    }
+    webhook.updated_at = clock::now();
+}
+
+fn matches_search(webhook: &Webhook, needle: &str) -> bool {
+    [
+        Some(&webhook.url),
+        Some(&webhook.webhook_id),
+        webhook.notification_email.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    .any(|text| text.to_lowercase().contains(needle))
+}
+
+fn compare(a: &Webhook, b: &Webhook, sort_by: &str) -> Ordering {
+    match sort_by {
+        "id" => a.id.cmp(&b.id),
+        "webhookId" => a.webhook_id.cmp(&b.webhook_id),
+        "url" => a.url.cmp(&b.url),
+        "status" => a.status.to_string().cmp(&b.status.to_string()),
+        "updatedAt" => a.updated_at.cmp(&b.updated_at),
+        _ => a.created_at.cmp(&b.created_at),
+    }
+}
+
+/// The `fields=` list, checked against the known field names.
+fn requested_fields(fields: Option<&str>) -> Result<Option<Vec<String>>, ApiError> {
+    let Some(fields) = fields else {
+        return Ok(None);
+    };
+    let names: Vec<String> = fields
+        .split(',')
+        .map(str::trim)
+        .filter(|f| !f.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let unknown: Vec<&str> = names
+        .iter()
+        .map(String::as_str)
+        .filter(|n| !FIELDS.contains(n))
+        .collect();
+    if !unknown.is_empty() {
+        return Err(ApiError::Invalid(vec![Violation {
+            location: Location::Query("fields".to_owned()),
+            message: format!(
+                "unknown field(s) {}; known: {}",
+                unknown.join(", "),
+                FIELDS.join(", ")
+            ),
+        }]));
+    }
+    Ok(Some(names))
+}
+
+fn project(value: Value, fields: Option<&[String]>) -> Value {
+    match (fields, value) {
+        (Some(fields), Value::Object(map)) => Value::Object(
+            map.into_iter()
+                .filter(|(k, _)| fields.contains(k))
+                .collect::<Map<_, _>>(),
+        ),
+        (_, value) => value,
+    }
+}

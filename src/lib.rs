@@ -1,0 +1,17 @@
+//! hookmock: a stateful, contract-validating fake of webhook-management APIs.
+//!
+//! A request flows one way: [`router`] matches it against the route table that `build.rs`
+//! generated from `openapi/` ([`generated`]), [`validate`] checks it against its document, the
+//! vendor module in [`apis`] implements the operation on the [`store`], and the router renders
+//! the reply or the [`error`] in the vendor's shape.
+
+pub mod apis;
+pub mod clock;
+pub mod error;
+pub mod generated;
+pub mod request;
+pub mod router;
+pub mod server;
+pub mod spec;
+pub mod store;
+pub mod validate;

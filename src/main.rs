@@ -1,0 +1,143 @@
+//! The `hookmock` command line.
+
+use std::net::IpAddr;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use hookmock::generated::{DOCUMENTS, OPERATIONS};
+use hookmock::server::{Bound, Config};
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(
+    name = "hookmock",
+    version,
+    about = "A stateful, contract-validating mock of webhook-management APIs"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the bundled APIs at their native paths.
+    Serve(ServeArgs),
+    /// List the bundled APIs and their routes.
+    Apis,
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: IpAddr,
+    /// Port to listen on; 0 picks a free one (the bound address is printed).
+    #[arg(long, default_value_t = 4010)]
+    port: u16,
+    /// Serve only this API (repeatable); see `hookmock apis`.
+    #[arg(long = "api", value_name = "NAME")]
+    apis: Vec<String>,
+    /// Largest request body accepted: bytes, or with a KiB/MiB suffix.
+    #[arg(long, default_value = "1MiB", value_parser = parse_size)]
+    max_body: usize,
+    /// Do not answer CORS preflights or add CORS headers.
+    #[arg(long)]
+    no_cors: bool,
+}
+
+fn parse_size(text: &str) -> Result<usize, String> {
+    let (digits, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(at) => text.split_at(at),
+        None => (text, ""),
+    };
+    let multiplier = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kib" | "k" => 1024,
+        "mib" | "m" => 1024 * 1024,
+        other => {
+            return Err(format!(
+                "unknown size unit {other:?}; use bytes, KiB or MiB"
+            ));
+        }
+    };
+    digits
+        .parse::<usize>()
+        .ok()
+        .and_then(|n| n.checked_mul(multiplier))
+        .ok_or_else(|| format!("{text:?} is not a size"))
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("hookmock=info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Serve(args) => serve(args).await,
+        Command::Apis => {
+            print_apis();
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> ExitCode {
+    let config = Config {
+        host: args.host,
+        port: args.port,
+        apis: args.apis,
+        max_body: args.max_body,
+        cors: !args.no_cors,
+    };
+    let bound = match Bound::new(&config).await {
+        Ok(bound) => bound,
+        Err(error) => {
+            eprintln!("hookmock: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match bound.local_addr() {
+        // On stdout, so that scripts starting it on port 0 can read the address.
+        Ok(addr) => println!("hookmock listening on http://{addr}"),
+        Err(error) => eprintln!("hookmock: cannot read the bound address: {error}"),
+    }
+    match bound.run(shutdown_signal()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("hookmock: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => return std::future::pending().await,
+            };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    tracing::info!("shutting down");
+}
+
+fn print_apis() {
+    for doc in DOCUMENTS {
+        println!("{}  {}", doc.api, doc.title);
+        for op in OPERATIONS.iter().filter(|op| op.api == doc.api) {
+            println!("  {:<7}{:<62}{}", op.method, op.path, op.operation_id);
+        }
+    }
+}

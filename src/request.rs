@@ -1,0 +1,90 @@
+//! What a vendor implementation receives, a request that passed validation, and what it returns.
+
+use axum::http::{HeaderMap, StatusCode};
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use crate::error::{ApiError, Violation};
+use crate::spec::Operation;
+
+/// A request that matched an operation and passed its contract. Parameters are already coerced
+/// to their schema types (`"2"` is the integer 2 when the schema says integer).
+#[derive(Debug)]
+pub struct Request {
+    pub operation: &'static Operation,
+    /// The credential in `Authorization`, without its scheme: the tenant whose data this touches.
+    pub tenant: String,
+    /// `scheme://host[:port]` as the client addressed the server, for absolute links.
+    pub base_url: String,
+    /// The request path as sent, e.g. `/api/v1/webhooks/wh_abc123`.
+    pub path: String,
+    pub(crate) params: Map<String, Value>,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Option<Value>,
+}
+
+impl Request {
+    /// A declared parameter (path, query or header) by its name in the document.
+    pub fn param(&self, name: &str) -> Option<&Value> {
+        self.params.get(name)
+    }
+
+    pub fn param_str(&self, name: &str) -> Option<&str> {
+        self.param(name).and_then(Value::as_str)
+    }
+
+    pub fn param_i64(&self, name: &str) -> Option<i64> {
+        self.param(name).and_then(Value::as_i64)
+    }
+
+    pub fn param_bool(&self, name: &str) -> Option<bool> {
+        self.param(name).and_then(Value::as_bool)
+    }
+
+    /// A header that the document does not declare (a declared one is a [`Self::param`]).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn body(&self) -> Option<&Value> {
+        self.body.as_ref()
+    }
+
+    /// The body as the generated type of its schema. It already passed the schema, so a failure
+    /// here means the generated type is stricter than the validator; the client is told why.
+    pub fn typed_body<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+        let body = self.body.as_ref().unwrap_or(&Value::Null);
+        T::deserialize(body)
+            .map_err(|e| ApiError::Invalid(vec![Violation::body("", e.to_string())]))
+    }
+}
+
+/// A successful answer. Its `Content-Type` is the one the document declares for its status.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Option<Value>,
+}
+
+impl Reply {
+    pub fn ok(body: Value) -> Self {
+        Self {
+            status: StatusCode::OK,
+            body: Some(body),
+        }
+    }
+
+    pub fn created(body: Value) -> Self {
+        Self {
+            status: StatusCode::CREATED,
+            body: Some(body),
+        }
+    }
+
+    pub fn no_content() -> Self {
+        Self {
+            status: StatusCode::NO_CONTENT,
+            body: None,
+        }
+    }
+}

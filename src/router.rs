@@ -1,0 +1,306 @@
+//! The one router. Every request to a bundled API takes the same way through [`handle`]:
+//! match the route table → authenticate → read and validate → dispatch to the vendor
+//! implementation (generated `Implementations::dispatch`) → render, in the vendor's shape.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header, request::Parts};
+use axum::response::{IntoResponse, Response};
+
+use crate::apis::{self, Apis};
+use crate::error::{self, ApiError, ErrorStyle};
+use crate::generated::OPERATIONS;
+use crate::request::{Reply, Request};
+use crate::spec::Operation;
+use crate::validate::{Contracts, Incoming};
+
+/// How many routes a 404 suggests.
+const CLOSEST_ROUTES: usize = 3;
+
+/// Path templates → operations, for the APIs being served.
+pub struct Routes {
+    matcher: matchit::Router<usize>,
+    paths: Vec<PathRoutes>,
+}
+
+/// The operations that share one path template.
+struct PathRoutes {
+    template: &'static str,
+    api: &'static str,
+    /// (method, index into `OPERATIONS`)
+    methods: Vec<(&'static str, usize)>,
+}
+
+/// A request matched to an operation.
+pub struct Found {
+    pub index: usize,
+    /// Path parameters, percent-decoded.
+    pub params: Vec<(String, String)>,
+}
+
+/// A request that matched no operation, and the API it was closest to (for the error shape).
+pub struct Miss {
+    pub api: Option<&'static str>,
+    pub error: ApiError,
+}
+
+impl Routes {
+    /// The routes of `operations` whose API `serve` accepts.
+    pub fn new(
+        operations: &'static [Operation],
+        serve: impl Fn(&str) -> bool,
+    ) -> Result<Self, String> {
+        let mut routes = Self {
+            matcher: matchit::Router::new(),
+            paths: Vec::new(),
+        };
+        for (index, op) in operations
+            .iter()
+            .enumerate()
+            .filter(|(_, op)| serve(op.api))
+        {
+            match routes.paths.iter_mut().find(|p| p.template == op.path) {
+                Some(entry) => entry.methods.push((op.method, index)),
+                None => {
+                    routes
+                        .matcher
+                        .insert(op.path, routes.paths.len())
+                        .map_err(|e| {
+                            format!("{}.{}: route {}: {e}", op.api, op.operation_id, op.path)
+                        })?;
+                    routes.paths.push(PathRoutes {
+                        template: op.path,
+                        api: op.api,
+                        methods: vec![(op.method, index)],
+                    });
+                }
+            }
+        }
+        Ok(routes)
+    }
+
+    pub fn find(&self, method: &Method, path: &str) -> Result<Found, Miss> {
+        let Ok(matched) = self.matcher.at(path) else {
+            let closest = self.closest(path);
+            let api = closest.first().map(|(entry, _)| entry.api);
+            let closest = closest.iter().map(|(entry, _)| describe(entry)).collect();
+            let error = ApiError::NoRoute {
+                method: method.to_string(),
+                path: path.to_owned(),
+                closest,
+            };
+            return Err(Miss { api, error });
+        };
+        let entry = &self.paths[*matched.value];
+        let Some(&(_, index)) = entry.methods.iter().find(|(m, _)| *m == method.as_str()) else {
+            let allow = entry.methods.iter().map(|(m, _)| *m).collect();
+            let error = ApiError::MethodNotAllowed {
+                method: method.to_string(),
+                path: path.to_owned(),
+                allow,
+            };
+            return Err(Miss {
+                api: Some(entry.api),
+                error,
+            });
+        };
+        let params = matched
+            .params
+            .iter()
+            .map(|(k, v)| (k.to_owned(), percent_decode(v)))
+            .collect();
+        Ok(Found { index, params })
+    }
+
+    /// Templates sharing the most leading segments with `path` (a `{param}` matches any).
+    fn closest(&self, path: &str) -> Vec<(&PathRoutes, usize)> {
+        let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        let mut scored: Vec<(&PathRoutes, usize)> = self
+            .paths
+            .iter()
+            .map(|entry| {
+                let shared = entry
+                    .template
+                    .split('/')
+                    .filter(|s| !s.is_empty())
+                    .zip(&segments)
+                    .take_while(|(t, s)| t.starts_with('{') || t == *s)
+                    .count();
+                (entry, shared)
+            })
+            .filter(|(_, shared)| *shared > 0)
+            .collect();
+        scored.sort_by_key(|(entry, shared)| {
+            (
+                std::cmp::Reverse(*shared),
+                entry.template.len().abs_diff(path.len()),
+            )
+        });
+        scored.truncate(CLOSEST_ROUTES);
+        scored
+    }
+}
+
+fn describe(entry: &PathRoutes) -> String {
+    let methods: Vec<&str> = entry.methods.iter().map(|(m, _)| *m).collect();
+    format!("{} {}", methods.join("|"), entry.template)
+}
+
+fn percent_decode(text: &str) -> String {
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// Everything a request needs, shared by all requests.
+pub struct Edge {
+    pub routes: Routes,
+    pub contracts: Contracts,
+    pub apis: Apis,
+    pub max_body: usize,
+}
+
+/// The fallback handler: every request not claimed by another router (`/__admin`, later) is an
+/// API call.
+pub async fn handle(State(edge): State<Arc<Edge>>, request: axum::extract::Request) -> Response {
+    let started = Instant::now();
+    let (parts, body) = request.into_parts();
+    let (method, path) = (parts.method.clone(), parts.uri.path().to_owned());
+    let (api, index, outcome) = match edge.routes.find(&parts.method, &path) {
+        Ok(found) => {
+            let op = &OPERATIONS[found.index];
+            (
+                Some(op.api),
+                Some(found.index),
+                edge.call(found, parts, body).await,
+            )
+        }
+        Err(miss) => (miss.api, None, Err(miss.error)),
+    };
+    let operation = index.map(|i| OPERATIONS[i].operation_id).unwrap_or("-");
+    let response = match outcome {
+        Ok(reply) => render_reply(index, reply),
+        Err(error) => render_error(api, &path, &error),
+    };
+    tracing::info!(
+        %method,
+        path,
+        operation,
+        status = response.status().as_u16(),
+        latency_us = started.elapsed().as_micros() as u64,
+        "request"
+    );
+    response
+}
+
+impl Edge {
+    async fn call(&self, found: Found, parts: Parts, body: Body) -> Result<Reply, ApiError> {
+        let tenant = authenticate(&parts.headers)?;
+        let bytes = read_body(body, self.max_body).await?;
+        let incoming = Incoming {
+            path_params: &found.params,
+            query: parts.uri.query(),
+            headers: &parts.headers,
+            body: &bytes,
+        };
+        let checked = self.contracts.check_request(found.index, &incoming)?;
+        let request = Request {
+            operation: &OPERATIONS[found.index],
+            tenant,
+            base_url: base_url(&parts.headers),
+            path: parts.uri.path().to_owned(),
+            params: checked.params,
+            headers: parts.headers,
+            body: checked.body,
+        };
+        self.apis.dispatch(found.index, request).await
+    }
+}
+
+/// The credential in `Authorization`, without a `Bearer` scheme: it names the tenant.
+fn authenticate(headers: &HeaderMap) -> Result<String, ApiError> {
+    let value = headers.get(header::AUTHORIZATION).ok_or_else(|| {
+        ApiError::Unauthenticated("the Authorization header is missing".to_owned())
+    })?;
+    let text = value
+        .to_str()
+        .map_err(|_| {
+            ApiError::Unauthenticated("the Authorization header is not visible ASCII".to_owned())
+        })?
+        .trim();
+    let token = match text.split_once(' ') {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
+        _ => text,
+    };
+    if token.is_empty() || token.eq_ignore_ascii_case("bearer") {
+        return Err(ApiError::Unauthenticated(
+            "the Authorization header carries no credential".to_owned(),
+        ));
+    }
+    Ok(token.to_owned())
+}
+
+async fn read_body(body: Body, limit: usize) -> Result<axum::body::Bytes, ApiError> {
+    axum::body::to_bytes(body, limit).await.map_err(|e| {
+        let too_large = std::error::Error::source(&e)
+            .is_some_and(|source| source.is::<http_body_util::LengthLimitError>());
+        if too_large {
+            ApiError::PayloadTooLarge { limit }
+        } else {
+            ApiError::BodyUnreadable(e.to_string())
+        }
+    })
+}
+
+/// `http://host` as the client addressed this server (hookmock serves plain HTTP).
+fn base_url(headers: &HeaderMap) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1");
+    format!("http://{host}")
+}
+
+fn render_reply(index: Option<usize>, reply: Reply) -> Response {
+    let status = reply.status.as_u16().to_string();
+    let media_type = index
+        .and_then(|i| OPERATIONS[i].responses.iter().find(|r| r.status == status))
+        .and_then(|r| r.media_type)
+        .unwrap_or("application/json");
+    match reply.body {
+        Some(body) => json_response(reply.status, media_type, &body),
+        None => reply.status.into_response(),
+    }
+}
+
+fn render_error(api: Option<&str>, path: &str, error: &ApiError) -> Response {
+    let style = api.map(apis::error_style).unwrap_or(ErrorStyle::Laravel);
+    let (status, body) = error::render(style, error, path, crate::clock::now());
+    if status.is_server_error() {
+        tracing::error!(%error, "server error");
+    }
+    let mut response = json_response(status, style.media_type(), &body);
+    if let ApiError::MethodNotAllowed { allow, .. } = error
+        && let Ok(value) = HeaderValue::from_str(&allow.join(", "))
+    {
+        response.headers_mut().insert(header::ALLOW, value);
+    }
+    response
+}
+
+fn json_response(
+    status: StatusCode,
+    media_type: &'static str,
+    body: &serde_json::Value,
+) -> Response {
+    let bytes = serde_json::to_vec(body).unwrap_or_default();
+    (
+        status,
+        [(header::CONTENT_TYPE, HeaderValue::from_static(media_type))],
+        bytes,
+    )
+        .into_response()
+}

@@ -1,0 +1,104 @@
+//! Assembles the server from its configuration and runs it.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use axum::Router;
+use tokio::net::TcpListener;
+use tower_http::cors::CorsLayer;
+
+use crate::generated::{DOCUMENTS, OPERATIONS};
+use crate::router::{Edge, Routes, handle};
+use crate::validate::{CompileError, Contracts};
+
+/// What `hookmock serve` is told on its command line.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub host: IpAddr,
+    /// 0 picks a free port; the bound address is reported.
+    pub port: u16,
+    /// APIs to serve by name; empty serves all.
+    pub apis: Vec<String>,
+    /// Largest request body accepted, in bytes.
+    pub max_body: usize,
+    pub cors: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            host: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: 4010,
+            apis: Vec::new(),
+            max_body: 1024 * 1024,
+            cors: true,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("unknown API {0:?}; bundled APIs: {1}")]
+    UnknownApi(String, String),
+    #[error("the bundled documents do not compile: {0}")]
+    Contracts(#[from] CompileError),
+    #[error("the route table is inconsistent: {0}")]
+    Routes(String),
+    #[error("cannot listen on {0}: {1}")]
+    Bind(SocketAddr, std::io::Error),
+}
+
+/// The application: the one router with its shared state.
+pub fn app(config: &Config) -> Result<Router, StartError> {
+    for name in &config.apis {
+        if !DOCUMENTS.iter().any(|d| d.api == name) {
+            let known: Vec<&str> = DOCUMENTS.iter().map(|d| d.api).collect();
+            return Err(StartError::UnknownApi(name.clone(), known.join(", ")));
+        }
+    }
+    let serves = |api: &str| config.apis.is_empty() || config.apis.iter().any(|a| a == api);
+    let edge = Edge {
+        routes: Routes::new(OPERATIONS, serves).map_err(StartError::Routes)?,
+        contracts: Contracts::compile(DOCUMENTS, OPERATIONS, false)?,
+        apis: crate::apis::new(),
+        max_body: config.max_body,
+    };
+    let router = Router::new().fallback(handle).with_state(Arc::new(edge));
+    // Browser frontends call the fake from another origin; preflights must succeed.
+    Ok(if config.cors {
+        router.layer(CorsLayer::very_permissive())
+    } else {
+        router
+    })
+}
+
+/// A bound, not yet running server.
+pub struct Bound {
+    listener: TcpListener,
+    router: Router,
+}
+
+impl Bound {
+    pub async fn new(config: &Config) -> Result<Self, StartError> {
+        let router = app(config)?;
+        let addr = SocketAddr::new(config.host, config.port);
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|e| StartError::Bind(addr, e))?;
+        Ok(Self { listener, router })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` completes, then lets requests in flight finish.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+}

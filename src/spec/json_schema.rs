@@ -1,0 +1,44 @@
+//! OpenAPI 3.0 schemas are not quite JSON Schema: `nullable: true` has no JSON Schema meaning.
+//! Both typify (at build time) and jsonschema (at run time) need it rewritten first.
+//!
+//! This file is compiled twice: into `build.rs` (through `#[path]`) and into the crate.
+
+use serde_json::{Map, Value};
+
+/// Rewrites every `nullable: true` in `value`, recursively, into a JSON Schema equivalent:
+/// `type: T` becomes `type: [T, "null"]`, an `enum` gains `null`, and a `$ref` (whose siblings
+/// JSON Schema ignores) becomes `anyOf: [{$ref}, {type: null}]`.
+pub fn rewrite_nullable(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            for child in map.values_mut() {
+                rewrite_nullable(child);
+            }
+            if map.remove("nullable") == Some(Value::Bool(true)) {
+                make_nullable(map);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(rewrite_nullable),
+        _ => {}
+    }
+}
+
+fn make_nullable(map: &mut Map<String, Value>) {
+    if let Some(reference) = map.remove("$ref") {
+        let any_of = vec![
+            Value::Object(Map::from_iter([("$ref".to_owned(), reference)])),
+            Value::Object(Map::from_iter([("type".to_owned(), "null".into())])),
+        ];
+        map.insert("anyOf".to_owned(), Value::Array(any_of));
+        return;
+    }
+    if let Some(Value::String(ty)) = map.get("type") {
+        let types = vec![Value::String(ty.clone()), "null".into()];
+        map.insert("type".to_owned(), Value::Array(types));
+    }
+    if let Some(Value::Array(values)) = map.get_mut("enum")
+        && !values.contains(&Value::Null)
+    {
+        values.push(Value::Null);
+    }
+}

@@ -1,0 +1,674 @@
+//! Validation of requests (and, for tests and `--validate-responses`, responses) against the
+//! bundled documents.
+//!
+//! Everything is driven by the route table: [`Contracts::compile`] turns each operation's
+//! parameter and body schemas into compiled validators once, at start-up. OpenAPI 3.0 schemas are
+//! validated as JSON Schema draft 4 (the draft 3.0 is based on) after `nullable` is rewritten.
+
+use std::collections::HashMap;
+
+use axum::http::HeaderMap;
+use jsonschema::{Draft, Validator};
+use serde_json::{Map, Value, json};
+
+use crate::error::{ApiError, Location, Violation};
+use crate::spec::{Document, Operation, Param, ParamIn, ParamStyle, ResponseDef, json_schema};
+
+/// At most this many violations are reported for one request; the rest add nothing a client
+/// needs to fix the first ones.
+const MAX_VIOLATIONS: usize = 50;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CompileError {
+    #[error("openapi/{api}.json does not parse: {reason}")]
+    Document { api: &'static str, reason: String },
+    #[error("{api}.{operation}: schema {pointer} does not compile: {reason}")]
+    Schema {
+        api: &'static str,
+        operation: &'static str,
+        pointer: &'static str,
+        reason: String,
+    },
+}
+
+/// The compiled contract of every operation, index-aligned with the route table.
+pub struct Contracts {
+    operations: Vec<OperationContract>,
+}
+
+struct OperationContract {
+    operation: &'static Operation,
+    params: Vec<ParamContract>,
+    body: Option<Validator>,
+    /// Compiled only when response validation is asked for.
+    responses: Vec<(ResponseDef, Option<Validator>)>,
+}
+
+struct ParamContract {
+    param: &'static Param,
+    shape: Shape,
+    default: Option<Value>,
+    validator: Validator,
+}
+
+/// The JSON type a raw parameter string is coerced to before it is validated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    String,
+    Integer,
+    Number,
+    Boolean,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Shape {
+    Scalar(Kind),
+    Array(Kind),
+    Object(HashMap<String, Kind>),
+}
+
+/// The raw parts of a request that validation reads.
+pub struct Incoming<'a> {
+    /// Path parameters as matched, already percent-decoded.
+    pub path_params: &'a [(String, String)],
+    pub query: Option<&'a str>,
+    pub headers: &'a HeaderMap,
+    pub body: &'a [u8],
+}
+
+/// What passed: parameters by name, coerced to their schema types, and the parsed body.
+pub struct Checked {
+    pub params: Map<String, Value>,
+    pub body: Option<Value>,
+}
+
+impl Contracts {
+    /// Compiles the validators of `operations`. With `responses`, the documented response
+    /// schemas are compiled too, for [`Self::check_response`].
+    pub fn compile(
+        documents: &[Document],
+        operations: &'static [Operation],
+        responses: bool,
+    ) -> Result<Self, CompileError> {
+        let mut docs = HashMap::new();
+        for doc in documents {
+            let mut value: Value =
+                serde_json::from_str(doc.source).map_err(|e| CompileError::Document {
+                    api: doc.api,
+                    reason: e.to_string(),
+                })?;
+            json_schema::rewrite_nullable(&mut value);
+            docs.insert(doc.api, value);
+        }
+        let registry = jsonschema::Registry::new()
+            .draft(Draft::Draft4)
+            .extend(
+                docs.iter()
+                    .map(|(api, value)| (document_uri(api), value.clone())),
+            )
+            .and_then(|builder| builder.prepare())
+            .map_err(|e| CompileError::Document {
+                api: "*",
+                reason: e.to_string(),
+            })?;
+        let compiler = SchemaCompiler {
+            docs: &docs,
+            registry: &registry,
+        };
+        let operations = operations
+            .iter()
+            .map(|op| compiler.operation(op, responses))
+            .collect::<Result<_, _>>()?;
+        Ok(Self { operations })
+    }
+
+    /// Checks a request for `OPERATIONS[index]`: every parameter, the content type and the body.
+    pub fn check_request(
+        &self,
+        index: usize,
+        incoming: &Incoming<'_>,
+    ) -> Result<Checked, ApiError> {
+        let contract = self
+            .operations
+            .get(index)
+            .ok_or(ApiError::UnknownOperation(index))?;
+        let query = parse_query(incoming.query);
+        let mut violations = Vec::new();
+        let mut params = Map::new();
+        for p in &contract.params {
+            if let Some(value) = p.read(incoming, &query, &mut violations) {
+                params.insert(p.param.name.to_owned(), value);
+            }
+        }
+        let body = contract.check_body(incoming, &mut violations)?;
+        if violations.is_empty() {
+            Ok(Checked { params, body })
+        } else {
+            violations.truncate(MAX_VIOLATIONS);
+            Err(ApiError::Invalid(violations))
+        }
+    }
+
+    /// Checks a response of `OPERATIONS[index]` against its documented status, media type and
+    /// schema. Empty when it conforms (and when responses were not compiled).
+    pub fn check_response(
+        &self,
+        index: usize,
+        status: u16,
+        content_type: Option<&str>,
+        body: &[u8],
+    ) -> Vec<Violation> {
+        let Some(contract) = self.operations.get(index) else {
+            return vec![Violation {
+                location: Location::Status,
+                message: format!("operation #{index} is not in the route table"),
+            }];
+        };
+        let Some((def, validator)) = find_response(&contract.responses, status) else {
+            let documented: Vec<_> = contract.responses.iter().map(|(d, _)| d.status).collect();
+            return vec![Violation {
+                location: Location::Status,
+                message: format!(
+                    "status {status} is not documented for {}; documented: {}",
+                    contract.operation.operation_id,
+                    documented.join(", ")
+                ),
+            }];
+        };
+        check_response_body(def, validator.as_ref(), content_type, body)
+    }
+}
+
+fn document_uri(api: &str) -> String {
+    format!("urn:hookmock:{api}")
+}
+
+/// Compiles schemas found by JSON pointer in the registered documents.
+struct SchemaCompiler<'a> {
+    docs: &'a HashMap<&'static str, Value>,
+    registry: &'a jsonschema::Registry<'a>,
+}
+
+impl SchemaCompiler<'_> {
+    fn operation(
+        &self,
+        op: &'static Operation,
+        responses: bool,
+    ) -> Result<OperationContract, CompileError> {
+        let params = op
+            .params
+            .iter()
+            .map(|param| {
+                let schema = self.resolve(op.api, param.schema);
+                Ok(ParamContract {
+                    param,
+                    shape: self.shape(op.api, schema),
+                    default: schema.and_then(|s| s.get("default")).cloned(),
+                    validator: self.validator(op, param.schema)?,
+                })
+            })
+            .collect::<Result<_, CompileError>>()?;
+        let body = op.body.map(|b| self.validator(op, b.schema)).transpose()?;
+        let responses = if responses {
+            op.responses
+                .iter()
+                .map(|r| Ok((*r, r.schema.map(|s| self.validator(op, s)).transpose()?)))
+                .collect::<Result<_, CompileError>>()?
+        } else {
+            Vec::new()
+        };
+        Ok(OperationContract {
+            operation: op,
+            params,
+            body,
+            responses,
+        })
+    }
+
+    fn validator(
+        &self,
+        op: &'static Operation,
+        pointer: &'static str,
+    ) -> Result<Validator, CompileError> {
+        let reference =
+            json!({ "$ref": format!("{}#{}", document_uri(op.api), fragment(pointer)) });
+        jsonschema::options()
+            .with_draft(Draft::Draft4)
+            .with_registry(self.registry)
+            .should_validate_formats(true)
+            .with_format("uuid", |s: &str| uuid::Uuid::parse_str(s).is_ok())
+            .build(&reference)
+            .map_err(|e| CompileError::Schema {
+                api: op.api,
+                operation: op.operation_id,
+                pointer,
+                reason: e.to_string(),
+            })
+    }
+
+    /// The schema at `pointer`, following `$ref`s within the same document.
+    fn resolve(&self, api: &str, pointer: &str) -> Option<&Value> {
+        let mut schema = self.docs.get(api)?.pointer(pointer)?;
+        for _ in 0..16 {
+            match schema.get("$ref").and_then(Value::as_str) {
+                Some(reference) => {
+                    schema = self
+                        .docs
+                        .get(api)?
+                        .pointer(reference.trim_start_matches('#'))?
+                }
+                None => return Some(schema),
+            }
+        }
+        None
+    }
+
+    fn shape(&self, api: &str, schema: Option<&Value>) -> Shape {
+        let Some(schema) = schema else {
+            return Shape::Scalar(Kind::String);
+        };
+        match schema_type(schema) {
+            Some("array") => Shape::Array(self.kind(api, schema.get("items"))),
+            Some("object") => {
+                let properties = schema.get("properties").and_then(Value::as_object);
+                let kinds = properties
+                    .into_iter()
+                    .flatten()
+                    .map(|(name, prop)| (name.clone(), self.kind(api, Some(prop))))
+                    .collect();
+                Shape::Object(kinds)
+            }
+            _ => Shape::Scalar(self.kind(api, Some(schema))),
+        }
+    }
+
+    fn kind(&self, api: &str, schema: Option<&Value>) -> Kind {
+        let schema = match schema.and_then(|s| s.get("$ref")).and_then(Value::as_str) {
+            Some(reference) => self
+                .docs
+                .get(api)
+                .and_then(|d| d.pointer(reference.trim_start_matches('#'))),
+            None => schema,
+        };
+        match schema.and_then(schema_type) {
+            Some("integer") => Kind::Integer,
+            Some("number") => Kind::Number,
+            Some("boolean") => Kind::Boolean,
+            _ => Kind::String,
+        }
+    }
+}
+
+/// The non-null `type` of a schema (`["integer", "null"]` is `integer`).
+fn schema_type(schema: &Value) -> Option<&str> {
+    match schema.get("type")? {
+        Value::String(t) => Some(t),
+        Value::Array(types) => types
+            .iter()
+            .filter_map(Value::as_str)
+            .find(|t| *t != "null"),
+        _ => None,
+    }
+}
+
+/// A JSON pointer made safe for a URI fragment (`{` and `}` in path templates are not).
+fn fragment(pointer: &str) -> String {
+    let mut out = String::with_capacity(pointer.len());
+    for byte in pointer.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~/!$&'()*+,;=:@".contains(&byte) {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+fn parse_query(query: Option<&str>) -> Vec<(String, String)> {
+    query
+        .map(|q| {
+            form_urlencoded::parse(q.as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+impl ParamContract {
+    fn location(&self) -> Location {
+        let name = self.param.name.to_owned();
+        match self.param.location {
+            ParamIn::Path => Location::Path(name),
+            ParamIn::Query => Location::Query(name),
+            ParamIn::Header => Location::Header(name),
+        }
+    }
+
+    /// Reads, coerces and validates this parameter. `None` when it is absent (a violation is
+    /// recorded if it is required) or invalid.
+    fn read(
+        &self,
+        incoming: &Incoming<'_>,
+        query: &[(String, String)],
+        violations: &mut Vec<Violation>,
+    ) -> Option<Value> {
+        let raw = match self.raw(incoming, query) {
+            Ok(raw) => raw,
+            Err(message) => {
+                violations.push(Violation {
+                    location: self.location(),
+                    message,
+                });
+                return None;
+            }
+        };
+        let Some(value) = raw else {
+            if self.param.required {
+                violations.push(Violation {
+                    location: self.location(),
+                    message: "is required".to_owned(),
+                });
+            }
+            return self.default.clone();
+        };
+        let before = violations.len();
+        for error in self.validator.iter_errors(&value).take(MAX_VIOLATIONS) {
+            let pointer = error.instance_path().as_str().to_owned();
+            let location = match (&self.param.style, pointer.is_empty()) {
+                (ParamStyle::DeepObject, false) => Location::Query(format!(
+                    "{}[{}]",
+                    self.param.name,
+                    pointer.trim_start_matches('/')
+                )),
+                _ => self.location(),
+            };
+            violations.push(Violation {
+                location,
+                message: error.to_string(),
+            });
+        }
+        (violations.len() == before).then_some(value)
+    }
+
+    /// The parameter's value as JSON, before validation. `Ok(None)` when it was not sent.
+    fn raw(
+        &self,
+        incoming: &Incoming<'_>,
+        query: &[(String, String)],
+    ) -> Result<Option<Value>, String> {
+        let name = self.param.name;
+        match (self.param.location, self.param.style) {
+            (ParamIn::Path, _) => Ok(incoming
+                .path_params
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| self.coerce_text(v))),
+            (ParamIn::Header, _) => match incoming.headers.get(name) {
+                None => Ok(None),
+                Some(v) => v
+                    .to_str()
+                    .map(|s| Some(self.coerce_text(s)))
+                    .map_err(|_| "is not valid visible ASCII".to_owned()),
+            },
+            (ParamIn::Query, ParamStyle::DeepObject) => self.deep_object(query),
+            (ParamIn::Query, _) => {
+                let values: Vec<&str> = query
+                    .iter()
+                    .filter(|(k, _)| k == name)
+                    .map(|(_, v)| v.as_str())
+                    .collect();
+                Ok(match (&self.shape, values.as_slice()) {
+                    (_, []) => None,
+                    (Shape::Array(kind), _) if self.param.explode => {
+                        Some(values.iter().map(|v| coerce(*kind, v)).collect())
+                    }
+                    (_, [one]) => Some(self.coerce_text(one)),
+                    _ => return Err(format!("is given {} times; send it once", values.len())),
+                })
+            }
+        }
+    }
+
+    /// `name[key]=value` pairs, collected into one object.
+    fn deep_object(&self, query: &[(String, String)]) -> Result<Option<Value>, String> {
+        let name = self.param.name;
+        let mut object = Map::new();
+        for (key, value) in query {
+            let Some(rest) = key.strip_prefix(name).filter(|r| r.starts_with('[')) else {
+                continue;
+            };
+            let inner = rest
+                .strip_prefix('[')
+                .and_then(|r| r.strip_suffix(']'))
+                .filter(|k| !k.is_empty() && !k.contains(['[', ']']))
+                .ok_or_else(|| format!("`{key}` is not of the form {name}[key]=value"))?;
+            let kind = match &self.shape {
+                Shape::Object(kinds) => kinds.get(inner).copied().unwrap_or(Kind::String),
+                _ => Kind::String,
+            };
+            object.insert(inner.to_owned(), coerce(kind, value));
+        }
+        Ok((!object.is_empty()).then_some(Value::Object(object)))
+    }
+
+    /// One text value: a scalar, or a comma-separated array (`simple` and non-exploded `form`).
+    fn coerce_text(&self, text: &str) -> Value {
+        match &self.shape {
+            Shape::Scalar(kind) => coerce(*kind, text),
+            Shape::Array(kind) => text.split(',').map(|v| coerce(*kind, v)).collect(),
+            Shape::Object(_) => Value::String(text.to_owned()),
+        }
+    }
+}
+
+/// A raw string as the JSON type its schema expects; left a string when it does not parse, so
+/// the validator reports the mismatch with the value the client sent.
+fn coerce(kind: Kind, text: &str) -> Value {
+    let parsed = match kind {
+        Kind::String => None,
+        Kind::Integer => text.parse::<i64>().ok().map(Value::from),
+        Kind::Number => text
+            .parse::<f64>()
+            .ok()
+            .and_then(|n| serde_json::Number::from_f64(n).map(Value::Number)),
+        Kind::Boolean => match text {
+            "true" => Some(Value::Bool(true)),
+            "false" => Some(Value::Bool(false)),
+            _ => None,
+        },
+    };
+    parsed.unwrap_or_else(|| Value::String(text.to_owned()))
+}
+
+impl OperationContract {
+    fn check_body(
+        &self,
+        incoming: &Incoming<'_>,
+        violations: &mut Vec<Violation>,
+    ) -> Result<Option<Value>, ApiError> {
+        let (Some(declared), Some(validator)) = (self.operation.body, &self.body) else {
+            return Ok(None);
+        };
+        if incoming.body.iter().all(u8::is_ascii_whitespace) {
+            if declared.required {
+                violations.push(Violation::body("", "a request body is required"));
+            }
+            return Ok(None);
+        }
+        let content_type = incoming
+            .headers
+            .get(axum::http::header::CONTENT_TYPE)
+            .map(|v| v.to_str().unwrap_or("(not ASCII)"));
+        if !content_type.is_some_and(|found| media_type_matches(declared.media_type, found)) {
+            return Err(ApiError::UnsupportedMediaType {
+                found: content_type.unwrap_or("(none)").to_owned(),
+                expected: declared.media_type,
+            });
+        }
+        let body: Value = serde_json::from_slice(incoming.body).map_err(|e| {
+            // serde_json's message ends with its own " at line L column C"; say it once.
+            let suffix = format!(" at line {} column {}", e.line(), e.column());
+            let reason = e.to_string().trim_end_matches(&suffix).to_owned();
+            ApiError::MalformedJson {
+                line: e.line(),
+                column: e.column(),
+                reason,
+            }
+        })?;
+        for error in validator.iter_errors(&body).take(MAX_VIOLATIONS) {
+            violations.push(Violation::body(
+                error.instance_path().as_str(),
+                error.to_string(),
+            ));
+        }
+        Ok(Some(body))
+    }
+}
+
+/// Whether a request's `Content-Type` fits the declared media type. Parameters (`; charset=…`)
+/// are ignored, and the JSON family is interchangeable: a server declaring
+/// `application/vnd.api+json` accepts `application/json`, as JSON:API servers do in practice.
+fn media_type_matches(declared: &str, found: &str) -> bool {
+    let found = found
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    found == declared || (is_json(declared) && is_json(&found))
+}
+
+fn is_json(media_type: &str) -> bool {
+    media_type == "application/json" || media_type.ends_with("+json")
+}
+
+/// The documented response for `status`: the exact code, then its range (`4XX`), then `default`.
+fn find_response(
+    responses: &[(ResponseDef, Option<Validator>)],
+    status: u16,
+) -> Option<&(ResponseDef, Option<Validator>)> {
+    let exact = status.to_string();
+    let range = format!("{}XX", status / 100);
+    responses
+        .iter()
+        .find(|(d, _)| d.status == exact)
+        .or_else(|| {
+            responses
+                .iter()
+                .find(|(d, _)| d.status.eq_ignore_ascii_case(&range))
+        })
+        .or_else(|| responses.iter().find(|(d, _)| d.status == "default"))
+}
+
+fn check_response_body(
+    def: &ResponseDef,
+    validator: Option<&Validator>,
+    content_type: Option<&str>,
+    body: &[u8],
+) -> Vec<Violation> {
+    let problem = |message: String| vec![Violation::body("", message)];
+    let (Some(media_type), Some(validator)) = (def.media_type, validator) else {
+        return if body.is_empty() {
+            Vec::new()
+        } else {
+            problem(format!(
+                "status {} is documented without a body",
+                def.status
+            ))
+        };
+    };
+    let found = content_type.unwrap_or("(none)");
+    if found.split(';').next().map(str::trim) != Some(media_type) {
+        return vec![Violation {
+            location: Location::Header("content-type".to_owned()),
+            message: format!("is {found:?}; the document says {media_type:?}"),
+        }];
+    }
+    let value: Value = match serde_json::from_slice(body) {
+        Ok(value) => value,
+        Err(e) => return problem(format!("is not JSON: {e}")),
+    };
+    validator
+        .iter_errors(&value)
+        .take(MAX_VIOLATIONS)
+        .map(|e| Violation::body(e.instance_path().as_str(), e.to_string()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    static FILTER: Param = Param {
+        name: "filter",
+        location: ParamIn::Query,
+        required: false,
+        style: ParamStyle::DeepObject,
+        explode: true,
+        schema: "",
+    };
+
+    fn contract(shape: Shape) -> ParamContract {
+        let validator =
+            jsonschema::validator_for(&json!({"type": "object"})).expect("valid schema");
+        ParamContract {
+            param: &FILTER,
+            shape,
+            default: None,
+            validator,
+        }
+    }
+
+    fn pairs(q: &str) -> Vec<(String, String)> {
+        parse_query(Some(q))
+    }
+
+    #[test]
+    fn deep_object_collects_bracketed_keys_and_coerces_them() {
+        let kinds = HashMap::from([("size".to_owned(), Kind::Integer)]);
+        let p = contract(Shape::Object(kinds));
+        let value = p
+            .deep_object(&pairs("filter%5Bname%5D=acme&filter[size]=50&other=1"))
+            .expect("well formed");
+        assert_eq!(value, Some(json!({"name": "acme", "size": 50})));
+    }
+
+    #[test]
+    fn deep_object_rejects_malformed_brackets_naming_the_key() {
+        let p = contract(Shape::Object(HashMap::new()));
+        for bad in ["filter[=1", "filter[][]=1", "filter[]=1", "filter[a]b]=1"] {
+            let error = p.deep_object(&pairs(bad)).expect_err(bad);
+            assert!(error.contains("filter[key]=value"), "{bad}: {error}");
+        }
+        assert_eq!(
+            p.deep_object(&pairs("filters[a]=1")).expect("not ours"),
+            None
+        );
+    }
+
+    #[test]
+    fn coercion_keeps_unparseable_text_for_the_validator_to_report() {
+        assert_eq!(coerce(Kind::Integer, "12"), json!(12));
+        assert_eq!(coerce(Kind::Integer, "12x"), json!("12x"));
+        assert_eq!(coerce(Kind::Boolean, "true"), json!(true));
+        assert_eq!(coerce(Kind::Number, "1.5"), json!(1.5));
+    }
+
+    #[test]
+    fn json_media_types_are_interchangeable_and_parameters_ignored() {
+        assert!(media_type_matches(
+            "application/json",
+            "application/json; charset=utf-8"
+        ));
+        assert!(media_type_matches(
+            "application/vnd.api+json",
+            "application/json"
+        ));
+        assert!(!media_type_matches("application/json", "text/plain"));
+    }
+
+    #[test]
+    fn fragments_escape_what_uris_forbid() {
+        assert_eq!(fragment("/paths/~1a~1{id}/get"), "/paths/~1a~1%7Bid%7D/get");
+    }
+}
