@@ -543,6 +543,10 @@ fn is_json(media_type: &str) -> bool {
 }
 
 /// The documented response for `status`: the exact code, then its range (`4XX`), then `default`.
+///
+/// Errors that any operation can give (401, 413, 415, …) are not listed on every operation; an
+/// error status an operation does not list is held to the schema of its first documented error
+/// response, since all errors of a vendor share one envelope.
 fn find_response(
     responses: &[(ResponseDef, Option<Validator>)],
     status: u16,
@@ -558,6 +562,10 @@ fn find_response(
                 .find(|(d, _)| d.status.eq_ignore_ascii_case(&range))
         })
         .or_else(|| responses.iter().find(|(d, _)| d.status == "default"))
+        .or_else(|| {
+            let is_error = |d: &ResponseDef| d.status.starts_with(['4', '5']);
+            (status >= 400).then(|| responses.iter().find(|(d, v)| is_error(d) && v.is_some()))?
+        })
 }
 
 fn check_response_body(

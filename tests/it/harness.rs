@@ -1,0 +1,155 @@
+//! Shared test helpers: the real server on port 0, reached through a validating forwarder.
+//!
+//! Every response a test receives, from a progenitor client or from raw `reqwest`, passes the
+//! forwarder, which checks it against the bundled document (status, media type, schema). A test
+//! that received a non-conforming response fails when its [`TestServer`] is dropped.
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::Response;
+use hookmock::generated::{DOCUMENTS, OPERATIONS};
+use hookmock::router::Routes;
+use hookmock::server::{Bound, Config};
+use hookmock::validate::Contracts;
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
+
+/// A running hookmock and the validating forwarder in front of it.
+pub struct TestServer {
+    /// The forwarder's base URL: what tests talk to.
+    pub url: String,
+    violations: Arc<Mutex<Vec<String>>>,
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        Self::with_config(Config {
+            port: 0,
+            ..Config::default()
+        })
+        .await
+    }
+
+    pub async fn with_config(config: Config) -> Self {
+        let bound = Bound::new(&config).await.expect("the server starts");
+        let server_addr = bound.local_addr().expect("a bound address");
+        tokio::spawn(bound.run(std::future::pending()));
+        let violations = Arc::new(Mutex::new(Vec::new()));
+        let forwarder = Forwarder {
+            upstream: format!("http://{server_addr}"),
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("a client"),
+            routes: Routes::new(OPERATIONS, |_| true).expect("routes"),
+            contracts: Contracts::compile(DOCUMENTS, OPERATIONS, true).expect("contracts"),
+            violations: violations.clone(),
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("address"));
+        let app = axum::Router::new()
+            .fallback(forward)
+            .with_state(Arc::new(forwarder));
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Self { url, violations }
+    }
+
+    /// A `reqwest` client that sends `Authorization: Bearer <token>`.
+    pub fn client(&self, token: &str) -> reqwest::Client {
+        let mut headers = HeaderMap::new();
+        let value = HeaderValue::from_str(&format!("Bearer {token}")).expect("a header value");
+        headers.insert(AUTHORIZATION, value);
+        reqwest::Client::builder()
+            .default_headers(headers)
+            .build()
+            .expect("a client")
+    }
+
+    pub fn fieldnation(&self, token: &str) -> crate::clients::fieldnation::Client {
+        crate::clients::fieldnation::Client::new_with_client(&self.url, self.client(token))
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.url)
+    }
+
+    /// Contract violations in the responses received so far.
+    pub fn violations(&self) -> Vec<String> {
+        self.violations
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let violations = self.violations();
+        if !violations.is_empty() && !std::thread::panicking() {
+            panic!("responses broke their contract:\n{}", violations.join("\n"));
+        }
+    }
+}
+
+struct Forwarder {
+    upstream: String,
+    client: reqwest::Client,
+    routes: Routes,
+    contracts: Contracts,
+    violations: Arc<Mutex<Vec<String>>>,
+}
+
+async fn forward(State(fwd): State<Arc<Forwarder>>, request: axum::extract::Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let body = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .expect("the test's body");
+    let target = match parts.uri.path_and_query() {
+        Some(pq) => format!("{}{pq}", fwd.upstream),
+        None => fwd.upstream.clone(),
+    };
+    let mut headers = parts.headers.clone();
+    headers.remove(header::HOST);
+    let upstream = fwd
+        .client
+        .request(parts.method.clone(), target)
+        .headers(headers)
+        .body(body)
+        .send()
+        .await
+        .expect("the server answers");
+    let status = upstream.status();
+    let mut headers = upstream.headers().clone();
+    // Hop-by-hop: the forwarder frames its own answer.
+    headers.remove(header::TRANSFER_ENCODING);
+    headers.remove(header::CONNECTION);
+    let bytes = upstream.bytes().await.expect("the server's body");
+    if let Ok(found) = fwd.routes.find(&parts.method, parts.uri.path()) {
+        let content_type = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok());
+        let problems =
+            fwd.contracts
+                .check_response(found.index, status.as_u16(), content_type, &bytes);
+        if !problems.is_empty() {
+            let op = OPERATIONS[found.index].operation_id;
+            let mut all = fwd
+                .violations
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            all.extend(
+                problems
+                    .iter()
+                    .map(|p| format!("{op} → {status}: {}", p.describe())),
+            );
+        }
+    }
+    let mut response = Response::new(Body::from(bytes));
+    *response.status_mut() = status;
+    *response.headers_mut() = headers;
+    response
+}
