@@ -356,7 +356,11 @@ struct TypeSpace {
 impl TypeSpace {
     fn for_document(source: &Source) -> BuildResult<Self> {
         let mut settings = typify::TypeSpaceSettings::default();
-        settings.with_struct_builder(false);
+        // IndexMap keeps maps (custom headers, say) in the order the client sent them, so answers
+        // are stable and headers are sent in the order they were registered.
+        settings
+            .with_struct_builder(false)
+            .with_map_type("::indexmap::IndexMap");
         let mut space = typify::TypeSpace::new(&settings);
         let schemas = source
             .raw

@@ -1,5 +1,6 @@
 //! The `hookmock` command line.
 
+use std::io::Write;
 use std::net::IpAddr;
 use std::process::ExitCode;
 
@@ -78,10 +79,15 @@ async fn main() -> ExitCode {
         .init();
     match Cli::parse().command {
         Command::Serve(args) => serve(args).await,
-        Command::Apis => {
-            print_apis();
-            ExitCode::SUCCESS
-        }
+        // A closed pipe (`hookmock apis | head`) ends the listing quietly.
+        Command::Apis => match print_apis(&mut std::io::stdout().lock()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("hookmock: {error}");
+                ExitCode::FAILURE
+            }
+        },
     }
 }
 
@@ -133,11 +139,12 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
-fn print_apis() {
+fn print_apis(out: &mut impl Write) -> std::io::Result<()> {
     for doc in DOCUMENTS {
-        println!("{}  {}", doc.api, doc.title);
+        writeln!(out, "{}  {}", doc.api, doc.title)?;
         for op in OPERATIONS.iter().filter(|op| op.api == doc.api) {
-            println!("  {:<7}{:<62}{}", op.method, op.path, op.operation_id);
+            writeln!(out, "  {:<7}{:<62}{}", op.method, op.path, op.operation_id)?;
         }
     }
+    Ok(())
 }

@@ -12,7 +12,6 @@ use axum::response::{IntoResponse, Response};
 
 use crate::apis::{self, Apis};
 use crate::error::{self, ApiError, ErrorStyle};
-use crate::generated::OPERATIONS;
 use crate::request::{Reply, Request};
 use crate::spec::Operation;
 use crate::validate::{Contracts, Incoming};
@@ -24,6 +23,7 @@ const CLOSEST_ROUTES: usize = 3;
 pub struct Routes {
     matcher: matchit::Router<usize>,
     paths: Vec<PathRoutes>,
+    operations: &'static [Operation],
 }
 
 /// The operations that share one path template.
@@ -36,6 +36,8 @@ struct PathRoutes {
 
 /// A request matched to an operation.
 pub struct Found {
+    pub operation: &'static Operation,
+    /// The operation's index in the route table, which `dispatch` and `Contracts` take.
     pub index: usize,
     /// Path parameters, percent-decoded.
     pub params: Vec<(String, String)>,
@@ -56,6 +58,7 @@ impl Routes {
         let mut routes = Self {
             matcher: matchit::Router::new(),
             paths: Vec::new(),
+            operations,
         };
         for (index, op) in operations
             .iter()
@@ -94,8 +97,18 @@ impl Routes {
             };
             return Err(Miss { api, error });
         };
-        let entry = &self.paths[*matched.value];
-        let Some(&(_, index)) = entry.methods.iter().find(|(m, _)| *m == method.as_str()) else {
+        let Some(entry) = self.paths.get(*matched.value) else {
+            let error = ApiError::NoRoute {
+                method: method.to_string(),
+                path: path.to_owned(),
+                closest: Vec::new(),
+            };
+            return Err(Miss { api: None, error });
+        };
+        let found = entry.methods.iter().find(|(m, _)| *m == method.as_str());
+        let Some((operation, &(_, index))) =
+            found.and_then(|f| Some((self.operations.get(f.1)?, f)))
+        else {
             let allow = entry.methods.iter().map(|(m, _)| *m).collect();
             let error = ApiError::MethodNotAllowed {
                 method: method.to_string(),
@@ -112,7 +125,11 @@ impl Routes {
             .iter()
             .map(|(k, v)| (k.to_owned(), percent_decode(v)))
             .collect();
-        Ok(Found { index, params })
+        Ok(Found {
+            operation,
+            index,
+            params,
+        })
     }
 
     /// Templates sharing the most leading segments with `path` (a `{param}` matches any).
@@ -169,22 +186,18 @@ pub async fn handle(State(edge): State<Arc<Edge>>, request: axum::extract::Reque
     let started = Instant::now();
     let (parts, body) = request.into_parts();
     let (method, path) = (parts.method.clone(), parts.uri.path().to_owned());
-    let (api, index, outcome) = match edge.routes.find(&parts.method, &path) {
+    let (api, operation, outcome) = match edge.routes.find(&parts.method, &path) {
         Ok(found) => {
-            let op = &OPERATIONS[found.index];
-            (
-                Some(op.api),
-                Some(found.index),
-                edge.call(found, parts, body).await,
-            )
+            let op = found.operation;
+            (Some(op.api), Some(op), edge.call(found, parts, body).await)
         }
         Err(miss) => (miss.api, None, Err(miss.error)),
     };
-    let operation = index.map(|i| OPERATIONS[i].operation_id).unwrap_or("-");
     let response = match outcome {
-        Ok(reply) => render_reply(index, reply),
+        Ok(reply) => render_reply(operation, reply),
         Err(error) => render_error(api, &path, &error),
     };
+    let operation = operation.map_or("-", |op| op.operation_id);
     tracing::info!(
         %method,
         path,
@@ -208,7 +221,7 @@ impl Edge {
         };
         let checked = self.contracts.check_request(found.index, &incoming)?;
         let request = Request {
-            operation: &OPERATIONS[found.index],
+            operation: found.operation,
             tenant,
             base_url: base_url(&parts.headers),
             path: parts.uri.path().to_owned(),
@@ -264,10 +277,10 @@ fn base_url(headers: &HeaderMap) -> String {
     format!("http://{host}")
 }
 
-fn render_reply(index: Option<usize>, reply: Reply) -> Response {
+fn render_reply(operation: Option<&Operation>, reply: Reply) -> Response {
     let status = reply.status.as_u16().to_string();
-    let media_type = index
-        .and_then(|i| OPERATIONS[i].responses.iter().find(|r| r.status == status))
+    let media_type = operation
+        .and_then(|op| op.responses.iter().find(|r| r.status == status))
         .and_then(|r| r.media_type)
         .unwrap_or("application/json");
     match reply.body {

@@ -163,7 +163,7 @@ impl FieldnationApi for FieldNation {
                     &mut attrs.legacy_field
                 };
                 let stored = map.keys().find(|k| k.eq_ignore_ascii_case(name))?.clone();
-                map.remove(&stored)
+                map.shift_remove(&stored)
             });
             match removed {
                 Some(_) => {

@@ -5,16 +5,10 @@ use crate::clients::fieldnation::{Error, types};
 use crate::harness::TestServer;
 use serde_json::{Value, json};
 
+/// The seed's create example, shared with the README's curl session.
 fn seed_create_body() -> types::WebhookCreate {
-    serde_json::from_value(json!({
-        "url": "https://your-endpoint.com/webhooks",
-        "method": "post",
-        "status": "active",
-        "events": ["workorder.status.published", "workorder.status.assigned", "workorder.status.work_done", "workorder.status.approved"],
-        "notificationEmail": "webhook-alerts@example.com",
-        "webhookAttribute": {"header": {"Authorization": "Bearer your-api-token", "X-Custom-ID": "prod-webhook-001"}}
-    }))
-    .expect("the seed's example is a WebhookCreate")
+    let text = include_str!("../../fixtures/requests/fieldnation-create-webhook.json");
+    serde_json::from_str(text).expect("the seed's example is a WebhookCreate")
 }
 
 fn update(body: Value) -> types::WebhookUpdate {

@@ -107,3 +107,21 @@ fn apis_lists_every_route() {
         assert!(line.contains(op.method) && line.contains(op.path), "{line}");
     }
 }
+
+#[test]
+fn apis_stops_quietly_when_its_reader_goes_away() {
+    let mut child = Command::new(BIN)
+        .arg("apis")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("runs");
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut first)
+        .expect("a line");
+    // The reader is dropped here, like `hookmock apis | head -1`.
+    let output = child.wait_with_output().expect("exits");
+    assert!(output.status.success(), "{:?}", output.status);
+    assert!(!String::from_utf8_lossy(&output.stderr).contains("panicked"));
+}
