@@ -80,6 +80,9 @@ pub enum ApiError {
     /// A resource the vendor would not find (unknown ID, another tenant's ID).
     #[error("{0}")]
     NotFound(String),
+    /// The request contradicts the resource's state (JSON:API: `data.id` differs from the path).
+    #[error("{0}")]
+    Conflict(String),
     #[error("no route matches {method} {path}{}", closest_hint(.closest))]
     NoRoute {
         method: String,
@@ -150,6 +153,7 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::NotFound(_) | ApiError::NoRoute { .. } => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
             ApiError::UnknownOperation(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

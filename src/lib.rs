@@ -7,7 +7,9 @@
 
 pub mod apis;
 pub mod clock;
+pub mod context;
 pub mod error;
+pub mod fixtures;
 pub mod generated;
 pub mod request;
 pub mod router;

@@ -2,9 +2,13 @@
 
 use std::io::Write;
 use std::net::IpAddr;
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use hookmock::fixtures::Fixtures;
 use hookmock::generated::{DOCUMENTS, OPERATIONS};
 use hookmock::server::{Bound, Config};
 use tracing_subscriber::EnvFilter;
@@ -45,6 +49,24 @@ struct ServeArgs {
     /// Do not answer CORS preflights or add CORS headers.
     #[arg(long)]
     no_cors: bool,
+    /// Read each API's starting data from DIR/<api>.json instead of the embedded fixtures.
+    #[arg(long, value_name = "DIR", conflicts_with = "no_fixtures")]
+    fixtures: Option<PathBuf>,
+    /// Start every tenant empty.
+    #[arg(long)]
+    no_fixtures: bool,
+    /// Deterministic mode: freeze time at this RFC 3339 instant and draw IDs from a fixed seed.
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    clock: Option<DateTime<Utc>>,
+    /// Accept only this credential (repeatable); without it any non-empty one is accepted.
+    #[arg(long = "token", value_name = "TOKEN")]
+    tokens: Vec<String>,
+}
+
+fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.to_utc())
+        .map_err(|e| format!("{text:?} is not an RFC 3339 time like 2025-01-15T10:30:00Z: {e}"))
 }
 
 fn parse_size(text: &str) -> Result<usize, String> {
@@ -98,6 +120,13 @@ async fn serve(args: ServeArgs) -> ExitCode {
         apis: args.apis,
         max_body: args.max_body,
         cors: !args.no_cors,
+        fixtures: match (args.fixtures, args.no_fixtures) {
+            (_, true) => Fixtures::None,
+            (Some(dir), false) => Fixtures::Dir(dir),
+            (None, false) => Fixtures::Embedded,
+        },
+        clock: args.clock,
+        tokens: args.tokens,
     };
     let bound = match Bound::new(&config).await {
         Ok(bound) => bound,

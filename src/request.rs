@@ -18,6 +18,8 @@ pub struct Request {
     pub base_url: String,
     /// The request path as sent, e.g. `/api/v1/webhooks/wh_abc123`.
     pub path: String,
+    /// The query string as sent (undecoded), for links that keep the client's parameters.
+    pub query: Option<String>,
     pub(crate) params: Map<String, Value>,
     pub(crate) headers: HeaderMap,
     pub(crate) body: Option<Value>,

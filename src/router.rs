@@ -10,7 +10,10 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header, request::Parts};
 use axum::response::{IntoResponse, Response};
 
+use chrono::{DateTime, Utc};
+
 use crate::apis::{self, Apis};
+use crate::context::Context;
 use crate::error::{self, ApiError, ErrorStyle};
 use crate::request::{Reply, Request};
 use crate::spec::Operation;
@@ -177,6 +180,9 @@ pub struct Edge {
     pub routes: Routes,
     pub contracts: Contracts,
     pub apis: Apis,
+    pub context: Arc<Context>,
+    /// Accepted credentials (`--token`); empty accepts any non-empty one.
+    pub tokens: Vec<String>,
     pub max_body: usize,
 }
 
@@ -195,7 +201,7 @@ pub async fn handle(State(edge): State<Arc<Edge>>, request: axum::extract::Reque
     };
     let response = match outcome {
         Ok(reply) => render_reply(operation, reply),
-        Err(error) => render_error(api, &path, &error),
+        Err(error) => render_error(api, &path, &error, edge.context.now()),
     };
     let operation = operation.map_or("-", |op| op.operation_id);
     tracing::info!(
@@ -211,7 +217,7 @@ pub async fn handle(State(edge): State<Arc<Edge>>, request: axum::extract::Reque
 
 impl Edge {
     async fn call(&self, found: Found, parts: Parts, body: Body) -> Result<Reply, ApiError> {
-        let tenant = authenticate(&parts.headers)?;
+        let tenant = authenticate(&parts.headers, &self.tokens)?;
         let bytes = read_body(body, self.max_body).await?;
         let incoming = Incoming {
             path_params: &found.params,
@@ -225,6 +231,7 @@ impl Edge {
             tenant,
             base_url: base_url(&parts.headers),
             path: parts.uri.path().to_owned(),
+            query: parts.uri.query().map(str::to_owned),
             params: checked.params,
             headers: parts.headers,
             body: checked.body,
@@ -233,8 +240,9 @@ impl Edge {
     }
 }
 
-/// The credential in `Authorization`, without a `Bearer` scheme: it names the tenant.
-fn authenticate(headers: &HeaderMap) -> Result<String, ApiError> {
+/// The credential in `Authorization`, without a `Bearer` scheme: it names the tenant. With
+/// `--token`, only those credentials are accepted.
+fn authenticate(headers: &HeaderMap, allowed: &[String]) -> Result<String, ApiError> {
     let value = headers.get(header::AUTHORIZATION).ok_or_else(|| {
         ApiError::Unauthenticated("the Authorization header is missing".to_owned())
     })?;
@@ -253,7 +261,22 @@ fn authenticate(headers: &HeaderMap) -> Result<String, ApiError> {
             "the Authorization header carries no credential".to_owned(),
         ));
     }
+    if !allowed.is_empty()
+        && !allowed
+            .iter()
+            .any(|a| constant_time_eq(a.as_bytes(), token.as_bytes()))
+    {
+        return Err(ApiError::Unauthenticated(
+            "invalid or expired access token".to_owned(),
+        ));
+    }
     Ok(token.to_owned())
+}
+
+/// Compares without returning early on the first differing byte, so response time does not tell
+/// a caller how much of a guessed token was right.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 async fn read_body(body: Body, limit: usize) -> Result<axum::body::Bytes, ApiError> {
@@ -289,9 +312,9 @@ fn render_reply(operation: Option<&Operation>, reply: Reply) -> Response {
     }
 }
 
-fn render_error(api: Option<&str>, path: &str, error: &ApiError) -> Response {
+fn render_error(api: Option<&str>, path: &str, error: &ApiError, now: DateTime<Utc>) -> Response {
     let style = api.map(apis::error_style).unwrap_or(ErrorStyle::Laravel);
-    let (status, body) = error::render(style, error, path, crate::clock::now());
+    let (status, body) = error::render(style, error, path, now);
     if status.is_server_error() {
         tracing::error!(%error, "server error");
     }

@@ -7,8 +7,13 @@ use axum::Router;
 use tokio::net::TcpListener;
 use tower_http::cors::CorsLayer;
 
+use chrono::{DateTime, Utc};
+
+use crate::context::Context;
+use crate::fixtures::{FixtureError, Fixtures};
 use crate::generated::{DOCUMENTS, OPERATIONS};
 use crate::router::{Edge, Routes, handle};
+use crate::store::Stores;
 use crate::validate::{CompileError, Contracts};
 
 /// What `hookmock serve` is told on its command line.
@@ -22,6 +27,12 @@ pub struct Config {
     /// Largest request body accepted, in bytes.
     pub max_body: usize,
     pub cors: bool,
+    /// The data every new tenant starts with.
+    pub fixtures: Fixtures,
+    /// Deterministic mode: time frozen here, identifiers from a seeded sequence.
+    pub clock: Option<DateTime<Utc>>,
+    /// Accepted credentials; empty accepts any non-empty one.
+    pub tokens: Vec<String>,
 }
 
 impl Default for Config {
@@ -32,6 +43,9 @@ impl Default for Config {
             apis: Vec::new(),
             max_body: 1024 * 1024,
             cors: true,
+            fixtures: Fixtures::Embedded,
+            clock: None,
+            tokens: Vec::new(),
         }
     }
 }
@@ -42,6 +56,8 @@ pub enum StartError {
     UnknownApi(String, String),
     #[error("the bundled documents do not compile: {0}")]
     Contracts(#[from] CompileError),
+    #[error(transparent)]
+    Fixtures(#[from] FixtureError),
     #[error("the route table is inconsistent: {0}")]
     Routes(String),
     #[error("cannot listen on {0}: {1}")]
@@ -57,10 +73,18 @@ pub fn app(config: &Config) -> Result<Router, StartError> {
         }
     }
     let serves = |api: &str| config.apis.is_empty() || config.apis.iter().any(|a| a == api);
+    let context = Arc::new(match config.clock {
+        Some(at) => Context::frozen(at),
+        None => Context::live(),
+    });
+    let mut stores = Stores::default();
+    let apis = crate::apis::new(&context, &config.fixtures, &mut stores)?;
     let edge = Edge {
         routes: Routes::new(OPERATIONS, serves).map_err(StartError::Routes)?,
         contracts: Contracts::compile(DOCUMENTS, OPERATIONS, false)?,
-        apis: crate::apis::new(),
+        apis,
+        context,
+        tokens: config.tokens.clone(),
         max_body: config.max_body,
     };
     let router = Router::new().fallback(handle).with_state(Arc::new(edge));

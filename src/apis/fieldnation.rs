@@ -7,18 +7,23 @@
 //! update merges the custom headers it sends into the existing ones.
 
 use std::cmp::Ordering;
+use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use crate::apis::{loopback_or_https, numeric_id_for};
+use crate::apis::{Page, loopback_or_https, numeric_id_for};
 use crate::clock;
+use crate::context::Context;
 use crate::error::{ApiError, Location, Violation};
+use crate::fixtures::{FixtureError, Fixtures};
 use crate::generated::FieldnationApi;
 use crate::generated::types::fieldnation::{
     Webhook, WebhookAttribute, WebhookCreate, WebhookMethod, WebhookStatus, WebhookUpdate,
 };
 use crate::request::{Reply, Request};
-use crate::store::Store;
+use crate::store::{Collection, Store, Stores};
 
 /// A webhook's fields in the order the vendor shows them (typify's types sort them by name);
 /// also the names a list's `fields=` may use.
@@ -43,9 +48,38 @@ const FIELDS: &[&str] = &[
 /// Custom header names may not use the prefix of the headers Field Nation itself sends.
 const RESERVED_HEADER_PREFIX: &str = "x-fn-";
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Deserialize)]
+struct Fixture {
+    #[serde(default)]
+    webhooks: Vec<Webhook>,
+}
+
 pub struct FieldNation {
-    webhooks: Store<Webhook>,
+    context: Arc<Context>,
+    webhooks: Arc<Store<Webhook>>,
+}
+
+impl FieldNation {
+    pub fn new(
+        context: Arc<Context>,
+        fixtures: &Fixtures,
+        stores: &mut Stores,
+    ) -> Result<Self, FixtureError> {
+        let fixture: Fixture = fixtures.load("fieldnation")?;
+        let records = fixture
+            .webhooks
+            .into_iter()
+            .map(|w| (u64::try_from(w.id).unwrap_or(0), w));
+        let webhooks = Arc::new(Store::new(Collection::from_records(records)));
+        stores.add("fieldnation", "webhooks", webhooks.clone());
+        Ok(Self { context, webhooks })
+    }
+
+    fn envelope(&self, result: Value) -> Reply {
+        Reply::ok(
+            json!({ "metadata": { "timestamp": clock::format(self.context.now()) }, "result": result }),
+        )
+    }
 }
 
 impl FieldnationApi for FieldNation {
@@ -55,8 +89,6 @@ impl FieldnationApi for FieldNation {
         let search = request.param_str("search").map(str::to_lowercase);
         let sort_by = request.param_str("sortBy").unwrap_or("createdAt");
         let descending = request.param_str("sortDirection") != Some("ASC");
-        let page = request.param_i64("page").unwrap_or(1).max(1) as usize;
-        let per_page = request.param_i64("perPage").unwrap_or(25).max(1) as usize;
         let mut matching: Vec<Webhook> = self.webhooks.read(&request.tenant, |all| {
             all.iter()
                 .filter(|w| status.is_none_or(|s| w.status.to_string() == s))
@@ -68,14 +100,21 @@ impl FieldnationApi for FieldNation {
             let order = compare(a, b, sort_by).then(a.id.cmp(&b.id));
             if descending { order.reverse() } else { order }
         });
-        let total = matching.len();
-        let result: Vec<Value> = matching
+        let page = Page::new(
+            request.param_i64("page").unwrap_or(1),
+            request.param_i64("perPage").unwrap_or(25),
+            matching.len(),
+        );
+        let result: Vec<Value> = page
+            .slice(matching)
             .iter()
-            .skip((page - 1).saturating_mul(per_page))
-            .take(per_page)
-            .map(|w| project(view(w, false, None), fields.as_deref()))
+            .map(|w| project(view(w, &request.tenant, false, None), fields.as_deref()))
             .collect();
-        let metadata = json!({ "timestamp": clock::format(clock::now()), "count": result.len(), "total": total });
+        let metadata = json!({
+            "timestamp": clock::format(self.context.now()),
+            "count": result.len(),
+            "total": page.total,
+        });
         Ok(Reply::ok(json!({ "metadata": metadata, "result": result })))
     }
 
@@ -86,18 +125,22 @@ impl FieldnationApi for FieldNation {
     ) -> Result<Reply, ApiError> {
         check_url(&body.url)?;
         check_custom_headers(body.webhook_attribute.as_ref())?;
-        let now = clock::now();
+        let now = self.context.now();
         let tenant = &request.tenant;
         let created = self.webhooks.write(tenant, |all| {
             all.insert_with(|id| Webhook {
                 id: id as i64,
-                webhook_id: format!("wh_{}", &uuid::Uuid::new_v4().simple().to_string()[..12]),
+                webhook_id: format!("wh_{}", self.context.hex(12)),
                 company_id: numeric_id_for("company", tenant),
                 user_id: numeric_id_for("user", tenant),
                 url: body.url,
                 method: body.method.unwrap_or(WebhookMethod::Post),
                 status: body.status.unwrap_or(WebhookStatus::Active),
-                secret: Some(body.secret.unwrap_or_else(uuid::Uuid::new_v4).to_string()),
+                secret: Some(
+                    body.secret
+                        .unwrap_or_else(|| self.context.uuid())
+                        .to_string(),
+                ),
                 events: body.events.into_iter().map(String::from).collect(),
                 notification_email: body.notification_email,
                 model_properties: Vec::new(),
@@ -108,7 +151,7 @@ impl FieldnationApi for FieldNation {
             })
             .clone()
         });
-        Ok(envelope(view(&created, true, None)))
+        Ok(self.envelope(view(&created, tenant, true, None)))
     }
 
     async fn get_webhook(&self, request: Request) -> Result<Reply, ApiError> {
@@ -118,7 +161,7 @@ impl FieldnationApi for FieldNation {
             all.find(|w| w.webhook_id == id).map(|(_, w)| w.clone())
         });
         let webhook = found.ok_or_else(not_found)?;
-        Ok(envelope(view(&webhook, false, attribute)))
+        Ok(self.envelope(view(&webhook, &request.tenant, false, attribute)))
     }
 
     async fn update_webhook(
@@ -131,13 +174,19 @@ impl FieldnationApi for FieldNation {
         }
         check_custom_headers(body.webhook_attribute.as_ref())?;
         let id = webhook_id(&request);
+        let now = self.context.now();
         let updated = self.webhooks.write(&request.tenant, |all| {
             let (key, _) = all.find(|w| w.webhook_id == id)?;
             let webhook = all.get_mut(key)?;
-            apply_update(webhook, body);
+            apply_update(webhook, body, now);
             Some(webhook.clone())
         });
-        Ok(envelope(view(&updated.ok_or_else(not_found)?, false, None)))
+        Ok(self.envelope(view(
+            &updated.ok_or_else(not_found)?,
+            &request.tenant,
+            false,
+            None,
+        )))
     }
 
     async fn delete_webhook(&self, request: Request) -> Result<Reply, ApiError> {
@@ -146,7 +195,12 @@ impl FieldnationApi for FieldNation {
             let (key, _) = all.find(|w| w.webhook_id == id)?;
             all.remove(key)
         });
-        Ok(envelope(view(&deleted.ok_or_else(not_found)?, false, None)))
+        Ok(self.envelope(view(
+            &deleted.ok_or_else(not_found)?,
+            &request.tenant,
+            false,
+            None,
+        )))
     }
 
     async fn delete_webhook_attribute(&self, request: Request) -> Result<Reply, ApiError> {
@@ -167,7 +221,7 @@ impl FieldnationApi for FieldNation {
             });
             match removed {
                 Some(_) => {
-                    webhook.updated_at = clock::now();
+                    webhook.updated_at = self.context.now();
                     Ok(())
                 }
                 None => Err(ApiError::NotFound(format!(
@@ -193,14 +247,12 @@ fn not_found() -> ApiError {
     ApiError::NotFound("Webhook not found".to_owned())
 }
 
-fn envelope(result: Value) -> Reply {
-    Reply::ok(json!({ "metadata": { "timestamp": clock::format(clock::now()) }, "result": result }))
-}
-
-/// The webhook as the API shows it: the secret only when `with_secret` (creation), custom
-/// attributes only of the type asked for.
-fn view(webhook: &Webhook, with_secret: bool, attribute: Option<&str>) -> Value {
+/// The webhook as the API shows it: the tenant's company and user, the secret only when
+/// `with_secret` (creation), custom attributes only of the type asked for.
+fn view(webhook: &Webhook, tenant: &str, with_secret: bool, attribute: Option<&str>) -> Value {
     let mut shown = webhook.clone();
+    shown.company_id = numeric_id_for("company", tenant);
+    shown.user_id = numeric_id_for("user", tenant);
     if !with_secret {
         shown.secret = None;
     }
@@ -260,7 +312,7 @@ fn check_custom_headers(attribute: Option<&WebhookAttribute>) -> Result<(), ApiE
 }
 
 /// A PUT changes only the fields it sends; custom headers are merged, `events` is replaced.
-fn apply_update(webhook: &mut Webhook, body: WebhookUpdate) {
+fn apply_update(webhook: &mut Webhook, body: WebhookUpdate, now: DateTime<Utc>) {
     if let Some(url) = body.url {
         webhook.url = url;
     }
@@ -290,7 +342,7 @@ fn apply_update(webhook: &mut Webhook, body: WebhookUpdate) {
         stored.header.extend(sent.header);
         stored.legacy_field.extend(sent.legacy_field);
     }
-    webhook.updated_at = clock::now();
+    webhook.updated_at = now;
 }
 
 fn matches_search(webhook: &Webhook, needle: &str) -> bool {

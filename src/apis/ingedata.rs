@@ -1,42 +1,404 @@
-//! Ingedata: routed and validated; the behaviour comes with the issue "Every seed API, stateful and faithful".
-//! Until then every operation answers 501 Not Implemented, naming itself.
+//! Ingedata notification webhooks (`openapi/ingedata.json`), JSON:API: resource objects,
+//! `page[number]`/`page[size]`, `sort`, `count`, `filter[…]`, sparse fieldsets and links.
 
-use crate::apis::not_yet;
-use crate::error::ApiError;
-use crate::generated::{IngedataApi, types::ingedata};
+use std::cmp::Ordering;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use crate::apis::{Page, not_yet, numeric_id_for};
+use crate::context::Context;
+use crate::error::{ApiError, Location, Violation};
+use crate::fixtures::{FixtureError, Fixtures};
+use crate::generated::IngedataApi;
+use crate::generated::types::ingedata::{WebhookCreateDocument, WebhookUpdateDocument};
 use crate::request::{Reply, Request};
+use crate::store::{Collection, Store, Stores};
 
-#[derive(Debug, Default)]
-pub struct Ingedata;
+const TYPE: &str = "webhooks";
+const BASE_PATH: &str = "/api/v3/notification/webhooks";
+const PAGE_SIZE: i64 = 1000;
+
+/// The attributes a resource shows, in order; also what `fields[webhooks]` may name.
+const ATTRIBUTES: &[&str] = &[
+    "id",
+    "account_id",
+    "name",
+    "url",
+    "secret",
+    "events",
+    "scopes",
+    "created_at",
+    "updated_at",
+];
+const SORTABLE: &[&str] = &["id", "name", "url", "created_at", "updated_at"];
+
+/// The subscribable events, as `GET …/events` lists them. Their names are the document's
+/// `EventName` enum (a test keeps the two equal).
+pub const EVENTS: &[(&str, &str)] = &[
+    (
+        "webhook.test",
+        "A test notification sent from the test endpoint.",
+    ),
+    ("project.created", "A project was created."),
+    ("project.updated", "A project's settings changed."),
+    ("project.completed", "Every task of a project is completed."),
+    ("task.created", "A task was created in a project."),
+    ("task.assigned", "A task was assigned to an annotator."),
+    (
+        "task.submitted",
+        "An annotator submitted a task for review.",
+    ),
+    ("task.reviewed", "A reviewer accepted or rejected a task."),
+    ("task.completed", "A task was completed and accepted."),
+    ("dataset.exported", "A dataset export is ready to download."),
+];
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Webhook {
+    id: u64,
+    #[serde(default)]
+    name: Option<String>,
+    url: String,
+    secret: String,
+    events: Vec<String>,
+    #[serde(default)]
+    scopes: Map<String, Value>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Fixture {
+    #[serde(default)]
+    webhooks: Vec<Webhook>,
+}
+
+pub struct Ingedata {
+    context: Arc<Context>,
+    webhooks: Arc<Store<Webhook>>,
+}
+
+impl Ingedata {
+    pub fn new(
+        context: Arc<Context>,
+        fixtures: &Fixtures,
+        stores: &mut Stores,
+    ) -> Result<Self, FixtureError> {
+        let fixture: Fixture = fixtures.load("ingedata")?;
+        let webhooks = Arc::new(Store::new(Collection::from_records(
+            fixture.webhooks.into_iter().map(|w| (w.id, w)),
+        )));
+        stores.add("ingedata", "webhooks", webhooks.clone());
+        Ok(Self { context, webhooks })
+    }
+
+    fn find(&self, request: &Request, param: &str) -> Result<Webhook, ApiError> {
+        let id = request
+            .param_i64(param)
+            .and_then(|id| u64::try_from(id).ok())
+            .unwrap_or(0);
+        let found = self
+            .webhooks
+            .read(&request.tenant, |all| all.get(id).cloned());
+        found.ok_or_else(|| ApiError::NotFound(format!("notification/webhooks {id} not found")))
+    }
+}
 
 impl IngedataApi for Ingedata {
     async fn list_notification_webhooks(&self, request: Request) -> Result<Reply, ApiError> {
-        not_yet(request, ())
+        let fields = sparse_fields(&request)?;
+        let order = sort_keys(request.param_str("sort"))?;
+        let mut matching: Vec<Webhook> = self.webhooks.read(&request.tenant, |all| {
+            all.iter()
+                .filter(|w| matches_filters(w, &request))
+                .cloned()
+                .collect()
+        });
+        matching.sort_by(|a, b| {
+            order
+                .iter()
+                .map(|(key, desc)| compare(a, b, key, *desc))
+                .fold(Ordering::Equal, Ordering::then)
+        });
+        let page = Page::new(
+            request.param_i64("page[number]").unwrap_or(1),
+            request.param_i64("page[size]").unwrap_or(PAGE_SIZE),
+            matching.len(),
+        );
+        let data: Vec<Value> = page
+            .slice(matching)
+            .iter()
+            .map(|w| resource(w, &request, fields.as_deref()))
+            .collect();
+        let mut document = json!({ "data": data, "links": links(&request, &page) });
+        if request.param_bool("count") == Some(true) {
+            document["meta"] = json!({ "count": page.total });
+        }
+        Ok(Reply::ok(document))
     }
+
     async fn create_notification_webhook(
         &self,
         request: Request,
-        body: ingedata::WebhookCreateDocument,
+        body: WebhookCreateDocument,
     ) -> Result<Reply, ApiError> {
-        not_yet(request, body)
+        let attributes = body.data.attributes;
+        let now = self.context.now();
+        let secret = attributes
+            .secret
+            .map(String::from)
+            .unwrap_or_else(|| self.context.webhook_secret());
+        let created = self.webhooks.write(&request.tenant, |all| {
+            all.insert_with(|id| Webhook {
+                id,
+                name: attributes.name.map(String::from),
+                url: String::from(attributes.url),
+                secret,
+                events: attributes.events.iter().map(ToString::to_string).collect(),
+                scopes: attributes.scopes,
+                created_at: now,
+                updated_at: now,
+            })
+            .clone()
+        });
+        Ok(Reply::created(
+            json!({ "data": resource(&created, &request, None) }),
+        ))
     }
-    async fn list_notification_webhook_events(&self, request: Request) -> Result<Reply, ApiError> {
-        not_yet(request, ())
+
+    async fn list_notification_webhook_events(&self, _request: Request) -> Result<Reply, ApiError> {
+        let data: Vec<Value> = EVENTS
+            .iter()
+            .map(|(name, description)| json!({ "type": "events", "id": name, "attributes": { "name": name, "description": description } }))
+            .collect();
+        Ok(Reply::ok(json!({ "data": data })))
     }
+
     async fn test_notification_webhook(&self, request: Request) -> Result<Reply, ApiError> {
+        self.find(&request, "id")?;
+        // Sending the test notification needs the delivery engine (the issue "Webhook delivery").
         not_yet(request, ())
     }
+
     async fn get_notification_webhook(&self, request: Request) -> Result<Reply, ApiError> {
-        not_yet(request, ())
+        let fields = sparse_fields(&request)?;
+        let webhook = self.find(&request, "resource_id")?;
+        Ok(Reply::ok(
+            json!({ "data": resource(&webhook, &request, fields.as_deref()) }),
+        ))
     }
+
     async fn update_notification_webhook(
         &self,
         request: Request,
-        body: ingedata::WebhookUpdateDocument,
+        body: WebhookUpdateDocument,
     ) -> Result<Reply, ApiError> {
-        not_yet(request, body)
+        let id = self.find(&request, "resource_id")?.id;
+        if let Some(sent) = body
+            .data
+            .id
+            .as_deref()
+            .filter(|sent| *sent != id.to_string())
+        {
+            return Err(ApiError::Conflict(format!(
+                "data.id {sent:?} does not match the resource id {id} in the path"
+            )));
+        }
+        let attributes = body.data.attributes;
+        let now = self.context.now();
+        let updated = self.webhooks.write(&request.tenant, |all| {
+            let w = all.get_mut(id)?;
+            if let Some(name) = attributes.name {
+                w.name = Some(String::from(name));
+            }
+            if let Some(url) = attributes.url {
+                w.url = String::from(url);
+            }
+            if let Some(secret) = attributes.secret {
+                w.secret = String::from(secret);
+            }
+            // An absent `events` deserializes as empty; an empty list sent is refused by `minItems`.
+            if !attributes.events.is_empty() {
+                w.events = attributes.events.iter().map(ToString::to_string).collect();
+            }
+            if !attributes.scopes.is_empty() {
+                w.scopes = attributes.scopes;
+            }
+            w.updated_at = now;
+            Some(w.clone())
+        });
+        let updated = updated
+            .ok_or_else(|| ApiError::NotFound(format!("notification/webhooks {id} not found")))?;
+        Ok(Reply::ok(
+            json!({ "data": resource(&updated, &request, None) }),
+        ))
     }
+
     async fn delete_notification_webhook(&self, request: Request) -> Result<Reply, ApiError> {
-        not_yet(request, ())
+        let id = self.find(&request, "resource_id")?.id;
+        self.webhooks.write(&request.tenant, |all| all.remove(id));
+        Ok(Reply::no_content())
+    }
+}
+
+/// A JSON:API resource object; `fields` limits the attributes shown.
+fn resource(w: &Webhook, request: &Request, fields: Option<&[String]>) -> Value {
+    let all = json!({
+        "id": w.id,
+        "account_id": numeric_id_for("account", &request.tenant),
+        "name": w.name,
+        "url": w.url,
+        "secret": w.secret,
+        "events": w.events,
+        "scopes": w.scopes,
+        "created_at": crate::clock::format(w.created_at),
+        "updated_at": crate::clock::format(w.updated_at),
+    });
+    let attributes: Map<String, Value> = match all {
+        Value::Object(map) => map
+            .into_iter()
+            .filter(|(k, _)| fields.is_none_or(|f| f.iter().any(|n| n == k)))
+            .collect(),
+        _ => Map::new(),
+    };
+    json!({
+        "type": TYPE,
+        "id": w.id.to_string(),
+        "attributes": attributes,
+        "relationships": {},
+        "links": { "self": format!("{BASE_PATH}/{}", w.id) },
+    })
+}
+
+fn parameter_error(name: &str, message: String) -> ApiError {
+    ApiError::Invalid(vec![Violation {
+        location: Location::Query(name.to_owned()),
+        message,
+    }])
+}
+
+/// `fields[webhooks]=name,url`, checked against the attribute names.
+fn sparse_fields(request: &Request) -> Result<Option<Vec<String>>, ApiError> {
+    let Some(list) = request.param_str("fields[webhooks]") else {
+        return Ok(None);
+    };
+    let names: Vec<String> = list
+        .split(',')
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if let Some(unknown) = names.iter().find(|n| !ATTRIBUTES.contains(&n.as_str())) {
+        return Err(parameter_error(
+            "fields[webhooks]",
+            format!(
+                "unknown attribute {unknown:?}; attributes: {}",
+                ATTRIBUTES.join(", ")
+            ),
+        ));
+    }
+    Ok(Some(names))
+}
+
+/// `sort=-created_at,name` as (attribute, descending) pairs; the default is by id.
+fn sort_keys(sort: Option<&str>) -> Result<Vec<(String, bool)>, ApiError> {
+    let mut keys = Vec::new();
+    for part in sort
+        .unwrap_or("id")
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
+        let (name, descending) = match part.strip_prefix('-') {
+            Some(name) => (name, true),
+            None => (part, false),
+        };
+        if !SORTABLE.contains(&name) {
+            return Err(parameter_error(
+                "sort",
+                format!("cannot sort by {name:?}; sortable: {}", SORTABLE.join(", ")),
+            ));
+        }
+        keys.push((name.to_owned(), descending));
+    }
+    keys.push(("id".to_owned(), false));
+    Ok(keys)
+}
+
+fn compare(a: &Webhook, b: &Webhook, key: &str, descending: bool) -> Ordering {
+    let order = match key {
+        "name" => a.name.cmp(&b.name),
+        "url" => a.url.cmp(&b.url),
+        "created_at" => a.created_at.cmp(&b.created_at),
+        "updated_at" => a.updated_at.cmp(&b.updated_at),
+        _ => a.id.cmp(&b.id),
+    };
+    if descending { order.reverse() } else { order }
+}
+
+fn matches_filters(w: &Webhook, request: &Request) -> bool {
+    let filter = |name: &str| request.param_str(&format!("filter[{name}]"));
+    let contains = |text: Option<&str>, needle: &str| {
+        text.is_some_and(|t| t.to_lowercase().contains(&needle.to_lowercase()))
+    };
+    let account = numeric_id_for("account", &request.tenant).to_string();
+    filter("id").is_none_or(|ids| ids.split(',').any(|id| id.trim() == w.id.to_string()))
+        && filter("account_id").is_none_or(|id| id == account)
+        && filter("name").is_none_or(|q| contains(w.name.as_deref(), q))
+        && filter("url").is_none_or(|q| contains(Some(&w.url), q))
+        && filter("events").is_none_or(|event| w.events.iter().any(|e| e == event))
+        && filter("created_at")
+            .is_none_or(|day| crate::clock::format(w.created_at).starts_with(day))
+        && filter("updated_at")
+            .is_none_or(|day| crate::clock::format(w.updated_at).starts_with(day))
+}
+
+/// `self`, `first`, `prev`, `next`, `last`, keeping the request's other query parameters.
+fn links(request: &Request, page: &Page) -> Value {
+    let others: Vec<&str> = request
+        .query
+        .as_deref()
+        .unwrap_or_default()
+        .split('&')
+        .filter(|p| !p.is_empty() && !p.starts_with("page%5B") && !p.starts_with("page["))
+        .collect();
+    let link = |n: usize| {
+        let mut query = others.clone().join("&");
+        if !query.is_empty() {
+            query.push('&');
+        }
+        format!(
+            "{BASE_PATH}?{query}page[number]={n}&page[size]={}",
+            page.per_page
+        )
+    };
+    json!({
+        "self": link(page.number),
+        "first": link(1),
+        "prev": (page.number > 1).then(|| link(page.number - 1)),
+        "next": (page.number < page.last_page()).then(|| link(page.number + 1)),
+        "last": link(page.last_page()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_events_listed_are_the_documents_event_names() {
+        let doc = crate::generated::DOCUMENTS
+            .iter()
+            .find(|d| d.api == "ingedata")
+            .expect("bundled");
+        let doc: Value = serde_json::from_str(doc.source).expect("JSON");
+        let documented = doc
+            .pointer("/components/schemas/EventName/enum")
+            .expect("the enum");
+        let listed: Vec<&str> = EVENTS.iter().map(|(name, _)| *name).collect();
+        assert_eq!(documented, &json!(listed));
     }
 }

@@ -6,9 +6,14 @@ pub mod fieldnation;
 pub mod ingedata;
 pub mod patchworks;
 
+use std::sync::Arc;
+
+use crate::context::Context;
 use crate::error::{ApiError, ErrorStyle};
+use crate::fixtures::{FixtureError, Fixtures};
 use crate::generated::Implementations;
 use crate::request::{Reply, Request};
+use crate::store::Stores;
 
 /// The implementations, in the generated order (the documents' file names, sorted).
 pub type Apis = Implementations<
@@ -18,12 +23,64 @@ pub type Apis = Implementations<
     patchworks::Patchworks,
 >;
 
-pub fn new() -> Apis {
-    Implementations {
-        elan: elan::Elan,
-        fieldnation: fieldnation::FieldNation::default(),
-        ingedata: ingedata::Ingedata,
-        patchworks: patchworks::Patchworks,
+/// Every implementation, each starting from its fixtures; their stores are added to `stores`.
+pub fn new(
+    context: &Arc<Context>,
+    fixtures: &Fixtures,
+    stores: &mut Stores,
+) -> Result<Apis, FixtureError> {
+    Ok(Implementations {
+        elan: elan::Elan::new(context.clone(), fixtures, stores)?,
+        fieldnation: fieldnation::FieldNation::new(context.clone(), fixtures, stores)?,
+        ingedata: ingedata::Ingedata::new(context.clone(), fixtures, stores)?,
+        patchworks: patchworks::Patchworks::new(context.clone(), fixtures, stores)?,
+    })
+}
+
+/// One page of a list: 1-based `number`, clamped to sane values.
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    pub number: usize,
+    pub per_page: usize,
+    pub total: usize,
+}
+
+impl Page {
+    pub fn new(number: i64, per_page: i64, total: usize) -> Self {
+        let clamp = |n: i64| usize::try_from(n).unwrap_or(1).max(1);
+        Self {
+            number: clamp(number),
+            per_page: clamp(per_page),
+            total,
+        }
+    }
+
+    fn offset(&self) -> usize {
+        (self.number - 1).saturating_mul(self.per_page)
+    }
+
+    /// The items of this page, from all of them in order.
+    pub fn slice<T>(&self, items: Vec<T>) -> Vec<T> {
+        items
+            .into_iter()
+            .skip(self.offset())
+            .take(self.per_page)
+            .collect()
+    }
+
+    pub fn last_page(&self) -> usize {
+        self.total.div_ceil(self.per_page).max(1)
+    }
+
+    /// 1-based position of the first item shown, `None` on an empty page.
+    pub fn from(&self) -> Option<usize> {
+        (self.offset() < self.total).then(|| self.offset() + 1)
+    }
+
+    /// 1-based position of the last item shown, `None` on an empty page.
+    pub fn to(&self) -> Option<usize> {
+        self.from()
+            .map(|_| (self.offset() + self.per_page).min(self.total))
     }
 }
 

@@ -1,53 +1,401 @@
-//! Patchworks: routed and validated; the behaviour comes with the issue "Every seed API, stateful and faithful".
-//! Until then every operation answers 501 Not Implemented, naming itself.
+//! Patchworks flow triggers (`openapi/patchworks.json`): webhooks and callbacks of a flow, with
+//! Laravel's paginator and validation errors.
+//!
+//! Webhooks and callbacks are the same resource with different extras (a webhook has a body
+//! template and HMAC settings, a callback a static token), so one implementation serves both,
+//! told apart by [`Kind`]. Flows come from the fixtures: the API has no call that creates one.
 
-use crate::apis::not_yet;
-use crate::error::ApiError;
-use crate::generated::{PatchworksApi, types::patchworks};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Value, json};
+
+use crate::apis::Page;
+use crate::context::Context;
+use crate::error::{ApiError, Violation};
+use crate::fixtures::{FixtureError, Fixtures};
+use crate::generated::PatchworksApi;
+use crate::generated::types::patchworks::{
+    FlowsStoreCallbacksRequest, FlowsStoreWebhooksRequest, FlowsUpdateCallbacksRequest,
+    FlowsUpdateWebhooksRequest, PayloadFormat, TriggerStatus,
+};
 use crate::request::{Reply, Request};
+use crate::store::{Collection, Store, Stores};
 
-#[derive(Debug, Default)]
-pub struct Patchworks;
+/// Laravel's default page size.
+const PER_PAGE: i64 = 15;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Flow {
+    id: u64,
+    name: String,
+}
+
+/// A flow webhook or callback as stored.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Trigger {
+    id: u64,
+    flow_id: u64,
+    status: TriggerStatus,
+    format: PayloadFormat,
+    #[serde(default)]
+    body: Option<String>,
+    #[serde(default)]
+    hmac_algorithm: Option<String>,
+    #[serde(default)]
+    hmac_secret_key: Option<String>,
+    #[serde(default)]
+    token: Option<String>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Webhook,
+    Callback,
+}
+
+impl Kind {
+    /// The path segment, and the segment of the trigger URL hookmock serves.
+    fn plural(self) -> &'static str {
+        match self {
+            Kind::Webhook => "webhooks",
+            Kind::Callback => "callbacks",
+        }
+    }
+
+    fn model(self) -> &'static str {
+        match self {
+            Kind::Webhook => "FlowWebhook",
+            Kind::Callback => "FlowCallback",
+        }
+    }
+
+    fn param(self) -> &'static str {
+        match self {
+            Kind::Webhook => "webhook",
+            Kind::Callback => "callback",
+        }
+    }
+}
+
+/// The fields a create or update sends. Read from the raw body because for the nullable ones
+/// (`body`, `hmac_*`) "sent as null" clears and "not sent" keeps, which the generated types
+/// (where nullable and optional collapse into one `Option`) cannot tell apart.
+#[derive(Debug, Default, Deserialize)]
+struct Changes {
+    status: Option<TriggerStatus>,
+    format: Option<PayloadFormat>,
+    #[serde(default, deserialize_with = "present")]
+    body: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    hmac_algorithm: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    hmac_secret_key: Option<Option<String>>,
+}
+
+/// `Some(value)` for a field that is present, null included.
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::deserialize(d).map(Some)
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Fixture {
+    #[serde(default)]
+    flows: Vec<Flow>,
+    #[serde(default)]
+    webhooks: Vec<Trigger>,
+    #[serde(default)]
+    callbacks: Vec<Trigger>,
+}
+
+pub struct Patchworks {
+    context: Arc<Context>,
+    flows: Arc<Store<Flow>>,
+    webhooks: Arc<Store<Trigger>>,
+    callbacks: Arc<Store<Trigger>>,
+}
+
+impl Patchworks {
+    pub fn new(
+        context: Arc<Context>,
+        fixtures: &Fixtures,
+        stores: &mut Stores,
+    ) -> Result<Self, FixtureError> {
+        let fixture: Fixture = fixtures.load("patchworks")?;
+        let collection =
+            |items: Vec<Trigger>| Collection::from_records(items.into_iter().map(|t| (t.id, t)));
+        let this = Self {
+            context,
+            flows: Arc::new(Store::new(Collection::from_records(
+                fixture.flows.into_iter().map(|f| (f.id, f)),
+            ))),
+            webhooks: Arc::new(Store::new(collection(fixture.webhooks))),
+            callbacks: Arc::new(Store::new(collection(fixture.callbacks))),
+        };
+        stores.add("patchworks", "flows", this.flows.clone());
+        stores.add("patchworks", "webhooks", this.webhooks.clone());
+        stores.add("patchworks", "callbacks", this.callbacks.clone());
+        Ok(this)
+    }
+
+    fn store(&self, kind: Kind) -> &Store<Trigger> {
+        match kind {
+            Kind::Webhook => &self.webhooks,
+            Kind::Callback => &self.callbacks,
+        }
+    }
+
+    /// The flow named in the path, or Laravel's 404.
+    fn flow(&self, request: &Request) -> Result<u64, ApiError> {
+        let raw = request.param_str("flow").unwrap_or_default();
+        let id = raw
+            .parse::<u64>()
+            .ok()
+            .filter(|id| self.flows.read(&request.tenant, |f| f.get(*id).is_some()));
+        id.ok_or_else(|| not_found("Flow", raw))
+    }
+
+    fn list(&self, kind: Kind, request: &Request) -> Result<Reply, ApiError> {
+        let flow = self.flow(request)?;
+        let items: Vec<Value> = self.store(kind).read(&request.tenant, |all| {
+            all.iter()
+                .filter(|t| t.flow_id == flow)
+                .map(|t| view(kind, t, request))
+                .collect()
+        });
+        let per_page = request.param_i64("per_page").unwrap_or(PER_PAGE);
+        let page = Page::new(
+            request.param_i64("page").unwrap_or(1),
+            per_page,
+            items.len(),
+        );
+        let explicit_per_page = request.param("per_page").is_some();
+        Ok(Reply::ok(laravel_page(
+            page.slice(items),
+            &page,
+            request,
+            explicit_per_page,
+        )))
+    }
+
+    fn create(&self, kind: Kind, request: &Request) -> Result<Reply, ApiError> {
+        let flow = self.flow(request)?;
+        let changes: Changes = request.typed_body()?;
+        check_hmac(&changes, None)?;
+        let now = self.context.now();
+        let token = (kind == Kind::Callback).then(|| self.context.hex(32));
+        let created = self.store(kind).write(&request.tenant, |all| {
+            let mut trigger = Trigger {
+                id: 0,
+                flow_id: flow,
+                status: TriggerStatus::Draft,
+                format: PayloadFormat::Json,
+                body: None,
+                hmac_algorithm: None,
+                hmac_secret_key: None,
+                token,
+                created_at: now,
+                updated_at: now,
+            };
+            apply(&mut trigger, changes, now);
+            all.insert_with(|id| Trigger { id, ..trigger }).clone()
+        });
+        Ok(Reply::ok(json!({ "data": view(kind, &created, request) })))
+    }
+
+    fn update(&self, kind: Kind, request: &Request) -> Result<Reply, ApiError> {
+        let flow = self.flow(request)?;
+        let changes: Changes = request.typed_body()?;
+        let raw = request.param_str(kind.param()).unwrap_or_default();
+        let now = self.context.now();
+        let updated = self.store(kind).write(&request.tenant, |all| {
+            let trigger = raw
+                .parse()
+                .ok()
+                .and_then(|id| all.get_mut(id))
+                .filter(|t| t.flow_id == flow);
+            let trigger = trigger.ok_or_else(|| not_found(kind.model(), raw))?;
+            check_hmac(&changes, Some(trigger))?;
+            apply(trigger, changes, now);
+            Ok::<_, ApiError>(trigger.clone())
+        })?;
+        Ok(Reply::ok(json!({ "data": view(kind, &updated, request) })))
+    }
+
+    fn delete(&self, kind: Kind, request: &Request) -> Result<Reply, ApiError> {
+        let flow = self.flow(request)?;
+        let raw = request.param_str(kind.param()).unwrap_or_default();
+        let deleted = self.store(kind).write(&request.tenant, |all| {
+            let id = raw
+                .parse()
+                .ok()
+                .filter(|id| all.get(*id).is_some_and(|t| t.flow_id == flow))?;
+            all.remove(id)
+        });
+        deleted.ok_or_else(|| not_found(kind.model(), raw))?;
+        let message = match kind {
+            Kind::Webhook => "Webhook deleted successfully.",
+            Kind::Callback => "Callback deleted successfully.",
+        };
+        Ok(Reply::ok(json!({ "message": message })))
+    }
+}
 
 impl PatchworksApi for Patchworks {
     async fn list_flow_webhooks(&self, request: Request) -> Result<Reply, ApiError> {
-        not_yet(request, ())
+        self.list(Kind::Webhook, &request)
     }
+
     async fn create_flow_webhook(
         &self,
         request: Request,
-        body: patchworks::FlowsStoreWebhooksRequest,
+        _: FlowsStoreWebhooksRequest,
     ) -> Result<Reply, ApiError> {
-        not_yet(request, body)
+        self.create(Kind::Webhook, &request)
     }
+
     async fn update_flow_webhook(
         &self,
         request: Request,
-        body: patchworks::FlowsUpdateWebhooksRequest,
+        _: FlowsUpdateWebhooksRequest,
     ) -> Result<Reply, ApiError> {
-        not_yet(request, body)
+        self.update(Kind::Webhook, &request)
     }
+
     async fn delete_flow_webhook(&self, request: Request) -> Result<Reply, ApiError> {
-        not_yet(request, ())
+        self.delete(Kind::Webhook, &request)
     }
+
     async fn list_flow_callbacks(&self, request: Request) -> Result<Reply, ApiError> {
-        not_yet(request, ())
+        self.list(Kind::Callback, &request)
     }
+
     async fn create_flow_callback(
         &self,
         request: Request,
-        body: patchworks::FlowsStoreCallbacksRequest,
+        _: FlowsStoreCallbacksRequest,
     ) -> Result<Reply, ApiError> {
-        not_yet(request, body)
+        self.create(Kind::Callback, &request)
     }
+
     async fn update_flow_callback(
         &self,
         request: Request,
-        body: patchworks::FlowsUpdateCallbacksRequest,
+        _: FlowsUpdateCallbacksRequest,
     ) -> Result<Reply, ApiError> {
-        not_yet(request, body)
+        self.update(Kind::Callback, &request)
     }
+
     async fn delete_flow_callback(&self, request: Request) -> Result<Reply, ApiError> {
-        not_yet(request, ())
+        self.delete(Kind::Callback, &request)
     }
+}
+
+fn not_found(model: &str, id: &str) -> ApiError {
+    ApiError::NotFound(format!("No query results for model [{model}] {id}."))
+}
+
+/// Laravel's `required_with`: an algorithm needs a key (sent now, or stored before).
+fn check_hmac(changes: &Changes, stored: Option<&Trigger>) -> Result<(), ApiError> {
+    let algorithm = match &changes.hmac_algorithm {
+        Some(sent) => sent.as_ref(),
+        None => stored.and_then(|t| t.hmac_algorithm.as_ref()),
+    };
+    let key = match &changes.hmac_secret_key {
+        Some(sent) => sent.as_ref(),
+        None => stored.and_then(|t| t.hmac_secret_key.as_ref()),
+    };
+    if algorithm.is_some() && key.is_none_or(String::is_empty) {
+        let message = "The hmac secret key field is required when hmac algorithm is present.";
+        return Err(ApiError::Invalid(vec![Violation::body(
+            "/hmac_secret_key",
+            message,
+        )]));
+    }
+    Ok(())
+}
+
+fn apply(trigger: &mut Trigger, changes: Changes, now: DateTime<Utc>) {
+    if let Some(status) = changes.status {
+        trigger.status = status;
+    }
+    if let Some(format) = changes.format {
+        trigger.format = format;
+    }
+    if let Some(body) = changes.body {
+        trigger.body = body;
+    }
+    if let Some(algorithm) = changes.hmac_algorithm {
+        trigger.hmac_algorithm = algorithm;
+    }
+    if let Some(key) = changes.hmac_secret_key {
+        trigger.hmac_secret_key = key;
+    }
+    trigger.updated_at = now;
+}
+
+/// The trigger as the API shows it: never the HMAC key; the absolute URL that starts the flow.
+fn view(kind: Kind, t: &Trigger, request: &Request) -> Value {
+    let url = format!(
+        "{}/triggers/flows/{}/{}/{}",
+        request.base_url,
+        t.flow_id,
+        kind.plural(),
+        t.id
+    );
+    let (created_at, updated_at) = (
+        crate::clock::format(t.created_at),
+        crate::clock::format(t.updated_at),
+    );
+    match kind {
+        Kind::Webhook => json!({
+            "id": t.id, "flow_id": t.flow_id, "status": t.status, "format": t.format, "body": t.body,
+            "hmac_algorithm": t.hmac_algorithm, "url": url, "created_at": created_at, "updated_at": updated_at,
+        }),
+        Kind::Callback => json!({
+            "id": t.id, "flow_id": t.flow_id, "status": t.status, "format": t.format, "token": t.token,
+            "url": url, "created_at": created_at, "updated_at": updated_at,
+        }),
+    }
+}
+
+/// Laravel's `LengthAwarePaginator` as JSON: `data`, `links`, `meta`.
+fn laravel_page(
+    data: Vec<Value>,
+    page: &Page,
+    request: &Request,
+    explicit_per_page: bool,
+) -> Value {
+    let path = format!("{}{}", request.base_url, request.path);
+    let link = |n: usize| {
+        let per_page = if explicit_per_page {
+            format!("&per_page={}", page.per_page)
+        } else {
+            String::new()
+        };
+        format!("{path}?page={n}{per_page}")
+    };
+    json!({
+        "data": data,
+        "links": {
+            "first": link(1),
+            "last": link(page.last_page()),
+            "prev": (page.number > 1).then(|| link(page.number - 1)),
+            "next": (page.number < page.last_page()).then(|| link(page.number + 1)),
+        },
+        "meta": {
+            "current_page": page.number,
+            "from": page.from(),
+            "last_page": page.last_page(),
+            "path": path,
+            "per_page": page.per_page,
+            "to": page.to(),
+            "total": page.total,
+        },
+    })
 }

@@ -242,9 +242,8 @@ async fn a_wrong_content_type_is_415_and_json_api_accepts_plain_json() {
 #[tokio::test]
 async fn a_body_over_the_limit_is_413() {
     let server = TestServer::with_config(Config {
-        port: 0,
         max_body: 64,
-        ..Config::default()
+        ..TestServer::config()
     })
     .await;
     let body = json!({"url": format!("https://{}.example.com", "x".repeat(100)), "events": ["a"]});
@@ -307,9 +306,8 @@ async fn cors_preflights_are_answered_unless_turned_off() {
     );
 
     let server = TestServer::with_config(Config {
-        port: 0,
         cors: false,
-        ..Config::default()
+        ..TestServer::config()
     })
     .await;
     let response = preflight(&server).await.expect("sent");

@@ -10,6 +10,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::Response;
+use hookmock::fixtures::Fixtures;
 use hookmock::generated::{DOCUMENTS, OPERATIONS};
 use hookmock::router::Routes;
 use hookmock::server::{Bound, Config};
@@ -24,12 +25,19 @@ pub struct TestServer {
 }
 
 impl TestServer {
+    /// A server whose tenants start empty (see [`Self::config`]).
     pub async fn start() -> Self {
-        Self::with_config(Config {
+        Self::with_config(Self::config()).await
+    }
+
+    /// The tests' default configuration: port 0 and no fixtures, so counts are predictable.
+    /// Tests of the fixtures turn them back on.
+    pub fn config() -> Config {
+        Config {
             port: 0,
+            fixtures: Fixtures::None,
             ..Config::default()
-        })
-        .await
+        }
     }
 
     pub async fn with_config(config: Config) -> Self {
