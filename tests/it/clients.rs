@@ -5,3 +5,18 @@
 pub mod fieldnation {
     include!(concat!(env!("OUT_DIR"), "/client_fieldnation.rs"));
 }
+
+#[allow(dead_code, clippy::all)]
+pub mod patchworks {
+    include!(concat!(env!("OUT_DIR"), "/client_patchworks.rs"));
+}
+
+#[allow(dead_code, clippy::all)]
+pub mod elan {
+    include!(concat!(env!("OUT_DIR"), "/client_elan.rs"));
+}
+
+#[allow(dead_code, clippy::all)]
+pub mod ingedata {
+    include!(concat!(env!("OUT_DIR"), "/client_ingedata.rs"));
+}

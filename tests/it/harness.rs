@@ -30,6 +30,15 @@ impl TestServer {
         Self::with_config(Self::config()).await
     }
 
+    /// A server whose tenants start from the embedded fixtures, as `hookmock serve` does.
+    pub async fn with_fixtures() -> Self {
+        Self::with_config(Config {
+            fixtures: Fixtures::Embedded,
+            ..Self::config()
+        })
+        .await
+    }
+
     /// The tests' default configuration: port 0 and no fixtures, so counts are predictable.
     /// Tests of the fixtures turn them back on.
     pub fn config() -> Config {
@@ -81,6 +90,18 @@ impl TestServer {
         crate::clients::fieldnation::Client::new_with_client(&self.url, self.client(token))
     }
 
+    pub fn patchworks(&self, token: &str) -> crate::clients::patchworks::Client {
+        crate::clients::patchworks::Client::new_with_client(&self.url, self.client(token))
+    }
+
+    pub fn elan(&self, token: &str) -> crate::clients::elan::Client {
+        crate::clients::elan::Client::new_with_client(&self.url, self.client(token))
+    }
+
+    pub fn ingedata(&self, token: &str) -> crate::clients::ingedata::Client {
+        crate::clients::ingedata::Client::new_with_client(&self.url, self.client(token))
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.url)
     }
@@ -120,8 +141,8 @@ async fn forward(State(fwd): State<Arc<Forwarder>>, request: axum::extract::Requ
         Some(pq) => format!("{}{pq}", fwd.upstream),
         None => fwd.upstream.clone(),
     };
-    let mut headers = parts.headers.clone();
-    headers.remove(header::HOST);
+    // `Host` is kept, so absolute URLs the server builds name the address the client used.
+    let headers = parts.headers.clone();
     let upstream = fwd
         .client
         .request(parts.method.clone(), target)

@@ -3,8 +3,11 @@
 
 mod clients;
 mod contracts;
+mod elan;
 mod errors;
 mod fieldnation;
 mod harness;
+mod ingedata;
+mod patchworks;
 mod routing;
 mod serve;

@@ -1,0 +1,214 @@
+//! A data team manages Ingedata notification webhooks the JSON:API way, with a client generated
+//! from the document.
+
+use crate::clients::ingedata::{Error, types};
+use crate::harness::TestServer;
+use serde_json::{Value, json};
+
+fn create_body(attributes: Value) -> types::WebhookCreateDocument {
+    serde_json::from_value(json!({"data": {"type": "webhooks", "attributes": attributes}}))
+        .expect("a create document")
+}
+
+fn update_body(data: Value) -> types::WebhookUpdateDocument {
+    serde_json::from_value(json!({ "data": data })).expect("an update document")
+}
+
+fn id(n: u64) -> std::num::NonZeroU64 {
+    std::num::NonZeroU64::new(n).expect("non-zero")
+}
+
+fn error_status<T: std::fmt::Debug>(result: Result<T, Error<types::ErrorDocument>>) -> u16 {
+    match result {
+        Err(Error::ErrorResponse(r)) => r.status().as_u16(),
+        other => panic!("expected an error response, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn webhooks_are_json_api_resources() {
+    let server = TestServer::start().await;
+    let client = server.ingedata("inge-token");
+    let created = client
+        .create_notification_webhook(&create_body(json!({"name": "QA", "url": "https://hooks.example.com/qa", "events": ["task.completed"]})))
+        .await
+        .expect("created");
+    assert_eq!(created.status().as_u16(), 201);
+    assert_eq!(
+        created.headers()["content-type"],
+        "application/vnd.api+json"
+    );
+    let resource = created.into_inner().data;
+    assert_eq!(resource.type_, types::WebhookResourceType::Webhooks);
+    let attributes = resource.attributes.expect("attributes");
+    assert!(
+        attributes
+            .secret
+            .as_deref()
+            .is_some_and(|s| s.starts_with("whsec_")),
+        "a Standard Webhooks secret is generated"
+    );
+    let n: u64 = resource.id.parse().expect("a numeric id");
+    assert_eq!(attributes.id, Some(n as i64));
+
+    let sparse: Value = server
+        .client("inge-token")
+        .get(server.url(&format!(
+            "/api/v3/notification/webhooks/{n}?fields%5Bwebhooks%5D=name,url"
+        )))
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(
+        sparse["data"]["attributes"],
+        json!({"name": "QA", "url": "https://hooks.example.com/qa"})
+    );
+
+    let patched = client
+        .update_notification_webhook(
+            id(n),
+            &update_body(
+                json!({"type": "webhooks", "id": n.to_string(), "attributes": {"name": "QA v2"}}),
+            ),
+        )
+        .await
+        .expect("patched")
+        .into_inner()
+        .data
+        .attributes
+        .expect("attributes");
+    assert_eq!(patched.name.as_deref().map(String::as_str), Some("QA v2"));
+    assert_eq!(
+        patched.url.as_deref().map(String::as_str),
+        Some("https://hooks.example.com/qa"),
+        "only the attributes sent change"
+    );
+
+    let conflict = client
+        .update_notification_webhook(
+            id(n),
+            &update_body(json!({"type": "webhooks", "id": "999", "attributes": {}})),
+        )
+        .await;
+    assert_eq!(error_status(conflict), 409);
+
+    assert_eq!(
+        client
+            .delete_notification_webhook(id(n))
+            .await
+            .expect("deleted")
+            .status()
+            .as_u16(),
+        204
+    );
+    assert_eq!(
+        error_status(client.get_notification_webhook(id(n), None, None).await),
+        404
+    );
+    assert_eq!(
+        error_status(client.delete_notification_webhook(id(n)).await),
+        404
+    );
+}
+
+#[tokio::test]
+async fn lists_sort_filter_count_and_page_with_links() {
+    let server = TestServer::start().await;
+    let client = server.ingedata("inge-token");
+    for (name, event) in [
+        ("alpha", "task.created"),
+        ("beta", "task.completed"),
+        ("gamma", "task.completed"),
+    ] {
+        let body = create_body(
+            json!({"name": name, "url": format!("https://{name}.example.com"), "events": [event]}),
+        );
+        client
+            .create_notification_webhook(&body)
+            .await
+            .expect("created");
+    }
+    let http = server.client("inge-token");
+    let list = |query: &'static str| {
+        let request = http.get(server.url(&format!("/api/v3/notification/webhooks?{query}")));
+        async move {
+            request
+                .send()
+                .await
+                .expect("sent")
+                .json::<Value>()
+                .await
+                .expect("JSON")
+        }
+    };
+    let names = |doc: &Value| {
+        doc["data"]
+            .as_array()
+            .expect("data")
+            .iter()
+            .map(|r| r["attributes"]["name"].as_str().unwrap_or("-").to_owned())
+            .collect::<Vec<_>>()
+    };
+
+    assert_eq!(names(&list("sort=-name").await), ["gamma", "beta", "alpha"]);
+    assert_eq!(
+        names(&list("filter%5Bevents%5D=task.completed&sort=name").await),
+        ["beta", "gamma"]
+    );
+    assert_eq!(names(&list("filter%5Bname%5D=ALP").await), ["alpha"]);
+
+    let page = list("sort=name&page%5Bsize%5D=1&page%5Bnumber%5D=2&count=true").await;
+    assert_eq!(names(&page), ["beta"]);
+    assert_eq!(page["meta"]["count"], 3);
+    assert_eq!(
+        page["links"]["next"],
+        "/api/v3/notification/webhooks?sort=name&count=true&page[number]=3&page[size]=1"
+    );
+    assert_eq!(
+        page["links"]["prev"],
+        "/api/v3/notification/webhooks?sort=name&count=true&page[number]=1&page[size]=1"
+    );
+    assert!(
+        list("").await.get("meta").is_none(),
+        "meta.count only when count=true"
+    );
+
+    let response = http
+        .get(server.url("/api/v3/notification/webhooks?sort=colour"))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.expect("JSON");
+    assert_eq!(body["errors"][0]["source"]["parameter"], "sort");
+}
+
+#[tokio::test]
+async fn the_events_endpoint_lists_what_can_be_subscribed_to() {
+    let server = TestServer::start().await;
+    let events = server
+        .ingedata("inge-token")
+        .list_notification_webhook_events()
+        .await
+        .expect("listed")
+        .into_inner();
+    assert_eq!(events.data.len(), 10);
+    assert!(
+        events
+            .data
+            .iter()
+            .all(|e| e.attributes.name == e.id && !e.attributes.description.is_empty())
+    );
+    assert_eq!(
+        error_status(
+            server
+                .ingedata("inge-token")
+                .test_notification_webhook(id(999))
+                .await
+        ),
+        404
+    );
+}
