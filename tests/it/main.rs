@@ -11,3 +11,4 @@ mod ingedata;
 mod patchworks;
 mod routing;
 mod serve;
+mod tenancy;
