@@ -3,14 +3,17 @@
 //! A request flows one way: [`router`] matches it against the route table that `build.rs`
 //! generated from `openapi/` ([`generated`]), [`validate`] checks it against its document, the
 //! vendor module in [`apis`] implements the operation on the [`store`], and the router renders
-//! the reply or the [`error`] in the vendor's shape.
+//! the reply or the [`error`] in the vendor's shape, and records it in the [`journal`]. The
+//! [`admin`] API reads the journal and exports, imports and resets the stores.
 
+pub mod admin;
 pub mod apis;
 pub mod clock;
 pub mod context;
 pub mod error;
 pub mod fixtures;
 pub mod generated;
+pub mod journal;
 pub mod request;
 pub mod router;
 pub mod server;

@@ -61,6 +61,15 @@ struct ServeArgs {
     /// Accept only this credential (repeatable); without it any non-empty one is accepted.
     #[arg(long = "token", value_name = "TOKEN")]
     tokens: Vec<String>,
+    /// Require `Authorization: Bearer TOKEN` on /__admin.
+    #[arg(long, value_name = "TOKEN", env = "HOOKMOCK_ADMIN_TOKEN")]
+    admin_token: Option<String>,
+    /// Check every answer against its document; violations are logged and shown in /__admin/requests.
+    #[arg(long)]
+    validate_responses: bool,
+    /// How many requests /__admin/requests keeps; older ones are dropped and counted.
+    #[arg(long, value_name = "N", default_value_t = hookmock::journal::DEFAULT_CAPACITY)]
+    journal_size: usize,
 }
 
 fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
@@ -127,6 +136,9 @@ async fn serve(args: ServeArgs) -> ExitCode {
         },
         clock: args.clock,
         tokens: args.tokens,
+        admin_token: args.admin_token,
+        validate_responses: args.validate_responses,
+        journal_size: args.journal_size,
     };
     let bound = match Bound::new(&config).await {
         Ok(bound) => bound,

@@ -14,7 +14,8 @@ use chrono::{DateTime, Utc};
 
 use crate::apis::{self, Apis};
 use crate::context::Context;
-use crate::error::{self, ApiError, ErrorStyle};
+use crate::error::{self, ApiError, ErrorStyle, Violation};
+use crate::journal::{self, Entry, Journal, Verdict, ViolationEntry};
 use crate::request::{Reply, Request};
 use crate::spec::Operation;
 use crate::validate::{Contracts, Incoming};
@@ -181,43 +182,140 @@ pub struct Edge {
     pub contracts: Contracts,
     pub apis: Apis,
     pub context: Arc<Context>,
+    pub journal: Arc<Journal>,
     /// Accepted credentials (`--token`); empty accepts any non-empty one.
     pub tokens: Vec<String>,
     pub max_body: usize,
+    /// Check every answer against its document (`--validate-responses`).
+    pub validate_responses: bool,
 }
 
-/// The fallback handler: every request not claimed by another router (`/__admin`, later) is an
-/// API call.
+/// What became of a request, before it is rendered.
+struct Outcome {
+    api: Option<&'static str>,
+    found: Option<(usize, &'static Operation)>,
+    tenant: Option<String>,
+    result: Result<Reply, ApiError>,
+}
+
+/// The fallback handler: every request not claimed by another router (`/__admin`) is an API call.
 pub async fn handle(State(edge): State<Arc<Edge>>, request: axum::extract::Request) -> Response {
     let started = Instant::now();
     let (parts, body) = request.into_parts();
-    let (method, path) = (parts.method.clone(), parts.uri.path().to_owned());
-    let (api, operation, outcome) = match edge.routes.find(&parts.method, &path) {
-        Ok(found) => {
-            let op = found.operation;
-            (Some(op.api), Some(op), edge.call(found, parts, body).await)
-        }
-        Err(miss) => (miss.api, None, Err(miss.error)),
-    };
-    let response = match outcome {
-        Ok(reply) => render_reply(operation, reply),
-        Err(error) => render_error(api, &path, &error, edge.context.now()),
-    };
-    let operation = operation.map_or("-", |op| op.operation_id);
-    tracing::info!(
-        %method,
-        path,
-        operation,
-        status = response.status().as_u16(),
-        latency_us = started.elapsed().as_micros() as u64,
-        "request"
+    let (method, path, query) = (
+        parts.method.clone(),
+        parts.uri.path().to_owned(),
+        parts.uri.query().map(str::to_owned),
     );
-    response
+    let outcome = match edge.routes.find(&parts.method, &path) {
+        Ok(found) => {
+            let (index, op) = (found.index, found.operation);
+            let (tenant, result) = edge.call(found, parts, body).await;
+            Outcome {
+                api: Some(op.api),
+                found: Some((index, op)),
+                tenant,
+                result,
+            }
+        }
+        Err(miss) => Outcome {
+            api: miss.api,
+            found: None,
+            tenant: None,
+            result: Err(miss.error),
+        },
+    };
+    let rendered = match &outcome.result {
+        Ok(reply) => render_reply(outcome.found.map(|(_, op)| op), reply),
+        Err(error) => render_error(outcome.api, &path, error, edge.context.now()),
+    };
+    let response_violations = match outcome.found {
+        Some((index, op)) if edge.validate_responses => {
+            let found = edge.contracts.check_response(
+                index,
+                rendered.status.as_u16(),
+                Some(rendered.media_type),
+                &rendered.body,
+            );
+            if !found.is_empty() {
+                let described: Vec<String> = found.iter().map(Violation::describe).collect();
+                tracing::warn!(operation = op.operation_id, violations = %described.join("; "), "answer broke its contract");
+            }
+            found
+        }
+        _ => Vec::new(),
+    };
+    let status = rendered.status.as_u16();
+    let operation = outcome.found.map(|(_, op)| op.operation_id);
+    let elapsed = started.elapsed();
+    tracing::info!(%method, path, operation = operation.unwrap_or("-"), status, latency_us = elapsed.as_micros() as u64, "request");
+    edge.journal.record(Entry {
+        id: 0,
+        time: crate::clock::format(edge.context.now()),
+        method: method.to_string(),
+        path,
+        query,
+        api: outcome.api.map(str::to_owned),
+        operation: operation.map(str::to_owned),
+        tenant: outcome.tenant.as_deref().map(journal::mask),
+        status,
+        duration_us: elapsed.as_micros().try_into().unwrap_or(u64::MAX),
+        verdict: verdict(&outcome),
+        violations: match &outcome.result {
+            Err(ApiError::Invalid(violations)) => {
+                violations.iter().map(ViolationEntry::from).collect()
+            }
+            _ => Vec::new(),
+        },
+        response_violations: response_violations
+            .iter()
+            .map(ViolationEntry::from)
+            .collect(),
+        tenant_key: outcome.tenant,
+    });
+    rendered.into_response()
+}
+
+fn verdict(outcome: &Outcome) -> Verdict {
+    match &outcome.result {
+        _ if outcome.found.is_none() => Verdict::Unmatched,
+        Err(ApiError::Unauthenticated(_)) => Verdict::Unauthenticated,
+        Err(
+            ApiError::Invalid(_)
+            | ApiError::MalformedJson { .. }
+            | ApiError::UnsupportedMediaType { .. }
+            | ApiError::PayloadTooLarge { .. }
+            | ApiError::BodyUnreadable(_),
+        ) => Verdict::Invalid,
+        _ => Verdict::Valid,
+    }
 }
 
 impl Edge {
-    async fn call(&self, found: Found, parts: Parts, body: Body) -> Result<Reply, ApiError> {
-        let tenant = authenticate(&parts.headers, &self.tokens)?;
+    /// Authenticates, reads, validates and dispatches. Returns the tenant once it is known.
+    async fn call(
+        &self,
+        found: Found,
+        parts: Parts,
+        body: Body,
+    ) -> (Option<String>, Result<Reply, ApiError>) {
+        let tenant = match authenticate(&parts.headers, &self.tokens) {
+            Ok(tenant) => tenant,
+            Err(error) => return (None, Err(error)),
+        };
+        let result = self
+            .validate_and_dispatch(found, parts, body, tenant.clone())
+            .await;
+        (Some(tenant), result)
+    }
+
+    async fn validate_and_dispatch(
+        &self,
+        found: Found,
+        parts: Parts,
+        body: Body,
+        tenant: String,
+    ) -> Result<Reply, ApiError> {
         let bytes = read_body(body, self.max_body).await?;
         let incoming = Incoming {
             path_params: &found.params,
@@ -300,43 +398,71 @@ fn base_url(headers: &HeaderMap) -> String {
     format!("http://{host}")
 }
 
-fn render_reply(operation: Option<&Operation>, reply: Reply) -> Response {
+/// A response before it becomes one: what response validation reads.
+struct Rendered {
+    status: StatusCode,
+    media_type: &'static str,
+    body: Vec<u8>,
+    allow: Option<String>,
+}
+
+impl Rendered {
+    fn into_response(self) -> Response {
+        if self.body.is_empty() && self.status == StatusCode::NO_CONTENT {
+            return self.status.into_response();
+        }
+        let mut response = (
+            self.status,
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(self.media_type),
+            )],
+            self.body,
+        )
+            .into_response();
+        if let Some(value) = self
+            .allow
+            .and_then(|allow| HeaderValue::from_str(&allow).ok())
+        {
+            response.headers_mut().insert(header::ALLOW, value);
+        }
+        response
+    }
+}
+
+fn render_reply(operation: Option<&Operation>, reply: &Reply) -> Rendered {
     let status = reply.status.as_u16().to_string();
     let media_type = operation
         .and_then(|op| op.responses.iter().find(|r| r.status == status))
         .and_then(|r| r.media_type)
         .unwrap_or("application/json");
-    match reply.body {
-        Some(body) => json_response(reply.status, media_type, &body),
-        None => reply.status.into_response(),
+    let body = reply
+        .body
+        .as_ref()
+        .map(|b| serde_json::to_vec(b).unwrap_or_default())
+        .unwrap_or_default();
+    Rendered {
+        status: reply.status,
+        media_type,
+        body,
+        allow: None,
     }
 }
 
-fn render_error(api: Option<&str>, path: &str, error: &ApiError, now: DateTime<Utc>) -> Response {
+fn render_error(api: Option<&str>, path: &str, error: &ApiError, now: DateTime<Utc>) -> Rendered {
     let style = api.map(apis::error_style).unwrap_or(ErrorStyle::Laravel);
     let (status, body) = error::render(style, error, path, now);
     if status.is_server_error() {
         tracing::error!(%error, "server error");
     }
-    let mut response = json_response(status, style.media_type(), &body);
-    if let ApiError::MethodNotAllowed { allow, .. } = error
-        && let Ok(value) = HeaderValue::from_str(&allow.join(", "))
-    {
-        response.headers_mut().insert(header::ALLOW, value);
-    }
-    response
-}
-
-fn json_response(
-    status: StatusCode,
-    media_type: &'static str,
-    body: &serde_json::Value,
-) -> Response {
-    let bytes = serde_json::to_vec(body).unwrap_or_default();
-    (
+    let allow = match error {
+        ApiError::MethodNotAllowed { allow, .. } => Some(allow.join(", ")),
+        _ => None,
+    };
+    Rendered {
         status,
-        [(header::CONTENT_TYPE, HeaderValue::from_static(media_type))],
-        bytes,
-    )
-        .into_response()
+        media_type: style.media_type(),
+        body: serde_json::to_vec(&body).unwrap_or_default(),
+        allow,
+    }
 }

@@ -9,9 +9,11 @@ use tower_http::cors::CorsLayer;
 
 use chrono::{DateTime, Utc};
 
+use crate::admin::Admin;
 use crate::context::Context;
 use crate::fixtures::{FixtureError, Fixtures};
 use crate::generated::{DOCUMENTS, OPERATIONS};
+use crate::journal::Journal;
 use crate::router::{Edge, Routes, handle};
 use crate::store::Stores;
 use crate::validate::{CompileError, Contracts};
@@ -33,6 +35,12 @@ pub struct Config {
     pub clock: Option<DateTime<Utc>>,
     /// Accepted credentials; empty accepts any non-empty one.
     pub tokens: Vec<String>,
+    /// Protects `/__admin` when set.
+    pub admin_token: Option<String>,
+    /// Check every answer against its document; violations are logged and journaled.
+    pub validate_responses: bool,
+    /// Requests the journal keeps (the oldest are dropped and counted).
+    pub journal_size: usize,
 }
 
 impl Default for Config {
@@ -46,6 +54,9 @@ impl Default for Config {
             fixtures: Fixtures::Embedded,
             clock: None,
             tokens: Vec::new(),
+            admin_token: None,
+            validate_responses: false,
+            journal_size: crate::journal::DEFAULT_CAPACITY,
         }
     }
 }
@@ -79,15 +90,26 @@ pub fn app(config: &Config) -> Result<Router, StartError> {
     });
     let mut stores = Stores::default();
     let apis = crate::apis::new(&context, &config.fixtures, &mut stores)?;
+    let journal = Arc::new(Journal::new(config.journal_size));
     let edge = Edge {
         routes: Routes::new(OPERATIONS, serves).map_err(StartError::Routes)?,
-        contracts: Contracts::compile(DOCUMENTS, OPERATIONS, false)?,
+        contracts: Contracts::compile(DOCUMENTS, OPERATIONS, config.validate_responses)?,
         apis,
         context,
+        journal: journal.clone(),
         tokens: config.tokens.clone(),
         max_body: config.max_body,
+        validate_responses: config.validate_responses,
     };
-    let router = Router::new().fallback(handle).with_state(Arc::new(edge));
+    let admin = Admin {
+        stores,
+        journal,
+        token: config.admin_token.clone(),
+    };
+    let router = Router::new()
+        .fallback(handle)
+        .with_state(Arc::new(edge))
+        .nest("/__admin", crate::admin::router(Arc::new(admin)));
     // Browser frontends call the fake from another origin; preflights must succeed.
     Ok(if config.cors {
         router.layer(CorsLayer::very_permissive())

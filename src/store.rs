@@ -107,8 +107,9 @@ impl<T: Clone> Store<T> {
 pub trait State: Send + Sync {
     /// `{tenant: {"last_id": n, "items": {"<id>": record}}}`
     fn export(&self) -> Value;
-    /// Replaces every tenant's collection with the export's.
-    fn import(&self, state: &Value) -> Result<(), String>;
+    /// Checks an export of this store and returns what replaces every tenant's collection with
+    /// it, so that a caller can check several stores before changing any.
+    fn import(&self, state: &Value) -> Result<Box<dyn FnOnce() + '_>, String>;
     /// Back to the fixtures: one tenant, or all when `None`.
     fn reset(&self, tenant: Option<&str>);
 }
@@ -138,7 +139,7 @@ impl<T: Clone + Serialize + DeserializeOwned + Send + Sync> State for Store<T> {
         Value::Object(exported)
     }
 
-    fn import(&self, state: &Value) -> Result<(), String> {
+    fn import(&self, state: &Value) -> Result<Box<dyn FnOnce() + '_>, String> {
         let tenants = state.as_object().ok_or("expected an object of tenants")?;
         let mut imported = HashMap::new();
         for (tenant, collection) in tenants {
@@ -169,8 +170,9 @@ impl<T: Clone + Serialize + DeserializeOwned + Send + Sync> State for Store<T> {
                 },
             );
         }
-        *self.tenants.write().unwrap_or_else(PoisonError::into_inner) = imported;
-        Ok(())
+        Ok(Box::new(move || {
+            *self.tenants.write().unwrap_or_else(PoisonError::into_inner) = imported
+        }))
     }
 
     fn reset(&self, tenant: Option<&str>) {

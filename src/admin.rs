@@ -1,0 +1,295 @@
+//! The admin API under `/__admin`: reset, export and import the store, read the request
+//! journal, and fetch the bundled documents. Its own OpenAPI document is generated from these
+//! types with schemars and served at `/__admin/openapi.json`.
+//!
+//! With `--admin-token`, every admin call needs `Authorization: Bearer <token>`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::generated::DOCUMENTS;
+use crate::journal::{Filter, Journal, Listing, Verdict};
+use crate::router::constant_time_eq;
+use crate::store::Stores;
+
+pub struct Admin {
+    pub stores: Stores,
+    pub journal: Arc<Journal>,
+    pub token: Option<String>,
+}
+
+/// The admin routes, to be nested under `/__admin`.
+pub fn router(admin: Arc<Admin>) -> Router {
+    Router::new()
+        .route("/reset", post(reset))
+        .route("/state", get(export_state).put(import_state))
+        .route("/requests", get(requests))
+        .route("/openapi.json", get(own_document))
+        .route("/openapi/{file}", get(bundled_document))
+        .layer(middleware::from_fn_with_state(admin.clone(), require_token))
+        .with_state(admin)
+}
+
+/// Every admin error: `{"error": "..."}` with a status that says whose mistake it is.
+struct AdminError(StatusCode, String);
+
+#[derive(Serialize, JsonSchema)]
+struct ErrorBody {
+    error: String,
+}
+
+impl IntoResponse for AdminError {
+    fn into_response(self) -> Response {
+        (self.0, axum::Json(ErrorBody { error: self.1 })).into_response()
+    }
+}
+
+fn bad_request(message: impl Into<String>) -> AdminError {
+    AdminError(StatusCode::BAD_REQUEST, message.into())
+}
+
+async fn require_token(State(admin): State<Arc<Admin>>, request: Request, next: Next) -> Response {
+    let Some(expected) = &admin.token else {
+        return next.run(request).await;
+    };
+    let sent = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    if constant_time_eq(sent.as_bytes(), expected.as_bytes()) {
+        next.run(request).await
+    } else {
+        AdminError(
+            StatusCode::UNAUTHORIZED,
+            "the admin API needs Authorization: Bearer <--admin-token>".to_owned(),
+        )
+        .into_response()
+    }
+}
+
+/// What `POST /__admin/reset` resets: everything, or one tenant, or one API, or both.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct ResetRequest {
+    /// The credential whose data to reset; all tenants when absent.
+    tenant: Option<String>,
+    /// The API to reset (`fieldnation`, …); all APIs when absent.
+    api: Option<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+struct ResetResult {
+    /// The stores reset, as `api.store`.
+    reset: Vec<String>,
+}
+
+async fn reset(
+    State(admin): State<Arc<Admin>>,
+    body: Bytes,
+) -> Result<axum::Json<ResetResult>, AdminError> {
+    let request: ResetRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        ResetRequest::default()
+    } else {
+        parse(&body)?
+    };
+    if let Some(api) = &request.api
+        && !DOCUMENTS.iter().any(|d| d.api == api)
+    {
+        return Err(bad_request(format!("/api: unknown API {api:?}")));
+    }
+    let mut reset = Vec::new();
+    for (api, name, store) in admin
+        .stores
+        .iter()
+        .filter(|(api, _, _)| request.api.as_deref().is_none_or(|a| a == *api))
+    {
+        store.reset(request.tenant.as_deref());
+        reset.push(format!("{api}.{name}"));
+    }
+    Ok(axum::Json(ResetResult { reset }))
+}
+
+/// The whole store: `apis.<api>.<store>.<tenant>` = `{last_id, items: {"<id>": record}}`.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct StateDocument {
+    apis: BTreeMap<String, BTreeMap<String, Value>>,
+}
+
+async fn export_state(State(admin): State<Arc<Admin>>) -> axum::Json<StateDocument> {
+    let mut apis: BTreeMap<String, BTreeMap<String, Value>> = BTreeMap::new();
+    for (api, name, store) in admin.stores.iter() {
+        apis.entry(api.to_owned())
+            .or_default()
+            .insert(name.to_owned(), store.export());
+    }
+    axum::Json(StateDocument { apis })
+}
+
+/// Replaces the stores named in the document, all or nothing: every part is checked before any
+/// is applied. Stores the document does not name are left as they are.
+async fn import_state(
+    State(admin): State<Arc<Admin>>,
+    body: Bytes,
+) -> Result<axum::Json<ResetResult>, AdminError> {
+    let document: StateDocument = parse(&body)?;
+    let mut commits = Vec::new();
+    for (api, stores) in &document.apis {
+        for (name, state) in stores {
+            let store = admin
+                .stores
+                .iter()
+                .find(|(a, n, _)| a == api && n == name)
+                .map(|(_, _, s)| s);
+            let store =
+                store.ok_or_else(|| bad_request(format!("/apis/{api}/{name}: no such store")))?;
+            let commit = store
+                .import(state)
+                .map_err(|e| bad_request(format!("/apis/{api}/{name}: {e}")))?;
+            commits.push((format!("{api}.{name}"), commit));
+        }
+    }
+    let reset = commits
+        .into_iter()
+        .map(|(name, commit)| {
+            commit();
+            name
+        })
+        .collect();
+    Ok(axum::Json(ResetResult { reset }))
+}
+
+async fn requests(
+    State(admin): State<Arc<Admin>>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<axum::Json<Listing>, AdminError> {
+    let known = ["api", "operation", "tenant", "verdict", "limit"];
+    if let Some(unknown) = query.keys().find(|k| !known.contains(&k.as_str())) {
+        return Err(bad_request(format!(
+            "unknown query parameter {unknown:?}; known: {}",
+            known.join(", ")
+        )));
+    }
+    let verdict = match query.get("verdict") {
+        None => None,
+        Some(text) => Some(
+            serde_json::from_value::<Verdict>(Value::String(text.clone())).map_err(|_| {
+                bad_request(format!(
+                    "verdict: {text:?} is not one of valid, invalid, unmatched, unauthenticated"
+                ))
+            })?,
+        ),
+    };
+    let limit = match query.get("limit") {
+        None => None,
+        Some(text) => Some(
+            text.parse()
+                .map_err(|_| bad_request(format!("limit: {text:?} is not a count")))?,
+        ),
+    };
+    let filter = Filter {
+        api: query.get("api").cloned(),
+        operation: query.get("operation").cloned(),
+        tenant: query.get("tenant").cloned(),
+        verdict,
+        limit,
+    };
+    Ok(axum::Json(admin.journal.list(&filter)))
+}
+
+async fn bundled_document(Path(file): Path<String>) -> Result<Response, AdminError> {
+    let api = file.strip_suffix(".json").unwrap_or(&file);
+    let document = DOCUMENTS.iter().find(|d| d.api == api).ok_or_else(|| {
+        let known: Vec<String> = DOCUMENTS
+            .iter()
+            .map(|d| format!("{}.json", d.api))
+            .collect();
+        AdminError(
+            StatusCode::NOT_FOUND,
+            format!(
+                "no bundled document {file:?}; bundled: {}",
+                known.join(", ")
+            ),
+        )
+    })?;
+    Ok((
+        [(header::CONTENT_TYPE, "application/json")],
+        document.source,
+    )
+        .into_response())
+}
+
+async fn own_document() -> axum::Json<Value> {
+    axum::Json(openapi())
+}
+
+/// The admin API's OpenAPI 3.0 document; its schemas come from the Rust types above.
+pub fn openapi() -> Value {
+    let mut generator = schemars::generate::SchemaSettings::openapi3().into_generator();
+    let schema = |name: &str, value: schemars::Schema| (name.to_owned(), value.to_value());
+    let refs: HashMap<String, Value> = [
+        schema("ResetRequest", generator.subschema_for::<ResetRequest>()),
+        schema("ResetResult", generator.subschema_for::<ResetResult>()),
+        schema("StateDocument", generator.subschema_for::<StateDocument>()),
+        schema("Listing", generator.subschema_for::<Listing>()),
+        schema("ErrorBody", generator.subschema_for::<ErrorBody>()),
+    ]
+    .into_iter()
+    .collect();
+    let body = |name: &str| json!({ "required": true, "content": { "application/json": { "schema": refs[name] } } });
+    let ok = |name: &str, description: &str| json!({ "description": description, "content": { "application/json": { "schema": refs[name] } } });
+    let error = |description: &str| json!({ "description": description, "content": { "application/json": { "schema": refs["ErrorBody"] } } });
+    let query = |name: &str, description: &str| json!({ "name": name, "in": "query", "schema": { "type": "string" }, "description": description });
+    json!({
+        "openapi": "3.0.3",
+        "info": { "title": "hookmock admin API", "version": env!("CARGO_PKG_VERSION") },
+        "security": [{ "AdminToken": [] }],
+        "paths": {
+            "/__admin/reset": { "post": {
+                "operationId": "reset", "summary": "Reset the store to the fixtures: all, one tenant, one API",
+                "requestBody": { "required": false, "content": { "application/json": { "schema": refs["ResetRequest"] } } },
+                "responses": { "200": ok("ResetResult", "The stores reset"), "400": error("Bad request"), "401": error("Admin token required") } } },
+            "/__admin/state": {
+                "get": { "operationId": "exportState", "summary": "Export the whole store",
+                    "responses": { "200": ok("StateDocument", "The store"), "401": error("Admin token required") } },
+                "put": { "operationId": "importState", "summary": "Replace the stores the document names (all or nothing)",
+                    "requestBody": body("StateDocument"),
+                    "responses": { "200": ok("ResetResult", "The stores replaced"), "400": error("Bad state document"), "401": error("Admin token required") } } },
+            "/__admin/requests": { "get": {
+                "operationId": "listRequests", "summary": "The request journal, newest first",
+                "parameters": [query("api", "Only this API"), query("operation", "Only this operationId"), query("tenant", "Only this credential"),
+                               query("verdict", "valid, invalid, unmatched or unauthenticated"), query("limit", "At most this many")],
+                "responses": { "200": ok("Listing", "Matching requests"), "400": error("Bad filter"), "401": error("Admin token required") } } },
+            "/__admin/openapi/{file}": { "get": {
+                "operationId": "bundledDocument", "summary": "A bundled vendor document, e.g. fieldnation.json",
+                "parameters": [{ "name": "file", "in": "path", "required": true, "schema": { "type": "string" } }],
+                "responses": { "200": { "description": "The document", "content": { "application/json": { "schema": { "type": "object" } } } },
+                               "404": error("No such document"), "401": error("Admin token required") } } },
+            "/__admin/openapi.json": { "get": {
+                "operationId": "adminDocument", "summary": "This document",
+                "responses": { "200": { "description": "This document", "content": { "application/json": { "schema": { "type": "object" } } } } } } },
+        },
+        "components": {
+            "securitySchemes": { "AdminToken": { "type": "http", "scheme": "bearer", "description": "The --admin-token, when set" } },
+            "schemas": generator.take_definitions(true),
+        },
+    })
+}
+
+fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, AdminError> {
+    serde_json::from_slice(body)
+        .map_err(|e| bad_request(format!("the body is not what this call takes: {e}")))
+}
