@@ -113,6 +113,16 @@ impl TestServer {
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
     }
+
+    /// Takes the violations seen so far, for a test that provokes one on purpose.
+    pub fn take_violations(&self) -> Vec<String> {
+        std::mem::take(
+            &mut *self
+                .violations
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        )
+    }
 }
 
 impl Drop for TestServer {
