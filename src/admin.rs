@@ -129,6 +129,12 @@ struct StateDocument {
     apis: BTreeMap<String, BTreeMap<String, Value>>,
 }
 
+#[derive(Debug, Serialize, JsonSchema)]
+struct ImportResult {
+    /// The stores replaced, as `api.store`.
+    replaced: Vec<String>,
+}
+
 async fn export_state(State(admin): State<Arc<Admin>>) -> axum::Json<StateDocument> {
     let mut apis: BTreeMap<String, BTreeMap<String, Value>> = BTreeMap::new();
     for (api, name, store) in admin.stores.iter() {
@@ -144,7 +150,7 @@ async fn export_state(State(admin): State<Arc<Admin>>) -> axum::Json<StateDocume
 async fn import_state(
     State(admin): State<Arc<Admin>>,
     body: Bytes,
-) -> Result<axum::Json<ResetResult>, AdminError> {
+) -> Result<axum::Json<ImportResult>, AdminError> {
     let document: StateDocument = parse(&body)?;
     let mut commits = Vec::new();
     for (api, stores) in &document.apis {
@@ -162,14 +168,14 @@ async fn import_state(
             commits.push((format!("{api}.{name}"), commit));
         }
     }
-    let reset = commits
+    let replaced = commits
         .into_iter()
         .map(|(name, commit)| {
             commit();
             name
         })
         .collect();
-    Ok(axum::Json(ResetResult { reset }))
+    Ok(axum::Json(ImportResult { replaced }))
 }
 
 async fn requests(
@@ -244,6 +250,7 @@ pub fn openapi() -> Value {
         schema("ResetRequest", generator.subschema_for::<ResetRequest>()),
         schema("ResetResult", generator.subschema_for::<ResetResult>()),
         schema("StateDocument", generator.subschema_for::<StateDocument>()),
+        schema("ImportResult", generator.subschema_for::<ImportResult>()),
         schema("Listing", generator.subschema_for::<Listing>()),
         schema("ErrorBody", generator.subschema_for::<ErrorBody>()),
     ]
@@ -267,7 +274,7 @@ pub fn openapi() -> Value {
                     "responses": { "200": ok("StateDocument", "The store"), "401": error("Admin token required") } },
                 "put": { "operationId": "importState", "summary": "Replace the stores the document names (all or nothing)",
                     "requestBody": body("StateDocument"),
-                    "responses": { "200": ok("ResetResult", "The stores replaced"), "400": error("Bad state document"), "401": error("Admin token required") } } },
+                    "responses": { "200": ok("ImportResult", "The stores replaced"), "400": error("Bad state document"), "401": error("Admin token required") } } },
             "/__admin/requests": { "get": {
                 "operationId": "listRequests", "summary": "The request journal, newest first",
                 "parameters": [query("api", "Only this API"), query("operation", "Only this operationId"), query("tenant", "Only this credential"),
