@@ -6,35 +6,16 @@ use hookmock::fixtures::Fixtures;
 use hookmock::server::Config;
 use serde_json::{Value, json};
 
-async fn admin(
-    server: &TestServer,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut request = reqwest::Client::new().request(method, server.url(path));
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.expect("sent");
-    (
-        response.status().as_u16(),
-        response.json().await.unwrap_or(Value::Null),
-    )
-}
-
 async fn create_fieldnation(server: &TestServer, token: &str) -> String {
     let body = json!({"url": "https://a.example.com", "events": ["workorder.status.assigned"]});
-    let created: Value = server
-        .client(token)
-        .post(server.url("/api/v1/webhooks"))
-        .json(&body)
-        .send()
-        .await
-        .expect("sent")
-        .json()
-        .await
-        .expect("JSON");
+    let (_, created) = server
+        .call(
+            Some(token),
+            reqwest::Method::POST,
+            "/api/v1/webhooks",
+            Some(body),
+        )
+        .await;
     created["result"]["webhookId"]
         .as_str()
         .expect("an id")
@@ -42,15 +23,7 @@ async fn create_fieldnation(server: &TestServer, token: &str) -> String {
 }
 
 async fn total(server: &TestServer, token: &str) -> u64 {
-    let list: Value = server
-        .client(token)
-        .get(server.url("/api/v1/webhooks"))
-        .send()
-        .await
-        .expect("sent")
-        .json()
-        .await
-        .expect("JSON");
+    let list: Value = server.get(token, "/api/v1/webhooks").await.1;
     list["metadata"]["total"].as_u64().expect("total")
 }
 
@@ -64,13 +37,14 @@ async fn reset_restores_the_fixtures_for_one_tenant_one_api_or_all() {
         (3, 3)
     );
 
-    let (status, body) = admin(
-        &server,
-        reqwest::Method::POST,
-        "/__admin/reset",
-        Some(json!({"tenant": "a", "api": "fieldnation"})),
-    )
-    .await;
+    let (status, body) = server
+        .call(
+            None,
+            reqwest::Method::POST,
+            "/__admin/reset",
+            Some(json!({"tenant": "a", "api": "fieldnation"})),
+        )
+        .await;
     assert_eq!(
         (status, &body["reset"]),
         (200, &json!(["fieldnation.webhooks"]))
@@ -80,17 +54,20 @@ async fn reset_restores_the_fixtures_for_one_tenant_one_api_or_all() {
         (2, 3)
     );
 
-    let (status, _) = admin(&server, reqwest::Method::POST, "/__admin/reset", None).await;
+    let (status, _) = server
+        .call(None, reqwest::Method::POST, "/__admin/reset", None)
+        .await;
     assert_eq!(status, 200);
     assert_eq!(total(&server, "b").await, 2);
 
-    let (status, body) = admin(
-        &server,
-        reqwest::Method::POST,
-        "/__admin/reset",
-        Some(json!({"api": "stripe"})),
-    )
-    .await;
+    let (status, body) = server
+        .call(
+            None,
+            reqwest::Method::POST,
+            "/__admin/reset",
+            Some(json!({"api": "stripe"})),
+        )
+        .await;
     assert_eq!(status, 400);
     assert!(
         body["error"]
@@ -98,13 +75,14 @@ async fn reset_restores_the_fixtures_for_one_tenant_one_api_or_all() {
             .is_some_and(|e| e.contains("/api") && e.contains("stripe")),
         "{body}"
     );
-    let (status, body) = admin(
-        &server,
-        reqwest::Method::POST,
-        "/__admin/reset",
-        Some(json!({"tenants": "a"})),
-    )
-    .await;
+    let (status, body) = server
+        .call(
+            None,
+            reqwest::Method::POST,
+            "/__admin/reset",
+            Some(json!({"tenants": "a"})),
+        )
+        .await;
     assert_eq!(status, 400);
     assert!(
         body["error"]
@@ -118,7 +96,9 @@ async fn reset_restores_the_fixtures_for_one_tenant_one_api_or_all() {
 async fn state_exported_from_one_server_imports_into_another_all_or_nothing() {
     let first = TestServer::start().await;
     let webhook_id = create_fieldnation(&first, "team").await;
-    let (status, state) = admin(&first, reqwest::Method::GET, "/__admin/state", None).await;
+    let (status, state) = first
+        .call(None, reqwest::Method::GET, "/__admin/state", None)
+        .await;
     assert_eq!(status, 200);
     assert!(
         state["apis"]["fieldnation"]["webhooks"]["team"]["items"]["1"].is_object(),
@@ -128,13 +108,9 @@ async fn state_exported_from_one_server_imports_into_another_all_or_nothing() {
     let second = TestServer::start().await;
     let mut broken = state.clone();
     broken["apis"]["ingedata"] = json!({"webhooks": {"team": {"items": {"x": {}}}}});
-    let (status, body) = admin(
-        &second,
-        reqwest::Method::PUT,
-        "/__admin/state",
-        Some(broken),
-    )
-    .await;
+    let (status, body) = second
+        .call(None, reqwest::Method::PUT, "/__admin/state", Some(broken))
+        .await;
     assert_eq!(status, 400);
     assert!(
         body["error"]
@@ -144,7 +120,9 @@ async fn state_exported_from_one_server_imports_into_another_all_or_nothing() {
     );
     assert_eq!(total(&second, "team").await, 0, "nothing was applied");
 
-    let (status, _) = admin(&second, reqwest::Method::PUT, "/__admin/state", Some(state)).await;
+    let (status, _) = second
+        .call(None, reqwest::Method::PUT, "/__admin/state", Some(state))
+        .await;
     assert_eq!(status, 200);
     let got = second
         .client("team")
@@ -190,7 +168,9 @@ async fn the_journal_shows_each_request_with_its_operation_and_verdict() {
         .await
         .expect("sent");
 
-    let (status, all) = admin(&server, reqwest::Method::GET, "/__admin/requests", None).await;
+    let (status, all) = server
+        .call(None, reqwest::Method::GET, "/__admin/requests", None)
+        .await;
     assert_eq!(status, 200);
     let requests = all["requests"].as_array().expect("requests");
     let verdicts: Vec<&str> = requests
@@ -210,29 +190,32 @@ async fn the_journal_shows_each_request_with_its_operation_and_verdict() {
     assert_eq!(invalid["violations"][0]["location"], "/events");
     assert_eq!(invalid["tenant"], "jour…(14)", "credentials are masked");
 
-    let (_, filtered) = admin(
-        &server,
-        reqwest::Method::GET,
-        "/__admin/requests?operation=listWebhooks&tenant=journal-tenant",
-        None,
-    )
-    .await;
+    let (_, filtered) = server
+        .call(
+            None,
+            reqwest::Method::GET,
+            "/__admin/requests?operation=listWebhooks&tenant=journal-tenant",
+            None,
+        )
+        .await;
     assert_eq!(filtered["requests"].as_array().map(Vec::len), Some(1));
-    let (_, limited) = admin(
-        &server,
-        reqwest::Method::GET,
-        "/__admin/requests?verdict=invalid&limit=1",
-        None,
-    )
-    .await;
+    let (_, limited) = server
+        .call(
+            None,
+            reqwest::Method::GET,
+            "/__admin/requests?verdict=invalid&limit=1",
+            None,
+        )
+        .await;
     assert_eq!(limited["requests"][0]["operation"], "createWebhook");
-    let (status, body) = admin(
-        &server,
-        reqwest::Method::GET,
-        "/__admin/requests?limit=lots",
-        None,
-    )
-    .await;
+    let (status, body) = server
+        .call(
+            None,
+            reqwest::Method::GET,
+            "/__admin/requests?limit=lots",
+            None,
+        )
+        .await;
     assert_eq!(status, 400);
     assert!(
         body["error"]
@@ -257,7 +240,9 @@ async fn the_journal_is_bounded_and_counts_what_it_dropped() {
             .await
             .expect("sent");
     }
-    let (_, listing) = admin(&server, reqwest::Method::GET, "/__admin/requests", None).await;
+    let (_, listing) = server
+        .call(None, reqwest::Method::GET, "/__admin/requests", None)
+        .await;
     assert_eq!(
         (listing["recorded"].as_u64(), listing["dropped"].as_u64()),
         (Some(5), Some(2))
@@ -287,7 +272,9 @@ async fn validate_responses_catches_answers_that_break_the_contract() {
         .await
         .expect("sent");
     assert_eq!(response.status(), 200, "the answer is still given");
-    let (_, listing) = admin(&server, reqwest::Method::GET, "/__admin/requests", None).await;
+    let (_, listing) = server
+        .call(None, reqwest::Method::GET, "/__admin/requests", None)
+        .await;
     assert_eq!(listing["response_violations"], 1);
     assert_eq!(
         listing["requests"][0]["response_violations"][0]["location"],
@@ -305,7 +292,9 @@ async fn the_admin_token_protects_the_admin_api() {
         ..TestServer::config()
     })
     .await;
-    let (status, body) = admin(&server, reqwest::Method::GET, "/__admin/state", None).await;
+    let (status, body) = server
+        .call(None, reqwest::Method::GET, "/__admin/state", None)
+        .await;
     assert_eq!(status, 401);
     assert!(
         body["error"]
@@ -335,16 +324,19 @@ async fn the_bundled_documents_and_the_admin_document_are_served() {
         .find(|d| d.api == "fieldnation")
         .expect("bundled");
     assert_eq!(fetched, bundled.source);
-    let (status, _) = admin(
-        &server,
-        reqwest::Method::GET,
-        "/__admin/openapi/stripe.json",
-        None,
-    )
-    .await;
+    let (status, _) = server
+        .call(
+            None,
+            reqwest::Method::GET,
+            "/__admin/openapi/stripe.json",
+            None,
+        )
+        .await;
     assert_eq!(status, 404);
 
-    let (_, own) = admin(&server, reqwest::Method::GET, "/__admin/openapi.json", None).await;
+    let (_, own) = server
+        .call(None, reqwest::Method::GET, "/__admin/openapi.json", None)
+        .await;
     let parsed: openapiv3::OpenAPI =
         serde_json::from_value(own.clone()).expect("an OpenAPI 3.0 document");
     assert_eq!(parsed.paths.paths.len(), 5);

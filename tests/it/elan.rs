@@ -3,8 +3,8 @@
 
 use std::num::NonZeroU64;
 
-use crate::clients::elan::{Error, types};
-use crate::harness::TestServer;
+use crate::clients::elan::types;
+use crate::harness::{TestServer, error_status};
 use serde_json::{Value, json};
 
 fn create_body(value: Value) -> types::WebhookSubscriptionCreate {
@@ -21,13 +21,6 @@ fn org(name: &str) -> types::OrganizationId {
 
 fn id(n: i64) -> NonZeroU64 {
     NonZeroU64::new(u64::try_from(n).expect("positive")).expect("non-zero")
-}
-
-fn error_status<T: std::fmt::Debug>(result: Result<T, Error<types::ErrorResponse>>) -> u16 {
-    match result {
-        Err(Error::ErrorResponse(r)) => r.status().as_u16(),
-        other => panic!("expected an error response, got {other:?}"),
-    }
 }
 
 #[tokio::test]
@@ -50,14 +43,9 @@ async fn subscriptions_are_created_read_patched_and_deleted() {
         Some("l10n")
     );
     let raw: Value = server
-        .client("elan-key")
-        .get(server.url(&format!("/webhooks/{}", created.id)))
-        .send()
+        .get("elan-key", &format!("/webhooks/{}", created.id))
         .await
-        .expect("sent")
-        .json()
-        .await
-        .expect("JSON");
+        .1;
     assert!(
         raw.get("secret").is_none(),
         "the secret is never echoed: {raw}"

@@ -3,23 +3,8 @@
 
 use crate::harness::TestServer;
 use hookmock::server::Config;
-use reqwest::{Method, StatusCode};
+use reqwest::Method;
 use serde_json::{Value, json};
-
-async fn send(
-    server: &TestServer,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut request = server.client("team-a").request(method, server.url(path));
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.expect("sent");
-    let status = response.status();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
 
 #[tokio::test]
 async fn a_missing_or_empty_credential_is_401_in_each_vendors_shape() {
@@ -64,13 +49,14 @@ async fn a_missing_or_empty_credential_is_401_in_each_vendors_shape() {
 #[tokio::test]
 async fn field_nation_names_each_violation_with_a_json_pointer() {
     let server = TestServer::start().await;
-    let (status, body) = send(
-        &server,
-        Method::POST,
-        "/api/v1/webhooks",
-        Some(json!({"url": "https://x.example.com", "events": [], "status": "paused"})),
-    )
-    .await;
+    let (status, body) = server
+        .call(
+            Some("team-a"),
+            Method::POST,
+            "/api/v1/webhooks",
+            Some(json!({"url": "https://x.example.com", "events": [], "status": "paused"})),
+        )
+        .await;
     assert_eq!(status, 400);
     let fields: Vec<&str> = body["errors"]
         .as_array()
@@ -86,13 +72,14 @@ async fn field_nation_names_each_violation_with_a_json_pointer() {
         "{body}"
     );
 
-    let (status, body) = send(
-        &server,
-        Method::GET,
-        "/api/v1/webhooks?perPage=500&sortBy=colour",
-        None,
-    )
-    .await;
+    let (status, body) = server
+        .call(
+            Some("team-a"),
+            Method::GET,
+            "/api/v1/webhooks?perPage=500&sortBy=colour",
+            None,
+        )
+        .await;
     assert_eq!(status, 400);
     let fields: Vec<&str> = body["errors"]
         .as_array()
@@ -107,13 +94,14 @@ async fn field_nation_names_each_violation_with_a_json_pointer() {
 async fn patchworks_answers_422_with_laravel_field_errors() {
     let server = TestServer::start().await;
     let body = json!({"status": "Live", "hmac_secret_key": "k".repeat(129)});
-    let (status, body) = send(
-        &server,
-        Method::PUT,
-        "/api/v1/flows/12/webhooks/41",
-        Some(body),
-    )
-    .await;
+    let (status, body) = server
+        .call(
+            Some("team-a"),
+            Method::PUT,
+            "/api/v1/flows/12/webhooks/41",
+            Some(body),
+        )
+        .await;
     assert_eq!(status, 422);
     let errors = body["errors"].as_object().expect("errors by field");
     assert!(
@@ -132,13 +120,14 @@ async fn patchworks_answers_422_with_laravel_field_errors() {
 async fn ingedata_answers_json_api_errors_with_source_pointer_or_parameter() {
     let server = TestServer::start().await;
     let body = json!({"data": {"type": "webhooks", "attributes": {"url": "https://x.example.com", "events": ["no.such.event"]}}});
-    let (status, body) = send(
-        &server,
-        Method::POST,
-        "/api/v3/notification/webhooks",
-        Some(body),
-    )
-    .await;
+    let (status, body) = server
+        .call(
+            Some("team-a"),
+            Method::POST,
+            "/api/v3/notification/webhooks",
+            Some(body),
+        )
+        .await;
     assert_eq!(status, 422);
     assert_eq!(
         body["errors"][0]["source"]["pointer"], "/data/attributes/events/0",
@@ -146,13 +135,14 @@ async fn ingedata_answers_json_api_errors_with_source_pointer_or_parameter() {
     );
     assert_eq!(body["errors"][0]["status"], "422");
 
-    let (status, body) = send(
-        &server,
-        Method::GET,
-        "/api/v3/notification/webhooks?page%5Bsize%5D=0",
-        None,
-    )
-    .await;
+    let (status, body) = server
+        .call(
+            Some("team-a"),
+            Method::GET,
+            "/api/v3/notification/webhooks?page%5Bsize%5D=0",
+            None,
+        )
+        .await;
     assert_eq!(status, 400);
     assert_eq!(
         body["errors"][0]["source"]["parameter"], "page[size]",
@@ -164,7 +154,9 @@ async fn ingedata_answers_json_api_errors_with_source_pointer_or_parameter() {
 async fn elan_answers_422_with_fastapi_locations() {
     let server = TestServer::start().await;
     let body = json!({"name": "", "url": "https://x.example.com", "events": ["workflow.paused"]});
-    let (status, body) = send(&server, Method::POST, "/webhooks", Some(body)).await;
+    let (status, body) = server
+        .call(Some("team-a"), Method::POST, "/webhooks", Some(body))
+        .await;
     assert_eq!(status, 422);
     let locs: Vec<&Value> = body["detail"]
         .as_array()
@@ -177,7 +169,9 @@ async fn elan_answers_422_with_fastapi_locations() {
         "{body}"
     );
 
-    let (status, body) = send(&server, Method::GET, "/webhooks/abc", None).await;
+    let (status, body) = server
+        .call(Some("team-a"), Method::GET, "/webhooks/abc", None)
+        .await;
     assert_eq!(status, 422);
     assert_eq!(
         body["detail"][0]["loc"],
@@ -247,7 +241,9 @@ async fn a_body_over_the_limit_is_413() {
     })
     .await;
     let body = json!({"url": format!("https://{}.example.com", "x".repeat(100)), "events": ["a"]});
-    let (status, body) = send(&server, Method::POST, "/api/v1/webhooks", Some(body)).await;
+    let (status, body) = server
+        .call(Some("team-a"), Method::POST, "/api/v1/webhooks", Some(body))
+        .await;
     assert_eq!(status, 413);
     assert!(
         body["errors"][0]["message"]
@@ -260,7 +256,9 @@ async fn a_body_over_the_limit_is_413() {
 #[tokio::test]
 async fn an_unknown_path_is_404_naming_the_closest_routes() {
     let server = TestServer::start().await;
-    let (status, body) = send(&server, Method::GET, "/api/v1/webhookz", None).await;
+    let (status, body) = server
+        .call(Some("team-a"), Method::GET, "/api/v1/webhookz", None)
+        .await;
     assert_eq!(status, 404);
     let message = body["errors"][0]["message"]
         .as_str()

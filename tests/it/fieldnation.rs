@@ -197,19 +197,6 @@ async fn list_filters_sorts_pages_and_selects_fields() {
         .expect("body");
         client.create_webhook(&body).await.expect("created");
     }
-    let list = |query: &'static str| {
-        let http = server.client("team-a");
-        let url = server.url(&format!("/api/v1/webhooks?{query}"));
-        async move {
-            http.get(url)
-                .send()
-                .await
-                .expect("sent")
-                .json::<Value>()
-                .await
-                .expect("JSON")
-        }
-    };
     let urls = |page: &Value| {
         page["result"]
             .as_array()
@@ -219,16 +206,29 @@ async fn list_filters_sorts_pages_and_selects_fields() {
             .collect::<Vec<_>>()
     };
 
-    let inactive = list("status=inactive").await;
+    let inactive = server
+        .get("team-a", "/api/v1/webhooks?status=inactive")
+        .await
+        .1;
     assert_eq!(urls(&inactive), ["https://a.example.com/hook"]);
     assert_eq!(inactive["metadata"]["total"], 1);
 
     assert_eq!(
-        urls(&list("search=PRODUCTION").await),
+        urls(
+            &server
+                .get("team-a", "/api/v1/webhooks?search=PRODUCTION")
+                .await
+                .1
+        ),
         ["https://c.example.com/production"]
     );
     assert_eq!(
-        urls(&list("sortBy=url&sortDirection=ASC").await),
+        urls(
+            &server
+                .get("team-a", "/api/v1/webhooks?sortBy=url&sortDirection=ASC")
+                .await
+                .1
+        ),
         [
             "https://a.example.com/hook",
             "https://b.example.com/hook",
@@ -236,7 +236,13 @@ async fn list_filters_sorts_pages_and_selects_fields() {
         ]
     );
 
-    let second = list("sortBy=url&sortDirection=ASC&page=2&perPage=1").await;
+    let second = server
+        .get(
+            "team-a",
+            "/api/v1/webhooks?sortBy=url&sortDirection=ASC&page=2&perPage=1",
+        )
+        .await
+        .1;
     assert_eq!(urls(&second), ["https://b.example.com/hook"]);
     assert_eq!(
         (
@@ -246,7 +252,10 @@ async fn list_filters_sorts_pages_and_selects_fields() {
         (Some(1), Some(3))
     );
 
-    let sparse = list("fields=webhookId,status").await;
+    let sparse = server
+        .get("team-a", "/api/v1/webhooks?fields=webhookId,status")
+        .await
+        .1;
     let keys: Vec<&String> = sparse["result"][0]
         .as_object()
         .expect("object")

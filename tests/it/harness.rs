@@ -16,6 +16,7 @@ use hookmock::router::Routes;
 use hookmock::server::{Bound, Config};
 use hookmock::validate::Contracts;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
+use serde_json::Value;
 
 /// A running hookmock and the validating forwarder in front of it.
 pub struct TestServer {
@@ -102,6 +103,36 @@ impl TestServer {
         crate::clients::ingedata::Client::new_with_client(&self.url, self.client(token))
     }
 
+    /// A raw request, with `Bearer <token>` when `token` is given; the status and the JSON body
+    /// (null when the body is not JSON).
+    pub async fn call(
+        &self,
+        token: Option<&str>,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let http = match token {
+            Some(token) => self.client(token),
+            None => reqwest::Client::new(),
+        };
+        let mut request = http.request(method, self.url(path));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("sent");
+        (
+            response.status().as_u16(),
+            response.json().await.unwrap_or(Value::Null),
+        )
+    }
+
+    /// `GET path` as `token`.
+    pub async fn get(&self, token: &str, path: &str) -> (u16, Value) {
+        self.call(Some(token), reqwest::Method::GET, path, None)
+            .await
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.url)
     }
@@ -123,6 +154,25 @@ impl TestServer {
                 .unwrap_or_else(PoisonError::into_inner),
         )
     }
+}
+
+/// The status and body of a generated client's error response; anything else fails the test.
+pub fn error_response<T: std::fmt::Debug, E: std::fmt::Debug>(
+    result: Result<T, progenitor_client::Error<E>>,
+) -> (u16, E) {
+    match result {
+        Err(progenitor_client::Error::ErrorResponse(response)) => {
+            (response.status().as_u16(), response.into_inner())
+        }
+        other => panic!("expected an error response, got {other:?}"),
+    }
+}
+
+/// The status of a generated client's error response.
+pub fn error_status<T: std::fmt::Debug, E: std::fmt::Debug>(
+    result: Result<T, progenitor_client::Error<E>>,
+) -> u16 {
+    error_response(result).0
 }
 
 impl Drop for TestServer {

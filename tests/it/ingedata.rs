@@ -1,8 +1,8 @@
 //! A data team manages Ingedata notification webhooks the JSON:API way, with a client generated
 //! from the document.
 
-use crate::clients::ingedata::{Error, types};
-use crate::harness::TestServer;
+use crate::clients::ingedata::types;
+use crate::harness::{TestServer, error_status};
 use serde_json::{Value, json};
 
 fn create_body(attributes: Value) -> types::WebhookCreateDocument {
@@ -16,13 +16,6 @@ fn update_body(data: Value) -> types::WebhookUpdateDocument {
 
 fn id(n: u64) -> std::num::NonZeroU64 {
     std::num::NonZeroU64::new(n).expect("non-zero")
-}
-
-fn error_status<T: std::fmt::Debug>(result: Result<T, Error<types::ErrorDocument>>) -> u16 {
-    match result {
-        Err(Error::ErrorResponse(r)) => r.status().as_u16(),
-        other => panic!("expected an error response, got {other:?}"),
-    }
 }
 
 #[tokio::test]
@@ -52,16 +45,12 @@ async fn webhooks_are_json_api_resources() {
     assert_eq!(attributes.id, Some(n as i64));
 
     let sparse: Value = server
-        .client("inge-token")
-        .get(server.url(&format!(
-            "/api/v3/notification/webhooks/{n}?fields%5Bwebhooks%5D=name,url"
-        )))
-        .send()
+        .get(
+            "inge-token",
+            &format!("/api/v3/notification/webhooks/{n}?fields%5Bwebhooks%5D=name,url"),
+        )
         .await
-        .expect("sent")
-        .json()
-        .await
-        .expect("JSON");
+        .1;
     assert_eq!(
         sparse["data"]["attributes"],
         json!({"name": "QA", "url": "https://hooks.example.com/qa"})
@@ -132,18 +121,6 @@ async fn lists_sort_filter_count_and_page_with_links() {
             .expect("created");
     }
     let http = server.client("inge-token");
-    let list = |query: &'static str| {
-        let request = http.get(server.url(&format!("/api/v3/notification/webhooks?{query}")));
-        async move {
-            request
-                .send()
-                .await
-                .expect("sent")
-                .json::<Value>()
-                .await
-                .expect("JSON")
-        }
-    };
     let names = |doc: &Value| {
         doc["data"]
             .as_array()
@@ -153,14 +130,41 @@ async fn lists_sort_filter_count_and_page_with_links() {
             .collect::<Vec<_>>()
     };
 
-    assert_eq!(names(&list("sort=-name").await), ["gamma", "beta", "alpha"]);
     assert_eq!(
-        names(&list("filter%5Bevents%5D=task.completed&sort=name").await),
+        names(
+            &server
+                .get("inge-token", "/api/v3/notification/webhooks?sort=-name")
+                .await
+                .1
+        ),
+        ["gamma", "beta", "alpha"]
+    );
+    assert_eq!(
+        names(
+            &server
+                .get(
+                    "inge-token",
+                    "/api/v3/notification/webhooks?filter%5Bevents%5D=task.completed&sort=name"
+                )
+                .await
+                .1
+        ),
         ["beta", "gamma"]
     );
-    assert_eq!(names(&list("filter%5Bname%5D=ALP").await), ["alpha"]);
+    assert_eq!(
+        names(
+            &server
+                .get(
+                    "inge-token",
+                    "/api/v3/notification/webhooks?filter%5Bname%5D=ALP"
+                )
+                .await
+                .1
+        ),
+        ["alpha"]
+    );
 
-    let page = list("sort=name&page%5Bsize%5D=1&page%5Bnumber%5D=2&count=true").await;
+    let page = server.get("inge-token", "/api/v3/notification/webhooks?sort=name&page%5Bsize%5D=1&page%5Bnumber%5D=2&count=true").await.1;
     assert_eq!(names(&page), ["beta"]);
     assert_eq!(page["meta"]["count"], 3);
     assert_eq!(
@@ -172,7 +176,12 @@ async fn lists_sort_filter_count_and_page_with_links() {
         "/api/v3/notification/webhooks?sort=name&count=true&page[number]=1&page[size]=1"
     );
     assert!(
-        list("").await.get("meta").is_none(),
+        server
+            .get("inge-token", "/api/v3/notification/webhooks?")
+            .await
+            .1
+            .get("meta")
+            .is_none(),
         "meta.count only when count=true"
     );
 

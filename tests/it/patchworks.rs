@@ -2,18 +2,11 @@
 //! generated from the document.
 
 use crate::clients::patchworks::{Error, types};
-use crate::harness::TestServer;
+use crate::harness::{TestServer, error_response, error_status};
 use serde_json::{Value, json};
 
 fn body<T: serde::de::DeserializeOwned>(value: Value) -> T {
     serde_json::from_value(value).expect("a request body")
-}
-
-fn status_of<T: std::fmt::Debug>(result: Result<T, Error<types::ErrorResponse>>) -> (u16, String) {
-    match result {
-        Err(Error::ErrorResponse(r)) => (r.status().as_u16(), r.into_inner().message),
-        other => panic!("expected an error response, got {other:?}"),
-    }
 }
 
 #[tokio::test]
@@ -89,14 +82,9 @@ async fn flow_webhooks_are_created_listed_updated_and_deleted() {
     assert_eq!(cleared["data"]["body"], Value::Null, "null clears");
     assert_eq!(cleared["data"]["hmac_algorithm"], "sha256", "absent keeps");
     let raw: Value = server
-        .client("pw-api-key")
-        .get(server.url("/api/v1/flows/12/webhooks"))
-        .send()
+        .get("pw-api-key", "/api/v1/flows/12/webhooks")
         .await
-        .expect("sent")
-        .json()
-        .await
-        .expect("JSON");
+        .1;
     assert!(
         raw["data"]
             .as_array()
@@ -113,7 +101,7 @@ async fn flow_webhooks_are_created_listed_updated_and_deleted() {
         .into_inner();
     assert_eq!(deleted.message, "Webhook deleted successfully.");
     assert_eq!(
-        status_of(client.delete_flow_webhook("12", &id).await).0,
+        error_status(client.delete_flow_webhook("12", &id).await),
         404
     );
 }
@@ -149,13 +137,13 @@ async fn an_hmac_algorithm_needs_a_key() {
 async fn unknown_flows_and_triggers_are_404_and_other_flows_do_not_see_them() {
     let server = TestServer::with_fixtures().await;
     let client = server.patchworks("pw-api-key");
-    let (status, message) = status_of(client.list_flow_webhooks("999", None, None).await);
+    let (status, error) = error_response(client.list_flow_webhooks("999", None, None).await);
     assert_eq!(
-        (status, message.as_str()),
+        (status, error.message.as_str()),
         (404, "No query results for model [Flow] 999.")
     );
     assert_eq!(
-        status_of(
+        error_response(
             client
                 .update_flow_webhook("12", "9999", &body(json!({})))
                 .await
@@ -164,12 +152,12 @@ async fn unknown_flows_and_triggers_are_404_and_other_flows_do_not_see_them() {
         404
     );
     assert_eq!(
-        status_of(client.delete_flow_webhook("15", "41").await).0,
+        error_status(client.delete_flow_webhook("15", "41").await),
         404,
         "webhook 41 belongs to flow 12"
     );
     assert_eq!(
-        status_of(client.list_flow_callbacks("abc", None, None).await).0,
+        error_status(client.list_flow_callbacks("abc", None, None).await),
         404
     );
 }

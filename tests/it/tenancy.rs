@@ -9,19 +9,6 @@ use hookmock::fixtures::Fixtures;
 use hookmock::server::{Bound, Config};
 use serde_json::{Value, json};
 
-async fn get(server: &TestServer, token: &str, path: &str) -> (u16, Value) {
-    let response = server
-        .client(token)
-        .get(server.url(path))
-        .send()
-        .await
-        .expect("sent");
-    (
-        response.status().as_u16(),
-        response.json().await.unwrap_or(Value::Null),
-    )
-}
-
 fn webhook_ids(list: &Value) -> Vec<String> {
     list["result"]
         .as_array()
@@ -34,12 +21,9 @@ fn webhook_ids(list: &Value) -> Vec<String> {
 #[tokio::test]
 async fn every_tenant_starts_from_the_fixtures_and_changes_only_its_own_copy() {
     let server = TestServer::with_fixtures().await;
-    let (_, a) = get(
-        &server,
-        "tenant-a",
-        "/api/v1/webhooks?sortBy=id&sortDirection=ASC",
-    )
-    .await;
+    let (_, a) = server
+        .get("tenant-a", "/api/v1/webhooks?sortBy=id&sortDirection=ASC")
+        .await;
     assert_eq!(webhook_ids(&a), ["wh_abc123", "wh_def456"]);
 
     let deleted = server
@@ -50,28 +34,23 @@ async fn every_tenant_starts_from_the_fixtures_and_changes_only_its_own_copy() {
         .expect("sent");
     assert_eq!(deleted.status(), 200);
     assert_eq!(
-        get(&server, "tenant-a", "/api/v1/webhooks/wh_abc123")
-            .await
-            .0,
+        server.get("tenant-a", "/api/v1/webhooks/wh_abc123").await.0,
         404
     );
     assert_eq!(
-        get(&server, "tenant-b", "/api/v1/webhooks/wh_abc123")
-            .await
-            .0,
+        server.get("tenant-b", "/api/v1/webhooks/wh_abc123").await.0,
         200,
         "tenant B still has its copy"
     );
 
     // Every API has starting data.
     assert_eq!(
-        get(&server, "tenant-c", "/api/v1/flows/12/webhooks")
-            .await
-            .1["meta"]["total"],
+        server.get("tenant-c", "/api/v1/flows/12/webhooks").await.1["meta"]["total"],
         1
     );
     assert_eq!(
-        get(&server, "tenant-c", "/webhooks")
+        server
+            .get("tenant-c", "/webhooks")
             .await
             .1
             .as_array()
@@ -79,7 +58,8 @@ async fn every_tenant_starts_from_the_fixtures_and_changes_only_its_own_copy() {
         Some(2)
     );
     assert_eq!(
-        get(&server, "tenant-c", "/api/v3/notification/webhooks")
+        server
+            .get("tenant-c", "/api/v3/notification/webhooks")
             .await
             .1["data"]
             .as_array()
@@ -92,21 +72,19 @@ async fn every_tenant_starts_from_the_fixtures_and_changes_only_its_own_copy() {
 async fn another_tenants_resource_is_404_not_403() {
     let server = TestServer::start().await;
     let body = json!({"url": "https://a.example.com", "events": ["workorder.status.assigned"]});
-    let created: Value = server
-        .client("tenant-a")
-        .post(server.url("/api/v1/webhooks"))
-        .json(&body)
-        .send()
-        .await
-        .expect("sent")
-        .json()
-        .await
-        .expect("JSON");
+    let (_, created) = server
+        .call(
+            Some("tenant-a"),
+            reqwest::Method::POST,
+            "/api/v1/webhooks",
+            Some(body),
+        )
+        .await;
     let path = format!(
         "/api/v1/webhooks/{}",
         created["result"]["webhookId"].as_str().expect("an id")
     );
-    assert_eq!(get(&server, "tenant-b", &path).await.0, 404);
+    assert_eq!(server.get("tenant-b", &path).await.0, 404);
     assert_eq!(
         server
             .client("tenant-b")
@@ -118,7 +96,7 @@ async fn another_tenants_resource_is_404_not_403() {
         404
     );
     assert_eq!(
-        get(&server, "tenant-a", &path).await.0,
+        server.get("tenant-a", &path).await.0,
         200,
         "tenant B's attempts changed nothing"
     );
@@ -143,11 +121,11 @@ async fn fixtures_can_come_from_a_directory_and_a_broken_one_is_refused_at_start
     })
     .await;
     assert_eq!(
-        webhook_ids(&get(&server, "t", "/api/v1/webhooks").await.1),
+        webhook_ids(&server.get("t", "/api/v1/webhooks").await.1),
         ["wh_from_dir"]
     );
     assert_eq!(
-        get(&server, "t", "/webhooks").await.1,
+        server.get("t", "/webhooks").await.1,
         json!([]),
         "an API without a file starts empty"
     );
@@ -177,8 +155,8 @@ async fn only_the_configured_tokens_are_accepted() {
         ..TestServer::config()
     };
     let server = TestServer::with_config(config).await;
-    assert_eq!(get(&server, "ci-token", "/api/v1/webhooks").await.0, 200);
-    let (status, body) = get(&server, "ci-token-2", "/api/v1/webhooks").await;
+    assert_eq!(server.get("ci-token", "/api/v1/webhooks").await.0, 200);
+    let (status, body) = server.get("ci-token-2", "/api/v1/webhooks").await;
     assert_eq!(status, 401);
     assert_eq!(
         body["errors"][0]["message"],
@@ -280,8 +258,12 @@ async fn concurrent_writers_lose_nothing_and_never_reuse_an_id() {
     let ids: HashSet<u64> = expected.iter().map(|(id, _, _)| *id).collect();
     assert_eq!(ids.len(), expected.len(), "no ID was handed out twice");
 
-    let (_, all) = get(&server, "busy", "/api/v1/webhooks?perPage=100&page=1").await;
-    let (_, rest) = get(&server, "busy", "/api/v1/webhooks?perPage=100&page=2").await;
+    let (_, all) = server
+        .get("busy", "/api/v1/webhooks?perPage=100&page=1")
+        .await;
+    let (_, rest) = server
+        .get("busy", "/api/v1/webhooks?perPage=100&page=2")
+        .await;
     let listed: Vec<&Value> = all["result"]
         .as_array()
         .into_iter()
