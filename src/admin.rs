@@ -18,6 +18,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::delivery::{self, Delivery, DeliveryError, EmitError, Emitters, Engine, Notice};
 use crate::generated::DOCUMENTS;
 use crate::journal::{Filter, Journal, Listing, Verdict};
 use crate::router::constant_time_eq;
@@ -25,6 +26,8 @@ use crate::store::Stores;
 
 pub struct Admin {
     pub stores: Stores,
+    pub emitters: Emitters,
+    pub engine: Engine,
     pub journal: Arc<Journal>,
     pub token: Option<String>,
 }
@@ -35,6 +38,10 @@ pub fn router(admin: Arc<Admin>) -> Router {
         .route("/reset", post(reset))
         .route("/state", get(export_state).put(import_state))
         .route("/requests", get(requests))
+        .route("/events", post(emit_event))
+        .route("/deliveries", get(deliveries))
+        .route("/deliveries/{id}/retry", post(retry_delivery))
+        .route("/outbox", get(outbox))
         .route("/openapi.json", get(own_document))
         .route("/openapi/{file}", get(bundled_document))
         .layer(middleware::from_fn_with_state(admin.clone(), require_token))
@@ -216,6 +223,91 @@ async fn requests(
     Ok(axum::Json(admin.journal.list(&filter)))
 }
 
+/// `POST /__admin/events`: an event of one API, for one tenant or all.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct EventRequest {
+    /// `elan`, `fieldnation` or `ingedata`.
+    api: String,
+    /// An event of that API's catalogue, e.g. `workflow.completed`.
+    event: String,
+    /// The event's data, placed in the vendor's payload.
+    #[serde(default)]
+    data: Value,
+    /// The credential whose subscriptions receive it; every tenant's when absent.
+    tenant: Option<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+struct Queued {
+    /// The IDs of the deliveries queued, one per subscription.
+    queued: Vec<String>,
+}
+
+async fn emit_event(
+    State(admin): State<Arc<Admin>>,
+    body: Bytes,
+) -> Result<axum::Json<Queued>, AdminError> {
+    let request: EventRequest = parse(&body)?;
+    let emitter = admin.emitters.get(&request.api).ok_or_else(|| {
+        bad_request(format!(
+            "/api: {:?} emits no events; these do: {}",
+            request.api,
+            admin.emitters.names().join(", ")
+        ))
+    })?;
+    let queued = emitter
+        .emit(&request.event, &request.data, request.tenant.as_deref())
+        .map_err(|e| match e {
+            EmitError::UnknownEvent { .. } => bad_request(format!("/event: {e}")),
+            EmitError::Delivery(e) => AdminError(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+        })?;
+    Ok(axum::Json(Queued { queued }))
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+struct DeliveryListing {
+    /// Attempts queued, in flight or waiting for their retry.
+    pending: usize,
+    /// Matching deliveries, newest first.
+    deliveries: Vec<Delivery>,
+}
+
+/// `GET /__admin/deliveries?api=&subscription=&event=&status=`
+async fn deliveries(
+    State(admin): State<Arc<Admin>>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<axum::Json<DeliveryListing>, AdminError> {
+    let known = ["api", "subscription", "event", "status"];
+    if let Some(unknown) = query.keys().find(|k| !known.contains(&k.as_str())) {
+        return Err(bad_request(format!(
+            "unknown query parameter {unknown:?}; known: {}",
+            known.join(", ")
+        )));
+    }
+    let deliveries = admin.engine.deliveries(|d| delivery::matches(d, &query));
+    Ok(axum::Json(DeliveryListing {
+        pending: admin.engine.pending(),
+        deliveries,
+    }))
+}
+
+async fn retry_delivery(
+    State(admin): State<Arc<Admin>>,
+    Path(id): Path<String>,
+) -> Result<axum::Json<Queued>, AdminError> {
+    admin.engine.retry(&id).map_err(|e| match e {
+        DeliveryError::Unknown(_) => AdminError(StatusCode::NOT_FOUND, e.to_string()),
+        other => AdminError(StatusCode::SERVICE_UNAVAILABLE, other.to_string()),
+    })?;
+    Ok(axum::Json(Queued { queued: vec![id] }))
+}
+
+/// `GET /__admin/outbox`: the notices of deliveries that exhausted their retries.
+async fn outbox(State(admin): State<Arc<Admin>>) -> axum::Json<Vec<Notice>> {
+    axum::Json(admin.engine.outbox())
+}
+
 async fn bundled_document(Path(file): Path<String>) -> Result<Response, AdminError> {
     let api = file.strip_suffix(".json").unwrap_or(&file);
     let document = DOCUMENTS.iter().find(|d| d.api == api).ok_or_else(|| {
@@ -253,6 +345,13 @@ pub fn openapi() -> Value {
         schema("ImportResult", generator.subschema_for::<ImportResult>()),
         schema("Listing", generator.subschema_for::<Listing>()),
         schema("ErrorBody", generator.subschema_for::<ErrorBody>()),
+        schema("EventRequest", generator.subschema_for::<EventRequest>()),
+        schema("Queued", generator.subschema_for::<Queued>()),
+        schema(
+            "DeliveryListing",
+            generator.subschema_for::<DeliveryListing>(),
+        ),
+        schema("Outbox", generator.subschema_for::<Vec<Notice>>()),
     ]
     .into_iter()
     .collect();
@@ -280,6 +379,21 @@ pub fn openapi() -> Value {
                 "parameters": [query("api", "Only this API"), query("operation", "Only this operationId"), query("tenant", "Only this credential"),
                                query("verdict", "valid, invalid, unmatched or unauthenticated"), query("limit", "At most this many")],
                 "responses": { "200": ok("Listing", "Matching requests"), "400": error("Bad filter"), "401": error("Admin token required") } } },
+            "/__admin/events": { "post": {
+                "operationId": "emitEvent", "summary": "Deliver an event to every active subscription to it",
+                "requestBody": body("EventRequest"),
+                "responses": { "200": ok("Queued", "The deliveries queued"), "400": error("Unknown API or event"), "401": error("Admin token required"), "503": error("The delivery queue is full") } } },
+            "/__admin/deliveries": { "get": {
+                "operationId": "listDeliveries", "summary": "Outgoing deliveries and their attempts, newest first",
+                "parameters": [query("api", "Only this API"), query("subscription", "Only this subscription"), query("event", "Only this event"), query("status", "pending, succeeded, failed or gone")],
+                "responses": { "200": ok("DeliveryListing", "Matching deliveries"), "400": error("Bad filter"), "401": error("Admin token required") } } },
+            "/__admin/deliveries/{id}/retry": { "post": {
+                "operationId": "retryDelivery", "summary": "Deliver again, from the next attempt",
+                "parameters": [{ "name": "id", "in": "path", "required": true, "schema": { "type": "string" } }],
+                "responses": { "200": ok("Queued", "Queued again"), "404": error("No such delivery"), "401": error("Admin token required"), "503": error("The delivery queue is full") } } },
+            "/__admin/outbox": { "get": {
+                "operationId": "outbox", "summary": "Notices sent when deliveries exhausted their retries",
+                "responses": { "200": ok("Outbox", "The notices"), "401": error("Admin token required") } } },
             "/__admin/openapi/{file}": { "get": {
                 "operationId": "bundledDocument", "summary": "A bundled vendor document, e.g. fieldnation.json",
                 "parameters": [{ "name": "file", "in": "path", "required": true, "schema": { "type": "string" } }],

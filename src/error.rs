@@ -95,8 +95,9 @@ pub enum ApiError {
         path: String,
         allow: Vec<&'static str>,
     },
-    #[error("operation {0} is routed and validated but not implemented yet")]
-    NotImplemented(&'static str),
+    /// A dependency of the answer is overloaded (the delivery queue is full).
+    #[error("{0}")]
+    Unavailable(String),
     /// Only reachable if the generated dispatch and the route table disagree.
     #[error("operation #{0} is not in the route table")]
     UnknownOperation(usize),
@@ -154,7 +155,7 @@ impl ApiError {
             ApiError::NotFound(_) | ApiError::NoRoute { .. } => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
-            ApiError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::UnknownOperation(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

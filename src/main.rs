@@ -3,11 +3,13 @@
 use std::io::Write;
 use std::net::IpAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use hookmock::delivery::Settings;
 use hookmock::fixtures::Fixtures;
 use hookmock::generated::{DOCUMENTS, OPERATIONS};
 use hookmock::server::{Bound, Config};
@@ -70,6 +72,12 @@ struct ServeArgs {
     /// How many requests /__admin/requests keeps; older ones are dropped and counted.
     #[arg(long, value_name = "N", default_value_t = hookmock::journal::DEFAULT_CAPACITY)]
     journal_size: usize,
+    /// How long a delivery attempt may take before it counts as failed, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
+    delivery_timeout: f64,
+    /// Multiply every retry delay by this (0.001 turns the 5-minute retry into 0.3 s).
+    #[arg(long, value_name = "FACTOR", default_value_t = 1.0)]
+    time_scale: f64,
 }
 
 fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
@@ -139,6 +147,12 @@ async fn serve(args: ServeArgs) -> ExitCode {
         admin_token: args.admin_token,
         validate_responses: args.validate_responses,
         journal_size: args.journal_size,
+        delivery: Settings {
+            timeout: Duration::try_from_secs_f64(args.delivery_timeout)
+                .unwrap_or(Duration::from_secs(30)),
+            time_scale: args.time_scale,
+            ..Settings::default()
+        },
     };
     let bound = match Bound::new(&config).await {
         Ok(bound) => bound,
@@ -152,14 +166,23 @@ async fn serve(args: ServeArgs) -> ExitCode {
         Ok(addr) => println!("hookmock listening on http://{addr}"),
         Err(error) => eprintln!("hookmock: cannot read the bound address: {error}"),
     }
-    match bound.run(shutdown_signal()).await {
-        Ok(()) => ExitCode::SUCCESS,
+    match bound.run(shutdown_signal(), SHUTDOWN_DRAIN).await {
+        Ok(0) => ExitCode::SUCCESS,
+        Ok(pending) => {
+            eprintln!(
+                "hookmock: stopped with {pending} deliveries still pending (in flight, queued or waiting to be retried)"
+            );
+            ExitCode::SUCCESS
+        }
         Err(error) => {
             eprintln!("hookmock: {error}");
             ExitCode::FAILURE
         }
     }
 }
+
+/// How long a stopping server waits for delivery attempts in flight.
+const SHUTDOWN_DRAIN: Duration = Duration::from_secs(5);
 
 async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();

@@ -2,6 +2,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use tokio::net::TcpListener;
@@ -10,7 +11,9 @@ use tower_http::cors::CorsLayer;
 use chrono::{DateTime, Utc};
 
 use crate::admin::Admin;
+use crate::apis::Wiring;
 use crate::context::Context;
+use crate::delivery::{self, Emitters, Engine};
 use crate::fixtures::{FixtureError, Fixtures};
 use crate::generated::{DOCUMENTS, OPERATIONS};
 use crate::journal::Journal;
@@ -41,6 +44,8 @@ pub struct Config {
     pub validate_responses: bool,
     /// Requests the journal keeps (the oldest are dropped and counted).
     pub journal_size: usize,
+    /// Outgoing webhooks: workers, queue bound, timeout, time scale.
+    pub delivery: delivery::Settings,
 }
 
 impl Default for Config {
@@ -57,6 +62,7 @@ impl Default for Config {
             admin_token: None,
             validate_responses: false,
             journal_size: crate::journal::DEFAULT_CAPACITY,
+            delivery: delivery::Settings::default(),
         }
     }
 }
@@ -75,8 +81,9 @@ pub enum StartError {
     Bind(SocketAddr, std::io::Error),
 }
 
-/// The application: the one router with its shared state.
-pub fn app(config: &Config) -> Result<Router, StartError> {
+/// The application: the one router with its shared state, and the delivery engine it feeds.
+/// Starts the delivery workers, so it must run inside the Tokio runtime.
+pub fn app(config: &Config) -> Result<(Router, Engine), StartError> {
     for name in &config.apis {
         if !DOCUMENTS.iter().any(|d| d.api == name) {
             let known: Vec<&str> = DOCUMENTS.iter().map(|d| d.api).collect();
@@ -88,8 +95,14 @@ pub fn app(config: &Config) -> Result<Router, StartError> {
         Some(at) => Context::frozen(at),
         None => Context::live(),
     });
-    let mut stores = Stores::default();
-    let apis = crate::apis::new(&context, &config.fixtures, &mut stores)?;
+    let engine = Engine::start(context.clone(), config.delivery.clone());
+    let mut wiring = Wiring {
+        context: context.clone(),
+        engine: engine.clone(),
+        stores: Stores::default(),
+        emitters: Emitters::default(),
+    };
+    let apis = crate::apis::new(&mut wiring, &config.fixtures)?;
     let journal = Arc::new(Journal::new(config.journal_size));
     let edge = Edge {
         routes: Routes::new(OPERATIONS, serves).map_err(StartError::Routes)?,
@@ -102,7 +115,9 @@ pub fn app(config: &Config) -> Result<Router, StartError> {
         validate_responses: config.validate_responses,
     };
     let admin = Admin {
-        stores,
+        stores: wiring.stores,
+        emitters: wiring.emitters,
+        engine: engine.clone(),
         journal,
         token: config.admin_token.clone(),
     };
@@ -111,40 +126,50 @@ pub fn app(config: &Config) -> Result<Router, StartError> {
         .with_state(Arc::new(edge))
         .nest("/__admin", crate::admin::router(Arc::new(admin)));
     // Browser frontends call the fake from another origin; preflights must succeed.
-    Ok(if config.cors {
+    let router = if config.cors {
         router.layer(CorsLayer::very_permissive())
     } else {
         router
-    })
+    };
+    Ok((router, engine))
 }
 
 /// A bound, not yet running server.
 pub struct Bound {
     listener: TcpListener,
     router: Router,
+    engine: Engine,
 }
 
 impl Bound {
     pub async fn new(config: &Config) -> Result<Self, StartError> {
-        let router = app(config)?;
+        let (router, engine) = app(config)?;
         let addr = SocketAddr::new(config.host, config.port);
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|e| StartError::Bind(addr, e))?;
-        Ok(Self { listener, router })
+        Ok(Self {
+            listener,
+            router,
+            engine,
+        })
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
     }
 
-    /// Serves until `shutdown` completes, then lets requests in flight finish.
+    /// Serves until `shutdown` completes, then lets requests in flight finish and gives the
+    /// delivery attempts in flight up to `drain` to finish. Answers how many deliveries were
+    /// still pending (in flight, queued or waiting to be retried).
     pub async fn run(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> std::io::Result<()> {
+        drain: Duration,
+    ) -> std::io::Result<usize> {
         axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
-            .await
+            .await?;
+        Ok(self.engine.drain(drain).await)
     }
 }

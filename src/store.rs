@@ -93,6 +93,16 @@ impl<T: Clone> Store<T> {
         }
     }
 
+    /// The tenants seen so far.
+    pub fn tenants(&self) -> Vec<String> {
+        self.tenants
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .keys()
+            .cloned()
+            .collect()
+    }
+
     /// Runs `f` on the tenant's collection under an exclusive lock.
     pub fn write<R>(&self, tenant: &str, f: impl FnOnce(&mut Collection<T>) -> R) -> R {
         let mut tenants = self.tenants.write().unwrap_or_else(PoisonError::into_inner);

@@ -11,8 +11,11 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::apis::{loopback_or_https, not_yet};
+use crate::apis::{Wiring, loopback_or_https};
 use crate::context::Context;
+use crate::delivery::{
+    self, Delivery, EmitError, Emitter, Engine, Message, RetryPolicy, STANDARD_SCHEDULE,
+};
 use crate::error::{ApiError, Violation};
 use crate::fixtures::{FixtureError, Fixtures};
 use crate::generated::ElanApi;
@@ -20,7 +23,8 @@ use crate::generated::types::elan::{
     EventType, WebhookSubscriptionCreate, WebhookSubscriptionUpdate,
 };
 use crate::request::{Reply, Request};
-use crate::store::{Collection, Store, Stores};
+use crate::signing::Scheme;
+use crate::store::{Collection, Store};
 
 /// The organization of requests that do not name one.
 pub const DEFAULT_ORGANIZATION: &str = "org_default";
@@ -48,25 +52,106 @@ struct Fixture {
     subscriptions: Vec<Subscription>,
 }
 
+/// The event sent by `POST /webhooks/{id}/test`.
+const TEST_EVENT: &str = "workflow.completed";
+
+#[derive(Clone)]
 pub struct Elan {
     context: Arc<Context>,
+    engine: Engine,
     subscriptions: Arc<Store<Subscription>>,
 }
 
 impl Elan {
-    pub fn new(
-        context: Arc<Context>,
-        fixtures: &Fixtures,
-        stores: &mut Stores,
-    ) -> Result<Self, FixtureError> {
+    pub fn new(wiring: &mut Wiring, fixtures: &Fixtures) -> Result<Self, FixtureError> {
         let fixture: Fixture = fixtures.load("elan")?;
         let records = fixture.subscriptions.into_iter().map(|s| (s.id, s));
         let subscriptions = Arc::new(Store::new(Collection::from_records(records)));
-        stores.add("elan", "subscriptions", subscriptions.clone());
-        Ok(Self {
-            context,
+        wiring
+            .stores
+            .add("elan", "subscriptions", subscriptions.clone());
+        let this = Self {
+            context: wiring.context.clone(),
+            engine: wiring.engine.clone(),
             subscriptions,
-        })
+        };
+        wiring.emitters.add("elan", Arc::new(this.clone()));
+        Ok(this)
+    }
+
+    /// The message that delivers `event` to `s`: ELAN's payload, signed when it has a secret.
+    fn message(&self, tenant: &str, s: &Subscription, event: &str, data: &Value) -> Message {
+        let workflow_id = data
+            .get("workflow_id")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let payload = json!({
+            "event_id": format!("evt_{}", self.context.hex(24)),
+            "event_type": event,
+            "workflow_id": workflow_id.unwrap_or_else(|| format!("wf_{}", self.context.hex(12))),
+            "organization_id": s.organization_id,
+            "timestamp": crate::clock::format(self.context.now()),
+            "data": data,
+        });
+        let (store, tenant_key, id) = (self.subscriptions.clone(), tenant.to_owned(), s.id);
+        Message {
+            api: "elan",
+            tenant: tenant.to_owned(),
+            subscription: s.id.to_string(),
+            event_id: payload["event_id"].as_str().unwrap_or_default().to_owned(),
+            event_type: event.to_owned(),
+            url: s.url.clone(),
+            method: reqwest::Method::POST,
+            headers: s
+                .headers
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            body: payload.to_string().into_bytes(),
+            signing: s.secret.clone().map(|secret| (Scheme::Elan, secret)),
+            policy: RetryPolicy {
+                schedule: STANDARD_SCHEDULE,
+                retry_client_errors: true,
+            },
+            notify: None,
+            on_gone: Some(Arc::new(move || {
+                store.write(&tenant_key, |all| {
+                    all.get_mut(id).map(|s| s.is_active = false)
+                });
+            })),
+        }
+    }
+
+    /// The delivery attempts of the request's tenant as ELAN's delivery logs, newest first.
+    fn logs(&self, request: &Request, keep: impl Fn(&Delivery) -> bool) -> Reply {
+        let limit = usize::try_from(request.param_i64("limit").unwrap_or(50)).unwrap_or(50);
+        let offset = usize::try_from(request.param_i64("offset").unwrap_or(0)).unwrap_or(0);
+        let deliveries = self
+            .engine
+            .deliveries(|d| d.api == "elan" && d.tenant == request.tenant && keep(d));
+        let logs: Vec<Value> = deliveries
+            .iter()
+            .flat_map(|d| d.attempts.iter().rev().map(move |a| (d, a)))
+            .skip(offset)
+            .take(limit)
+            .map(|(d, a)| {
+                json!({
+                    "id": a.seq,
+                    "subscription_id": d.subscription.parse::<u64>().unwrap_or(0),
+                    "event_id": d.event_id,
+                    "event_type": d.event_type,
+                    "url": a.url,
+                    "attempt": a.number,
+                    "status_code": a.status,
+                    "success": a.succeeded(),
+                    "response_body": a.response_body,
+                    "error": a.error,
+                    "duration_ms": a.duration_ms,
+                    "created_at": a.at,
+                })
+            })
+            .collect();
+        Reply::ok(Value::Array(logs))
     }
 
     /// The subscription in the path, if it belongs to the request's organization.
@@ -117,8 +202,18 @@ impl ElanApi for Elan {
         Ok(Reply::created(view(&created)))
     }
 
-    async fn list_all_delivery_logs(&self, _request: Request) -> Result<Reply, ApiError> {
-        Ok(Reply::ok(json!([])))
+    async fn list_all_delivery_logs(&self, request: Request) -> Result<Reply, ApiError> {
+        let event = request.param_str("event_type").map(str::to_owned);
+        let org = organization(&request).to_owned();
+        let in_org: Vec<String> = self.subscriptions.read(&request.tenant, |all| {
+            all.iter()
+                .filter(|s| s.organization_id == org)
+                .map(|s| s.id.to_string())
+                .collect()
+        });
+        Ok(self.logs(&request, |d| {
+            event.as_deref().is_none_or(|e| d.event_type == e) && in_org.contains(&d.subscription)
+        }))
     }
 
     async fn get_webhook_subscription(&self, request: Request) -> Result<Reply, ApiError> {
@@ -175,14 +270,26 @@ impl ElanApi for Elan {
     }
 
     async fn list_subscription_delivery_logs(&self, request: Request) -> Result<Reply, ApiError> {
-        self.find(&request)?;
-        Ok(Reply::ok(json!([])))
+        let id = self.find(&request)?.id.to_string();
+        Ok(self.logs(&request, |d| d.subscription == id))
     }
 
+    /// Queues a `workflow.completed` test event; the attempt shows in the subscription's logs.
     async fn test_webhook_subscription(&self, request: Request) -> Result<Reply, ApiError> {
-        self.find(&request)?;
-        // Sending the test event needs the delivery engine (the issue "Webhook delivery").
-        not_yet(request, ())
+        let subscription = self.find(&request)?;
+        let message = self.message(
+            &request.tenant,
+            &subscription,
+            TEST_EVENT,
+            &json!({ "test": true }),
+        );
+        let event_id = message.event_id.clone();
+        self.engine
+            .enqueue(message)
+            .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+        Ok(Reply::ok(
+            json!({ "success": true, "message": "Test event queued for delivery", "event_id": event_id }),
+        ))
     }
 }
 
@@ -226,3 +333,45 @@ fn view(s: &Subscription) -> Value {
         "updated_at": crate::clock::format(s.updated_at),
     })
 }
+
+impl Emitter for Elan {
+    fn emit(
+        &self,
+        event: &str,
+        data: &Value,
+        tenant: Option<&str>,
+    ) -> Result<Vec<String>, EmitError> {
+        let catalogue: Vec<String> = EVENTS.iter().map(|e| e.to_string()).collect();
+        delivery::known_event(
+            event,
+            &catalogue.iter().map(String::as_str).collect::<Vec<_>>(),
+        )?;
+        let tenants = tenant.map_or_else(|| self.subscriptions.tenants(), |t| vec![t.to_owned()]);
+        let mut queued = Vec::new();
+        for tenant in tenants {
+            let subscribed: Vec<Subscription> = self.subscriptions.read(&tenant, |all| {
+                all.iter()
+                    .filter(|s| s.is_active && s.events.iter().any(|e| e.to_string() == event))
+                    .cloned()
+                    .collect()
+            });
+            for s in subscribed {
+                queued.push(
+                    self.engine
+                        .enqueue(self.message(&tenant, &s, event, data))?,
+                );
+            }
+        }
+        Ok(queued)
+    }
+}
+
+/// The event catalogue: the document's `EventType` enum.
+const EVENTS: &[EventType] = &[
+    EventType::WorkflowStarted,
+    EventType::WorkflowCompleted,
+    EventType::WorkflowFailed,
+    EventType::WorkflowStepStarted,
+    EventType::WorkflowStepCompleted,
+    EventType::WorkflowStepFailed,
+];

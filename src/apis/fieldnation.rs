@@ -13,9 +13,12 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use crate::apis::{Page, loopback_or_https, numeric_id_for};
+use crate::apis::{Page, Wiring, loopback_or_https, numeric_id_for};
 use crate::clock;
 use crate::context::Context;
+use crate::delivery::{
+    self, EmitError, Emitter, Engine, FIELD_NATION_SCHEDULE, Message, RetryPolicy,
+};
 use crate::error::{ApiError, Location, Violation};
 use crate::fixtures::{FixtureError, Fixtures};
 use crate::generated::FieldnationApi;
@@ -23,7 +26,8 @@ use crate::generated::types::fieldnation::{
     Webhook, WebhookAttribute, WebhookCreate, WebhookMethod, WebhookStatus, WebhookUpdate,
 };
 use crate::request::{Reply, Request};
-use crate::store::{Collection, Store, Stores};
+use crate::signing::Scheme;
+use crate::store::{Collection, Store};
 
 /// A webhook's fields in the order the vendor shows them (typify's types sort them by name);
 /// also the names a list's `fields=` may use.
@@ -54,25 +58,99 @@ struct Fixture {
     webhooks: Vec<Webhook>,
 }
 
+/// The events Field Nation delivers: work order status changes and the seed's four.
+pub const EVENTS: &[&str] = &[
+    "workorder.created",
+    "workorder.status.draft",
+    "workorder.status.published",
+    "workorder.status.routed",
+    "workorder.status.assigned",
+    "workorder.status.confirmed",
+    "workorder.status.on_hold",
+    "workorder.status.work_done",
+    "workorder.status.approved",
+    "workorder.status.paid",
+    "workorder.status.cancelled",
+    "workorder.status.deleted",
+];
+
+#[derive(Clone)]
 pub struct FieldNation {
     context: Arc<Context>,
+    engine: Engine,
     webhooks: Arc<Store<Webhook>>,
 }
 
 impl FieldNation {
-    pub fn new(
-        context: Arc<Context>,
-        fixtures: &Fixtures,
-        stores: &mut Stores,
-    ) -> Result<Self, FixtureError> {
+    pub fn new(wiring: &mut Wiring, fixtures: &Fixtures) -> Result<Self, FixtureError> {
         let fixture: Fixture = fixtures.load("fieldnation")?;
         let records = fixture
             .webhooks
             .into_iter()
             .map(|w| (u64::try_from(w.id).unwrap_or(0), w));
         let webhooks = Arc::new(Store::new(Collection::from_records(records)));
-        stores.add("fieldnation", "webhooks", webhooks.clone());
-        Ok(Self { context, webhooks })
+        wiring
+            .stores
+            .add("fieldnation", "webhooks", webhooks.clone());
+        let this = Self {
+            context: wiring.context.clone(),
+            engine: wiring.engine.clone(),
+            webhooks,
+        };
+        wiring.emitters.add("fieldnation", Arc::new(this.clone()));
+        Ok(this)
+    }
+
+    /// The message that delivers `event` to `w`: Field Nation's payload, signed, with the
+    /// webhook's custom headers; retried on Field Nation's schedule, never after a 4xx.
+    fn message(&self, tenant: &str, w: &Webhook, event: &str, data: &Value) -> Message {
+        let user = data
+            .pointer("/triggered_by_user/id")
+            .cloned()
+            .unwrap_or_else(|| json!(numeric_id_for("user", tenant)));
+        let payload = json!({
+            "event": { "name": event, "params": data.get("params").cloned().unwrap_or_else(|| json!({})) },
+            "timestamp": clock::format(self.context.now()),
+            "triggered_by_user": { "id": user },
+            "workorder": data.get("workorder").cloned().unwrap_or_else(|| json!({})),
+        });
+        let (store, tenant_key, key) = (
+            self.webhooks.clone(),
+            tenant.to_owned(),
+            w.webhook_id.clone(),
+        );
+        Message {
+            api: "fieldnation",
+            tenant: tenant.to_owned(),
+            subscription: w.webhook_id.clone(),
+            event_id: self.context.uuid().to_string(),
+            event_type: event.to_owned(),
+            url: w.url.clone(),
+            method: if w.method == WebhookMethod::Put {
+                reqwest::Method::PUT
+            } else {
+                reqwest::Method::POST
+            },
+            headers: w
+                .webhook_attribute
+                .iter()
+                .flat_map(|a| a.header.iter())
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            body: payload.to_string().into_bytes(),
+            signing: w.secret.clone().map(|secret| (Scheme::FieldNation, secret)),
+            policy: RetryPolicy {
+                schedule: FIELD_NATION_SCHEDULE,
+                retry_client_errors: false,
+            },
+            notify: w.notification_email.clone(),
+            on_gone: Some(Arc::new(move || {
+                store.write(&tenant_key, |all| {
+                    let (id, _) = all.find(|w| w.webhook_id == key)?;
+                    all.get_mut(id).map(|w| w.status = WebhookStatus::Inactive)
+                });
+            })),
+        }
     }
 
     fn envelope(&self, result: Value) -> Reply {
@@ -404,5 +482,35 @@ fn project(value: Value, fields: Option<&[String]>) -> Value {
                 .collect::<Map<_, _>>(),
         ),
         (_, value) => value,
+    }
+}
+
+impl Emitter for FieldNation {
+    fn emit(
+        &self,
+        event: &str,
+        data: &Value,
+        tenant: Option<&str>,
+    ) -> Result<Vec<String>, EmitError> {
+        delivery::known_event(event, EVENTS)?;
+        let tenants = tenant.map_or_else(|| self.webhooks.tenants(), |t| vec![t.to_owned()]);
+        let mut queued = Vec::new();
+        for tenant in tenants {
+            let subscribed: Vec<Webhook> = self.webhooks.read(&tenant, |all| {
+                all.iter()
+                    .filter(|w| {
+                        w.status == WebhookStatus::Active && w.events.iter().any(|e| e == event)
+                    })
+                    .cloned()
+                    .collect()
+            });
+            for w in subscribed {
+                queued.push(
+                    self.engine
+                        .enqueue(self.message(&tenant, &w, event, data))?,
+                );
+            }
+        }
+        Ok(queued)
     }
 }

@@ -8,18 +8,22 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use crate::apis::{Page, not_yet, numeric_id_for};
+use crate::apis::{Page, Wiring, numeric_id_for};
 use crate::context::Context;
+use crate::delivery::{self, EmitError, Emitter, Engine, Message, RetryPolicy, STANDARD_SCHEDULE};
 use crate::error::{ApiError, Location, Violation};
 use crate::fixtures::{FixtureError, Fixtures};
 use crate::generated::IngedataApi;
 use crate::generated::types::ingedata::{WebhookCreateDocument, WebhookUpdateDocument};
 use crate::request::{Reply, Request};
-use crate::store::{Collection, Store, Stores};
+use crate::signing::Scheme;
+use crate::store::{Collection, Store};
 
 const TYPE: &str = "webhooks";
 const BASE_PATH: &str = "/api/v3/notification/webhooks";
 const PAGE_SIZE: i64 = 1000;
+/// The event `POST …/test/{id}` sends.
+const TEST_EVENT: &str = "webhook.test";
 
 /// The attributes a resource shows, in order; also what `fields[webhooks]` may name.
 const ATTRIBUTES: &[&str] = &[
@@ -66,6 +70,10 @@ struct Webhook {
     events: Vec<String>,
     #[serde(default)]
     scopes: Map<String, Value>,
+    /// Set when a receiver answered 410 Gone: no more deliveries. Not an attribute of the
+    /// vendor's resource, so not shown.
+    #[serde(default)]
+    disabled: bool,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -76,23 +84,64 @@ struct Fixture {
     webhooks: Vec<Webhook>,
 }
 
+#[derive(Clone)]
 pub struct Ingedata {
     context: Arc<Context>,
+    engine: Engine,
     webhooks: Arc<Store<Webhook>>,
 }
 
 impl Ingedata {
-    pub fn new(
-        context: Arc<Context>,
-        fixtures: &Fixtures,
-        stores: &mut Stores,
-    ) -> Result<Self, FixtureError> {
+    pub fn new(wiring: &mut Wiring, fixtures: &Fixtures) -> Result<Self, FixtureError> {
         let fixture: Fixture = fixtures.load("ingedata")?;
         let webhooks = Arc::new(Store::new(Collection::from_records(
             fixture.webhooks.into_iter().map(|w| (w.id, w)),
         )));
-        stores.add("ingedata", "webhooks", webhooks.clone());
-        Ok(Self { context, webhooks })
+        wiring.stores.add("ingedata", "webhooks", webhooks.clone());
+        let this = Self {
+            context: wiring.context.clone(),
+            engine: wiring.engine.clone(),
+            webhooks,
+        };
+        wiring.emitters.add("ingedata", Arc::new(this.clone()));
+        Ok(this)
+    }
+
+    /// The message that delivers `event` to `w`: a JSON:API-style notification document, signed
+    /// the Standard Webhooks way with the webhook's `whsec_` secret.
+    fn message(&self, tenant: &str, w: &Webhook, event: &str, data: &Value) -> Message {
+        let id = format!("msg_{}", self.context.hex(24));
+        let payload = json!({
+            "data": {
+                "type": "notifications",
+                "id": id,
+                "attributes": { "event": event, "occurred_at": crate::clock::format(self.context.now()), "payload": data },
+            },
+            "meta": { "webhook_id": w.id.to_string() },
+        });
+        let (store, tenant_key, key) = (self.webhooks.clone(), tenant.to_owned(), w.id);
+        Message {
+            api: "ingedata",
+            tenant: tenant.to_owned(),
+            subscription: w.id.to_string(),
+            event_id: id,
+            event_type: event.to_owned(),
+            url: w.url.clone(),
+            method: reqwest::Method::POST,
+            headers: Vec::new(),
+            body: payload.to_string().into_bytes(),
+            signing: Some((Scheme::StandardWebhooks, w.secret.clone())),
+            policy: RetryPolicy {
+                schedule: STANDARD_SCHEDULE,
+                retry_client_errors: true,
+            },
+            notify: None,
+            on_gone: Some(Arc::new(move || {
+                store.write(&tenant_key, |all| {
+                    all.get_mut(key).map(|w| w.disabled = true)
+                });
+            })),
+        }
     }
 
     fn find(&self, request: &Request, param: &str) -> Result<Webhook, ApiError> {
@@ -159,6 +208,7 @@ impl IngedataApi for Ingedata {
                 secret,
                 events: attributes.events.iter().map(ToString::to_string).collect(),
                 scopes: attributes.scopes,
+                disabled: false,
                 created_at: now,
                 updated_at: now,
             })
@@ -177,10 +227,33 @@ impl IngedataApi for Ingedata {
         Ok(Reply::ok(json!({ "data": data })))
     }
 
+    /// Sends `webhook.test` now and answers with what the receiver did.
     async fn test_notification_webhook(&self, request: Request) -> Result<Reply, ApiError> {
-        self.find(&request, "id")?;
-        // Sending the test notification needs the delivery engine (the issue "Webhook delivery").
-        not_yet(request, ())
+        let webhook = self.find(&request, "id")?;
+        let message = self.message(
+            &request.tenant,
+            &webhook,
+            TEST_EVENT,
+            &json!({ "test": true }),
+        );
+        let attempt = self
+            .engine
+            .send_now(message)
+            .await
+            .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+        let outcome = match (attempt.status, &attempt.error) {
+            (Some(status), _) if attempt.succeeded() => {
+                format!("Test notification delivered (HTTP {status})")
+            }
+            (Some(status), _) => {
+                format!("Test notification failed: the endpoint answered HTTP {status}")
+            }
+            (None, Some(error)) => format!("Test notification failed: {error}"),
+            (None, None) => "Test notification failed".to_owned(),
+        };
+        Ok(Reply::ok(
+            json!({ "success": attempt.succeeded(), "message": outcome }),
+        ))
     }
 
     async fn get_notification_webhook(&self, request: Request) -> Result<Reply, ApiError> {
@@ -382,6 +455,35 @@ fn links(request: &Request, page: &Page) -> Value {
         "next": (page.number < page.last_page()).then(|| link(page.number + 1)),
         "last": link(page.last_page()),
     })
+}
+
+impl Emitter for Ingedata {
+    fn emit(
+        &self,
+        event: &str,
+        data: &Value,
+        tenant: Option<&str>,
+    ) -> Result<Vec<String>, EmitError> {
+        let catalogue: Vec<&str> = EVENTS.iter().map(|(name, _)| *name).collect();
+        delivery::known_event(event, &catalogue)?;
+        let tenants = tenant.map_or_else(|| self.webhooks.tenants(), |t| vec![t.to_owned()]);
+        let mut queued = Vec::new();
+        for tenant in tenants {
+            let subscribed: Vec<Webhook> = self.webhooks.read(&tenant, |all| {
+                all.iter()
+                    .filter(|w| !w.disabled && w.events.iter().any(|e| e == event))
+                    .cloned()
+                    .collect()
+            });
+            for w in subscribed {
+                queued.push(
+                    self.engine
+                        .enqueue(self.message(&tenant, &w, event, data))?,
+                );
+            }
+        }
+        Ok(queued)
+    }
 }
 
 #[cfg(test)]

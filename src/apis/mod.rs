@@ -9,10 +9,10 @@ pub mod patchworks;
 use std::sync::Arc;
 
 use crate::context::Context;
-use crate::error::{ApiError, ErrorStyle};
+use crate::delivery::{Emitters, Engine};
+use crate::error::ErrorStyle;
 use crate::fixtures::{FixtureError, Fixtures};
 use crate::generated::Implementations;
-use crate::request::{Reply, Request};
 use crate::store::Stores;
 
 /// The implementations, in the generated order (the documents' file names, sorted).
@@ -23,17 +23,21 @@ pub type Apis = Implementations<
     patchworks::Patchworks,
 >;
 
-/// Every implementation, each starting from its fixtures; their stores are added to `stores`.
-pub fn new(
-    context: &Arc<Context>,
-    fixtures: &Fixtures,
-    stores: &mut Stores,
-) -> Result<Apis, FixtureError> {
+/// What the vendor modules share, and where they register what the admin API reaches.
+pub struct Wiring {
+    pub context: Arc<Context>,
+    pub engine: Engine,
+    pub stores: Stores,
+    pub emitters: Emitters,
+}
+
+/// Every implementation, each starting from its fixtures.
+pub fn new(wiring: &mut Wiring, fixtures: &Fixtures) -> Result<Apis, FixtureError> {
     Ok(Implementations {
-        elan: elan::Elan::new(context.clone(), fixtures, stores)?,
-        fieldnation: fieldnation::FieldNation::new(context.clone(), fixtures, stores)?,
-        ingedata: ingedata::Ingedata::new(context.clone(), fixtures, stores)?,
-        patchworks: patchworks::Patchworks::new(context.clone(), fixtures, stores)?,
+        elan: elan::Elan::new(wiring, fixtures)?,
+        fieldnation: fieldnation::FieldNation::new(wiring, fixtures)?,
+        ingedata: ingedata::Ingedata::new(wiring, fixtures)?,
+        patchworks: patchworks::Patchworks::new(wiring, fixtures)?,
     })
 }
 
@@ -115,11 +119,6 @@ pub fn loopback_or_https(url: &str) -> bool {
         || host
             .parse::<std::net::IpAddr>()
             .is_ok_and(|ip| ip.is_loopback())
-}
-
-/// The answer of an operation that is routed and validated but not implemented yet.
-pub(crate) fn not_yet<T>(request: Request, _body: T) -> Result<Reply, ApiError> {
-    Err(ApiError::NotImplemented(request.operation.operation_id))
 }
 
 /// A stable number derived from a tenant's credential, for the account IDs a vendor shows

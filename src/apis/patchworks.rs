@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Value, json};
 
-use crate::apis::Page;
+use crate::apis::{Page, Wiring};
 use crate::context::Context;
 use crate::error::{ApiError, Violation};
 use crate::fixtures::{FixtureError, Fixtures};
@@ -21,7 +21,7 @@ use crate::generated::types::patchworks::{
     FlowsUpdateWebhooksRequest, PayloadFormat, TriggerStatus,
 };
 use crate::request::{Reply, Request};
-use crate::store::{Collection, Store, Stores};
+use crate::store::{Collection, Store};
 
 /// Laravel's default page size.
 const PER_PAGE: i64 = 15;
@@ -121,25 +121,25 @@ pub struct Patchworks {
 }
 
 impl Patchworks {
-    pub fn new(
-        context: Arc<Context>,
-        fixtures: &Fixtures,
-        stores: &mut Stores,
-    ) -> Result<Self, FixtureError> {
+    pub fn new(wiring: &mut Wiring, fixtures: &Fixtures) -> Result<Self, FixtureError> {
         let fixture: Fixture = fixtures.load("patchworks")?;
         let collection =
             |items: Vec<Trigger>| Collection::from_records(items.into_iter().map(|t| (t.id, t)));
         let this = Self {
-            context,
+            context: wiring.context.clone(),
             flows: Arc::new(Store::new(Collection::from_records(
                 fixture.flows.into_iter().map(|f| (f.id, f)),
             ))),
             webhooks: Arc::new(Store::new(collection(fixture.webhooks))),
             callbacks: Arc::new(Store::new(collection(fixture.callbacks))),
         };
-        stores.add("patchworks", "flows", this.flows.clone());
-        stores.add("patchworks", "webhooks", this.webhooks.clone());
-        stores.add("patchworks", "callbacks", this.callbacks.clone());
+        wiring.stores.add("patchworks", "flows", this.flows.clone());
+        wiring
+            .stores
+            .add("patchworks", "webhooks", this.webhooks.clone());
+        wiring
+            .stores
+            .add("patchworks", "callbacks", this.callbacks.clone());
         Ok(this)
     }
 

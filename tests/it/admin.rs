@@ -339,8 +339,15 @@ async fn the_bundled_documents_and_the_admin_document_are_served() {
         .await;
     let parsed: openapiv3::OpenAPI =
         serde_json::from_value(own.clone()).expect("an OpenAPI 3.0 document");
-    assert_eq!(parsed.paths.paths.len(), 5);
-    for schema in ["ResetRequest", "Listing", "StateDocument", "Entry"] {
+    assert_eq!(parsed.paths.paths.len(), 9);
+    for schema in [
+        "ResetRequest",
+        "Listing",
+        "StateDocument",
+        "Entry",
+        "EventRequest",
+        "DeliveryListing",
+    ] {
         assert!(
             own["components"]["schemas"].get(schema).is_some(),
             "{schema} is described"

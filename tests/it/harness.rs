@@ -53,7 +53,7 @@ impl TestServer {
     pub async fn with_config(config: Config) -> Self {
         let bound = Bound::new(&config).await.expect("the server starts");
         let server_addr = bound.local_addr().expect("a bound address");
-        tokio::spawn(bound.run(std::future::pending()));
+        tokio::spawn(bound.run(std::future::pending(), std::time::Duration::ZERO));
         let violations = Arc::new(Mutex::new(Vec::new()));
         let forwarder = Forwarder {
             upstream: format!("http://{server_addr}"),
@@ -240,5 +240,91 @@ async fn forward(State(fwd): State<Arc<Forwarder>>, request: axum::extract::Requ
     let mut response = Response::new(Body::from(bytes));
     *response.status_mut() = status;
     *response.headers_mut() = headers;
+    response
+}
+
+/// One request a [`Receiver`] got, byte for byte.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub method: String,
+    pub path: String,
+    pub headers: axum::http::HeaderMap,
+    pub body: axum::body::Bytes,
+}
+
+impl Received {
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).expect("a JSON body")
+    }
+}
+
+/// A real webhook receiver on 127.0.0.1: records every request and answers the scripted
+/// statuses in order, then 200.
+pub struct Receiver {
+    pub url: String,
+    received: Arc<Mutex<Vec<Received>>>,
+}
+
+impl Receiver {
+    pub async fn start(script: &[u16]) -> Self {
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let script = Arc::new(script.to_vec());
+        let state = (received.clone(), script);
+        let app = axum::Router::new().fallback(record).with_state(state);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}/hooks", listener.local_addr().expect("address"));
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Self { url, received }
+    }
+
+    /// Waits (at most 10 s) until `n` requests arrived; answers all that did.
+    pub async fn wait_for(&self, n: usize) -> Vec<Received> {
+        for _ in 0..1000 {
+            let got = self
+                .received
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone();
+            if got.len() >= n {
+                return got;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        self.received
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+type ReceiverState = (Arc<Mutex<Vec<Received>>>, Arc<Vec<u16>>);
+
+async fn record(
+    State((received, script)): State<ReceiverState>,
+    request: axum::extract::Request,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    let body = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    let mut all = received.lock().unwrap_or_else(PoisonError::into_inner);
+    let status = script.get(all.len()).copied().unwrap_or(200);
+    all.push(Received {
+        method: parts.method.to_string(),
+        path: parts.uri.path().to_owned(),
+        headers: parts.headers,
+        body,
+    });
+    let mut response = Response::new(Body::from(format!("answer {status}")));
+    *response.status_mut() = axum::http::StatusCode::from_u16(status).unwrap_or_default();
     response
 }

@@ -4,6 +4,7 @@
 mod admin;
 mod clients;
 mod contracts;
+mod delivery;
 mod documented_errors;
 mod elan;
 mod errors;

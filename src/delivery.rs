@@ -1,0 +1,606 @@
+//! Outgoing webhooks: a bounded queue, worker tasks, per-vendor retry schedules and a log of
+//! every attempt.
+//!
+//! A vendor module builds a [`Message`] (payload bytes, URL, custom headers, signing secret,
+//! retry policy) and enqueues it; the API call that caused it never waits. A worker sends each
+//! attempt over HTTP, signing the exact bytes it sends; a failed attempt is rescheduled after
+//! the policy's next delay (or the receiver's `Retry-After`), scaled by `--time-scale`. The
+//! event ID stays the same across attempts, so receivers can deduplicate on it.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use indexmap::IndexMap;
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde_json::Value;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::context::Context;
+use crate::signing::{self, Scheme};
+
+/// Delays before each attempt, in seconds (the first is immediate). Field Nation's documented
+/// schedule: at most 8 attempts.
+pub const FIELD_NATION_SCHEDULE: &[u64] = &[0, 10, 20, 40, 80, 160, 320, 640];
+/// Standard Webhooks' schedule (ELAN and Ingedata): immediately, 5 s, 5 min, 30 min, 2 h, 5 h,
+/// 10 h, 10 h.
+pub const STANDARD_SCHEDULE: &[u64] = &[0, 5, 300, 1800, 7200, 18000, 36000, 36000];
+
+/// Response bodies are logged up to this many bytes.
+const LOGGED_BODY: usize = 4096;
+
+/// When to try again.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    pub schedule: &'static [u64],
+    /// Field Nation never retries a 4xx; Standard Webhooks senders retry anything but 2xx.
+    pub retry_client_errors: bool,
+}
+
+/// Called when a receiver answers 410 Gone: the vendor disables the subscription.
+pub type OnGone = Arc<dyn Fn() + Send + Sync>;
+
+/// One event for one subscription, as the vendor module builds it.
+#[derive(Clone)]
+pub struct Message {
+    pub api: &'static str,
+    pub tenant: String,
+    /// The subscription as the vendor names it (`wh_abc123`, `42`).
+    pub subscription: String,
+    pub event_id: String,
+    pub event_type: String,
+    pub url: String,
+    pub method: reqwest::Method,
+    /// The subscription's custom headers, sent on every attempt.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    pub signing: Option<(Scheme, String)>,
+    pub policy: RetryPolicy,
+    /// Where to send a notice when every attempt failed (Field Nation's `notificationEmail`).
+    pub notify: Option<String>,
+    pub on_gone: Option<OnGone>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryState {
+    Pending,
+    Succeeded,
+    /// Every attempt failed, or a response said not to retry.
+    Failed,
+    /// The receiver answered 410 Gone; the subscription was disabled.
+    Gone,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Attempt {
+    /// Unique across all deliveries, in the order attempts finished.
+    pub seq: u64,
+    pub number: u32,
+    /// RFC 3339.
+    pub at: String,
+    pub url: String,
+    /// In the order sent.
+    pub request_headers: Vec<Header>,
+    pub status: Option<u16>,
+    /// The first 4 KiB of the response body.
+    pub response_body: Option<String>,
+    pub duration_ms: u64,
+    pub error: Option<String>,
+}
+
+/// One header as sent (order and repeats kept).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Header {
+    pub name: String,
+    pub value: String,
+}
+
+impl Attempt {
+    pub fn succeeded(&self) -> bool {
+        self.status.is_some_and(|s| (200..300).contains(&s))
+    }
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Delivery {
+    pub id: String,
+    pub api: String,
+    pub subscription: String,
+    pub event_id: String,
+    pub event_type: String,
+    pub url: String,
+    pub state: DeliveryState,
+    pub attempts: Vec<Attempt>,
+    /// The request body sent (the same bytes on every attempt).
+    pub body: String,
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub tenant: String,
+}
+
+/// The notices sent when a delivery exhausted its retries (`GET /__admin/outbox`).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Notice {
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+    pub delivery_id: String,
+    pub at: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryError {
+    #[error("the delivery queue is full ({0} waiting); try again later")]
+    QueueFull(usize),
+    #[error("the delivery engine is shutting down")]
+    ShuttingDown,
+    #[error("no delivery {0}")]
+    Unknown(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub workers: usize,
+    pub queue: usize,
+    pub timeout: Duration,
+    /// Multiplies every delay (0.001 turns minutes into tenths of a second).
+    pub time_scale: f64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            workers: 8,
+            queue: 10_000,
+            timeout: Duration::from_secs(30),
+            time_scale: 1.0,
+        }
+    }
+}
+
+/// The handle every module shares.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    settings: Settings,
+    client: reqwest::Client,
+    context: Arc<Context>,
+    queue: mpsc::Sender<Job>,
+    state: Mutex<Shared>,
+    /// Attempts being sent right now, or waiting in the queue or for their delay.
+    pending: AtomicUsize,
+}
+
+#[derive(Default)]
+struct Shared {
+    /// Attempts recorded so far (the last `Attempt::seq`).
+    attempts: u64,
+    deliveries: IndexMap<String, (Message, Delivery)>,
+    waiters: HashMap<String, oneshot::Sender<Attempt>>,
+    outbox: Vec<Notice>,
+}
+
+struct Job {
+    id: String,
+    attempt: u32,
+}
+
+impl Engine {
+    /// Starts the workers on the current runtime.
+    pub fn start(context: Arc<Context>, settings: Settings) -> Self {
+        let (queue, receiver) = mpsc::channel(settings.queue.max(1));
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(settings.timeout)
+            .build()
+            .unwrap_or_default();
+        let inner = Arc::new(Inner {
+            settings,
+            client,
+            context,
+            queue,
+            state: Mutex::default(),
+            pending: AtomicUsize::new(0),
+        });
+        let receiver = Arc::new(tokio::sync::Mutex::new(receiver));
+        for _ in 0..inner.settings.workers.max(1) {
+            let (inner, receiver) = (inner.clone(), receiver.clone());
+            tokio::spawn(async move {
+                loop {
+                    let job = receiver.lock().await.recv().await;
+                    let Some(job) = job else { break };
+                    inner.attempt(job).await;
+                }
+            });
+        }
+        Self { inner }
+    }
+
+    /// Queues the first attempt; answers the delivery's ID at once.
+    pub fn enqueue(&self, message: Message) -> Result<String, DeliveryError> {
+        self.inner.enqueue(message, None)
+    }
+
+    /// Queues the first attempt and waits for its outcome (the test endpoints answer with it).
+    pub async fn send_now(&self, message: Message) -> Result<Attempt, DeliveryError> {
+        let (sender, receiver) = oneshot::channel();
+        let id = self.inner.enqueue(message, Some(sender))?;
+        receiver.await.map_err(|_| DeliveryError::Unknown(id))
+    }
+
+    /// Deliveries matching `keep`, newest first.
+    pub fn deliveries(&self, keep: impl Fn(&Delivery) -> bool) -> Vec<Delivery> {
+        let state = self
+            .inner
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        state
+            .deliveries
+            .values()
+            .rev()
+            .map(|(_, d)| d)
+            .filter(|d| keep(d))
+            .cloned()
+            .collect()
+    }
+
+    /// Sends a delivery again, from its next attempt number, on its policy's schedule.
+    pub fn retry(&self, id: &str) -> Result<(), DeliveryError> {
+        let attempt = {
+            let mut state = self
+                .inner
+                .state
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let (_, delivery) = state
+                .deliveries
+                .get_mut(id)
+                .ok_or_else(|| DeliveryError::Unknown(id.to_owned()))?;
+            delivery.state = DeliveryState::Pending;
+            delivery.attempts.len() as u32 + 1
+        };
+        self.inner.push(Job {
+            id: id.to_owned(),
+            attempt,
+        })
+    }
+
+    pub fn outbox(&self) -> Vec<Notice> {
+        self.inner
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .outbox
+            .clone()
+    }
+
+    /// Attempts queued, in flight or waiting for their retry delay.
+    pub fn pending(&self) -> usize {
+        self.inner.pending.load(Ordering::SeqCst)
+    }
+
+    /// Waits up to `limit` for the attempts in flight; answers how many are still pending.
+    pub async fn drain(&self, limit: Duration) -> usize {
+        let until = Instant::now() + limit;
+        while self.pending() > 0 && Instant::now() < until {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        self.pending()
+    }
+}
+
+impl Inner {
+    fn enqueue(
+        &self,
+        message: Message,
+        waiter: Option<oneshot::Sender<Attempt>>,
+    ) -> Result<String, DeliveryError> {
+        let id = self.context.uuid().to_string();
+        let delivery = Delivery {
+            id: id.clone(),
+            api: message.api.to_owned(),
+            subscription: message.subscription.clone(),
+            event_id: message.event_id.clone(),
+            event_type: message.event_type.clone(),
+            url: message.url.clone(),
+            state: DeliveryState::Pending,
+            attempts: Vec::new(),
+            body: String::from_utf8_lossy(&message.body).into_owned(),
+            tenant: message.tenant.clone(),
+        };
+        {
+            let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+            state.deliveries.insert(id.clone(), (message, delivery));
+            if let Some(waiter) = waiter {
+                state.waiters.insert(id.clone(), waiter);
+            }
+        }
+        self.push(Job {
+            id: id.clone(),
+            attempt: 1,
+        })
+        .inspect_err(|_| {
+            let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+            state.deliveries.shift_remove(&id);
+            state.waiters.remove(&id);
+        })?;
+        Ok(id)
+    }
+
+    fn push(&self, job: Job) -> Result<(), DeliveryError> {
+        self.pending.fetch_add(1, Ordering::SeqCst);
+        self.queue.try_send(job).map_err(|e| {
+            self.pending.fetch_sub(1, Ordering::SeqCst);
+            match e {
+                mpsc::error::TrySendError::Full(_) => DeliveryError::QueueFull(self.settings.queue),
+                mpsc::error::TrySendError::Closed(_) => DeliveryError::ShuttingDown,
+            }
+        })
+    }
+
+    async fn attempt(self: &Arc<Self>, job: Job) {
+        let message = {
+            let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+            state.deliveries.get(&job.id).map(|(m, _)| m.clone())
+        };
+        let Some(message) = message else {
+            self.pending.fetch_sub(1, Ordering::SeqCst);
+            return;
+        };
+        let (attempt, retry_after) = self.send(&message, &job).await;
+        let next = self.record(&message, &job, attempt);
+        match next {
+            Some(delay) => {
+                let delay = retry_after
+                    .unwrap_or(delay)
+                    .mul_f64(self.settings.time_scale.max(0.0));
+                let inner = self.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(delay).await;
+                    let next_job = Job {
+                        id: job.id,
+                        attempt: job.attempt + 1,
+                    };
+                    if inner.queue.send(next_job).await.is_err() {
+                        inner.pending.fetch_sub(1, Ordering::SeqCst);
+                    }
+                });
+            }
+            None => {
+                self.pending.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+    }
+
+    /// One HTTP attempt. Answers what happened and the receiver's `Retry-After`, if any.
+    async fn send(&self, message: &Message, job: &Job) -> (Attempt, Option<Duration>) {
+        let now = self.context.now();
+        let mut headers: Vec<(String, String)> =
+            vec![("content-type".to_owned(), "application/json".to_owned())];
+        headers.extend(message.headers.iter().cloned());
+        headers.extend(vendor_headers(
+            message,
+            &job.id,
+            job.attempt,
+            now.timestamp_millis(),
+        ));
+        if let Some((scheme, secret)) = &message.signing {
+            match signing::headers(
+                *scheme,
+                secret,
+                &message.event_id,
+                now.timestamp(),
+                &message.body,
+            ) {
+                Ok(signed) => headers.extend(signed.into_iter().map(|(k, v)| (k.to_owned(), v))),
+                Err(e) => tracing::warn!(delivery = %job.id, "not signed: {e}"),
+            }
+        }
+        let mut request = self
+            .client
+            .request(message.method.clone(), &message.url)
+            .body(message.body.clone());
+        for (name, value) in &headers {
+            request = request.header(name, value);
+        }
+        let started = Instant::now();
+        let result = request.send().await;
+        let mut attempt = Attempt {
+            seq: 0,
+            number: job.attempt,
+            at: crate::clock::format(now),
+            url: message.url.clone(),
+            request_headers: headers
+                .into_iter()
+                .map(|(name, value)| Header { name, value })
+                .collect(),
+            status: None,
+            response_body: None,
+            duration_ms: 0,
+            error: None,
+        };
+        let retry_after = match result {
+            Ok(response) => {
+                attempt.status = Some(response.status().as_u16());
+                let retry_after = response
+                    .headers()
+                    .get(reqwest::header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .map(Duration::from_secs);
+                let body = response.bytes().await.unwrap_or_default();
+                attempt.response_body = Some(
+                    String::from_utf8_lossy(&body[..body.len().min(LOGGED_BODY)]).into_owned(),
+                );
+                retry_after
+            }
+            Err(e) => {
+                attempt.error = Some(if e.is_timeout() {
+                    format!("timed out after {:?}", self.settings.timeout)
+                } else {
+                    error_chain(&e)
+                });
+                None
+            }
+        };
+        attempt.duration_ms = started.elapsed().as_millis().try_into().unwrap_or(u64::MAX);
+        (attempt, retry_after)
+    }
+
+    /// Logs the attempt and decides what follows: `Some(delay)` before the next attempt.
+    fn record(&self, message: &Message, job: &Job, mut attempt: Attempt) -> Option<Duration> {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state.attempts += 1;
+        attempt.seq = state.attempts;
+        if let Some(waiter) = state.waiters.remove(&job.id) {
+            let _ = waiter.send(attempt.clone());
+        }
+        let status = attempt.status;
+        let (next_state, delay) = match status {
+            _ if attempt.succeeded() => (DeliveryState::Succeeded, None),
+            Some(410) => (DeliveryState::Gone, None),
+            Some(s) if (400..500).contains(&s) && !message.policy.retry_client_errors => {
+                (DeliveryState::Failed, None)
+            }
+            _ => match message.policy.schedule.get(job.attempt as usize) {
+                Some(seconds) => (DeliveryState::Pending, Some(Duration::from_secs(*seconds))),
+                None => (DeliveryState::Failed, None),
+            },
+        };
+        let at = attempt.at.clone();
+        if let Some((_, delivery)) = state.deliveries.get_mut(&job.id) {
+            delivery.attempts.push(attempt);
+            delivery.state = next_state;
+        }
+        if next_state == DeliveryState::Failed
+            && let Some(to) = &message.notify
+        {
+            state.outbox.push(Notice {
+                to: to.clone(),
+                subject: format!(
+                    "Webhook {} failed to deliver {}",
+                    message.subscription, message.event_type
+                ),
+                body: format!(
+                    "All {} attempts to deliver event {} to {} failed.",
+                    job.attempt, message.event_id, message.url
+                ),
+                delivery_id: job.id.clone(),
+                at,
+            });
+        }
+        drop(state);
+        if next_state == DeliveryState::Gone
+            && let Some(on_gone) = &message.on_gone
+        {
+            on_gone();
+        }
+        delay
+    }
+}
+
+/// Headers a vendor sends besides its signature.
+fn vendor_headers(
+    message: &Message,
+    delivery: &str,
+    attempt: u32,
+    unix_ms: i64,
+) -> Vec<(String, String)> {
+    match message.signing.as_ref().map(|(scheme, _)| *scheme) {
+        Some(Scheme::FieldNation) => vec![
+            ("X-FN-Webhook-Id".to_owned(), message.subscription.clone()),
+            (
+                "X-FN-Delivery-Id".to_owned(),
+                format!("{delivery}:{attempt}"),
+            ),
+            ("X-FN-Request-Timestamp".to_owned(), unix_ms.to_string()),
+        ],
+        _ => Vec::new(),
+    }
+}
+
+/// reqwest's error and its causes, which say what actually failed (refused, reset, DNS).
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// The deliveries of one API as `GET /__admin/deliveries` filters them.
+pub fn matches(delivery: &Delivery, filters: &HashMap<String, String>) -> bool {
+    let want = |key: &str, have: &str| filters.get(key).is_none_or(|w| w == have);
+    let state = serde_json::to_value(delivery.state)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    want("api", &delivery.api)
+        && want("subscription", &delivery.subscription)
+        && want("event", &delivery.event_type)
+        && want("status", &state)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EmitError {
+    #[error("unknown event {event:?}; this API's events: {known}")]
+    UnknownEvent { event: String, known: String },
+    #[error(transparent)]
+    Delivery(#[from] DeliveryError),
+}
+
+/// What `POST /__admin/events` asks of a vendor: deliver `event` with `data` to every active
+/// subscription to it, of one tenant or of all. Answers the queued deliveries' IDs.
+pub trait Emitter: Send + Sync {
+    fn emit(
+        &self,
+        event: &str,
+        data: &Value,
+        tenant: Option<&str>,
+    ) -> Result<Vec<String>, EmitError>;
+}
+
+/// The vendors that emit events, by API name.
+#[derive(Default, Clone)]
+pub struct Emitters {
+    entries: Vec<(&'static str, Arc<dyn Emitter>)>,
+}
+
+impl Emitters {
+    pub fn add(&mut self, api: &'static str, emitter: Arc<dyn Emitter>) {
+        self.entries.push((api, emitter));
+    }
+
+    pub fn get(&self, api: &str) -> Option<&dyn Emitter> {
+        self.entries
+            .iter()
+            .find(|(a, _)| *a == api)
+            .map(|(_, e)| e.as_ref())
+    }
+
+    pub fn names(&self) -> Vec<&'static str> {
+        self.entries.iter().map(|(a, _)| *a).collect()
+    }
+}
+
+/// `name` checked against a vendor's event catalogue.
+pub fn known_event(event: &str, catalogue: &[&str]) -> Result<(), EmitError> {
+    if catalogue.contains(&event) {
+        Ok(())
+    } else {
+        Err(EmitError::UnknownEvent {
+            event: event.to_owned(),
+            known: catalogue.join(", "),
+        })
+    }
+}
