@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 
 use crate::delivery::{self, Delivery, DeliveryError, EmitError, Emitters, Engine, Notice};
 use crate::generated::DOCUMENTS;
-use crate::journal::{Filter, Journal, Listing, Verdict};
+use crate::journal::{Filter, FlowRun, FlowRuns, Journal, Listing, Verdict};
 use crate::router::constant_time_eq;
 use crate::store::Stores;
 
@@ -28,6 +28,7 @@ pub struct Admin {
     pub stores: Stores,
     pub emitters: Emitters,
     pub engine: Engine,
+    pub flow_runs: Arc<FlowRuns>,
     pub journal: Arc<Journal>,
     pub token: Option<String>,
 }
@@ -42,6 +43,7 @@ pub fn router(admin: Arc<Admin>) -> Router {
         .route("/deliveries", get(deliveries))
         .route("/deliveries/{id}/retry", post(retry_delivery))
         .route("/outbox", get(outbox))
+        .route("/flow-runs", get(flow_runs))
         .route("/openapi.json", get(own_document))
         .route("/openapi/{file}", get(bundled_document))
         .layer(middleware::from_fn_with_state(admin.clone(), require_token))
@@ -308,6 +310,11 @@ async fn outbox(State(admin): State<Arc<Admin>>) -> axum::Json<Vec<Notice>> {
     axum::Json(admin.engine.outbox())
 }
 
+/// `GET /__admin/flow-runs`: the Patchworks flows started through trigger URLs, newest first.
+async fn flow_runs(State(admin): State<Arc<Admin>>) -> axum::Json<Vec<FlowRun>> {
+    axum::Json(admin.flow_runs.list())
+}
+
 async fn bundled_document(Path(file): Path<String>) -> Result<Response, AdminError> {
     let api = file.strip_suffix(".json").unwrap_or(&file);
     let document = DOCUMENTS.iter().find(|d| d.api == api).ok_or_else(|| {
@@ -352,6 +359,7 @@ pub fn openapi() -> Value {
             generator.subschema_for::<DeliveryListing>(),
         ),
         schema("Outbox", generator.subschema_for::<Vec<Notice>>()),
+        schema("FlowRuns", generator.subschema_for::<Vec<FlowRun>>()),
     ]
     .into_iter()
     .collect();
@@ -394,6 +402,9 @@ pub fn openapi() -> Value {
             "/__admin/outbox": { "get": {
                 "operationId": "outbox", "summary": "Notices sent when deliveries exhausted their retries",
                 "responses": { "200": ok("Outbox", "The notices"), "401": error("Admin token required") } } },
+            "/__admin/flow-runs": { "get": {
+                "operationId": "listFlowRuns", "summary": "Patchworks flows started through their trigger URLs, newest first",
+                "responses": { "200": ok("FlowRuns", "The runs"), "401": error("Admin token required") } } },
             "/__admin/openapi/{file}": { "get": {
                 "operationId": "bundledDocument", "summary": "A bundled vendor document, e.g. fieldnation.json",
                 "parameters": [{ "name": "file", "in": "path", "required": true, "schema": { "type": "string" } }],

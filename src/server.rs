@@ -11,11 +11,14 @@ use tower_http::cors::CorsLayer;
 use chrono::{DateTime, Utc};
 
 use crate::admin::Admin;
-use crate::apis::Wiring;
+use axum::routing::post;
+
+use crate::apis::{Wiring, patchworks};
 use crate::context::Context;
 use crate::delivery::{self, Emitters, Engine};
 use crate::fixtures::{FixtureError, Fixtures};
 use crate::generated::{DOCUMENTS, OPERATIONS};
+use crate::journal::FlowRuns;
 use crate::journal::Journal;
 use crate::router::{Edge, Routes, handle};
 use crate::store::Stores;
@@ -96,13 +99,22 @@ pub fn app(config: &Config) -> Result<(Router, Engine), StartError> {
         None => Context::live(),
     });
     let engine = Engine::start(context.clone(), config.delivery.clone());
+    let flow_runs = Arc::new(FlowRuns::new(crate::journal::DEFAULT_CAPACITY));
     let mut wiring = Wiring {
+        flow_runs: flow_runs.clone(),
         context: context.clone(),
         engine: engine.clone(),
         stores: Stores::default(),
         emitters: Emitters::default(),
     };
     let apis = crate::apis::new(&mut wiring, &config.fixtures)?;
+    // Patchworks' trigger URLs are not part of its management API: callers of a flow call them.
+    let triggers = Router::new()
+        .route(
+            "/triggers/{key}/flows/{flow}/{kind}/{id}",
+            post(patchworks::trigger),
+        )
+        .with_state(apis.patchworks.clone());
     let journal = Arc::new(Journal::new(config.journal_size));
     let edge = Edge {
         routes: Routes::new(OPERATIONS, serves).map_err(StartError::Routes)?,
@@ -118,12 +130,14 @@ pub fn app(config: &Config) -> Result<(Router, Engine), StartError> {
         stores: wiring.stores,
         emitters: wiring.emitters,
         engine: engine.clone(),
+        flow_runs,
         journal,
         token: config.admin_token.clone(),
     };
     let router = Router::new()
         .fallback(handle)
         .with_state(Arc::new(edge))
+        .merge(triggers)
         .nest("/__admin", crate::admin::router(Arc::new(admin)));
     // Browser frontends call the fake from another origin; preflights must succeed.
     let router = if config.cors {

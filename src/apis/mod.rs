@@ -13,6 +13,7 @@ use crate::delivery::{Emitters, Engine};
 use crate::error::ErrorStyle;
 use crate::fixtures::{FixtureError, Fixtures};
 use crate::generated::Implementations;
+use crate::journal::FlowRuns;
 use crate::store::Stores;
 
 /// The implementations, in the generated order (the documents' file names, sorted).
@@ -27,6 +28,7 @@ pub type Apis = Implementations<
 pub struct Wiring {
     pub context: Arc<Context>,
     pub engine: Engine,
+    pub flow_runs: Arc<FlowRuns>,
     pub stores: Stores,
     pub emitters: Emitters,
 }

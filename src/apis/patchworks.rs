@@ -12,6 +12,12 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Value, json};
 
 use crate::apis::{Page, Wiring};
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+
 use crate::context::Context;
 use crate::error::{ApiError, Violation};
 use crate::fixtures::{FixtureError, Fixtures};
@@ -20,7 +26,9 @@ use crate::generated::types::patchworks::{
     FlowsStoreCallbacksRequest, FlowsStoreWebhooksRequest, FlowsUpdateCallbacksRequest,
     FlowsUpdateWebhooksRequest, PayloadFormat, TriggerStatus,
 };
+use crate::journal::{FlowRun, FlowRuns};
 use crate::request::{Reply, Request};
+use crate::signing;
 use crate::store::{Collection, Store};
 
 /// Laravel's default page size.
@@ -113,8 +121,10 @@ struct Fixture {
     callbacks: Vec<Trigger>,
 }
 
+#[derive(Clone)]
 pub struct Patchworks {
     context: Arc<Context>,
+    runs: Arc<FlowRuns>,
     flows: Arc<Store<Flow>>,
     webhooks: Arc<Store<Trigger>>,
     callbacks: Arc<Store<Trigger>>,
@@ -127,6 +137,7 @@ impl Patchworks {
             |items: Vec<Trigger>| Collection::from_records(items.into_iter().map(|t| (t.id, t)));
         let this = Self {
             context: wiring.context.clone(),
+            runs: wiring.flow_runs.clone(),
             flows: Arc::new(Store::new(Collection::from_records(
                 fixture.flows.into_iter().map(|f| (f.id, f)),
             ))),
@@ -342,8 +353,9 @@ fn apply(trigger: &mut Trigger, changes: Changes, now: DateTime<Utc>) {
 /// The trigger as the API shows it: never the HMAC key; the absolute URL that starts the flow.
 fn view(kind: Kind, t: &Trigger, request: &Request) -> Value {
     let url = format!(
-        "{}/triggers/flows/{}/{}/{}",
+        "{}/triggers/{}/flows/{}/{}/{}",
         request.base_url,
+        tenant_key(&request.tenant),
         t.flow_id,
         kind.plural(),
         t.id
@@ -398,4 +410,171 @@ fn laravel_page(
             "total": page.total,
         },
     })
+}
+
+/// The part of a trigger URL that names the tenant without revealing its credential: the first
+/// 16 hex digits of the credential's SHA-256.
+pub fn tenant_key(tenant: &str) -> String {
+    use sha2::Digest as _;
+    let mut key = hex::encode(sha2::Sha256::digest(tenant.as_bytes()));
+    key.truncate(16);
+    key
+}
+
+/// `POST /triggers/{key}/flows/{flow}/{webhooks|callbacks}/{id}`: what a caller of a trigger URL
+/// gets. A Deployed trigger starts a flow run (`GET /__admin/flow-runs`); a webhook with HMAC
+/// settings needs `X-HMAC-HASH`, a callback its static token.
+pub async fn trigger(
+    State(patchworks): State<Patchworks>,
+    Path((key, flow, kind, id)): Path<(String, String, String, String)>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (status, answer) =
+        match patchworks.start_run(&key, &flow, &kind, &id, query.as_deref(), &headers, &body) {
+            Ok(run) => (
+                StatusCode::OK,
+                json!({ "message": "Flow run queued.", "run_id": run }),
+            ),
+            Err((status, message)) => (status, json!({ "message": message })),
+        };
+    (status, axum::Json(answer)).into_response()
+}
+
+impl Patchworks {
+    #[allow(clippy::too_many_arguments)]
+    fn start_run(
+        &self,
+        key: &str,
+        flow: &str,
+        kind: &str,
+        id: &str,
+        query: Option<&str>,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<u64, (StatusCode, String)> {
+        let missing = || {
+            (
+                StatusCode::NOT_FOUND,
+                format!("No flow trigger at /triggers/{key}/flows/{flow}/{kind}/{id}."),
+            )
+        };
+        let kind = match kind {
+            "webhooks" => Kind::Webhook,
+            "callbacks" => Kind::Callback,
+            _ => return Err(missing()),
+        };
+        let tenant = self
+            .store(kind)
+            .tenants()
+            .into_iter()
+            .find(|t| tenant_key(t) == key)
+            .ok_or_else(missing)?;
+        let (flow_id, trigger_id) = (
+            flow.parse::<u64>().map_err(|_| missing())?,
+            id.parse::<u64>().map_err(|_| missing())?,
+        );
+        let trigger = self
+            .store(kind)
+            .read(&tenant, |all| {
+                all.get(trigger_id)
+                    .filter(|t| t.flow_id == flow_id)
+                    .cloned()
+            })
+            .ok_or_else(missing)?;
+        if trigger.status != TriggerStatus::Deployed {
+            return Err((
+                StatusCode::CONFLICT,
+                format!(
+                    "This {} is {}; only Deployed triggers start a flow.",
+                    kind.param(),
+                    trigger.status
+                ),
+            ));
+        }
+        match kind {
+            Kind::Webhook => check_hmac_header(&trigger, headers, body)?,
+            Kind::Callback => check_token(&trigger, headers, query)?,
+        }
+        let (body, body_encoding) = match std::str::from_utf8(body) {
+            Ok(text) => (text.to_owned(), "utf8"),
+            Err(_) => (
+                base64::engine::general_purpose::STANDARD.encode(body),
+                "base64",
+            ),
+        };
+        Ok(self.runs.record(FlowRun {
+            id: 0,
+            flow_id,
+            trigger: kind.param().to_owned(),
+            trigger_id,
+            tenant: crate::journal::mask(&tenant),
+            received_at: crate::clock::format(self.context.now()),
+            content_type: headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+            body,
+            body_encoding: body_encoding.to_owned(),
+        }))
+    }
+}
+
+/// A webhook with `hmac_algorithm` and a key needs `X-HMAC-HASH`: that HMAC of the raw body.
+fn check_hmac_header(
+    trigger: &Trigger,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(), (StatusCode, String)> {
+    let (Some(algorithm), Some(key)) = (&trigger.hmac_algorithm, &trigger.hmac_secret_key) else {
+        return Ok(());
+    };
+    let expected = signing::patchworks_hmac(algorithm, key, body).ok_or_else(|| {
+        (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("unknown hmac_algorithm {algorithm:?}"),
+        )
+    })?;
+    let sent = headers.get("x-hmac-hash").and_then(|v| v.to_str().ok());
+    match sent {
+        Some(sent) if signing::matches_digest(&expected, sent) => Ok(()),
+        Some(_) => Err((
+            StatusCode::UNAUTHORIZED,
+            format!(
+                "X-HMAC-HASH does not match: expected the {algorithm} HMAC of the raw body, hex or base64."
+            ),
+        )),
+        None => Err((
+            StatusCode::UNAUTHORIZED,
+            format!(
+                "X-HMAC-HASH is missing: send the {algorithm} HMAC of the raw body, hex or base64."
+            ),
+        )),
+    }
+}
+
+/// A callback needs its static token, as `patchworks-signature` or `?patchworks_signature=`.
+fn check_token(
+    trigger: &Trigger,
+    headers: &HeaderMap,
+    query: Option<&str>,
+) -> Result<(), (StatusCode, String)> {
+    let Some(token) = &trigger.token else {
+        return Ok(());
+    };
+    let from_query = query.and_then(|q| {
+        form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == "patchworks_signature")
+            .map(|(_, v)| v.into_owned())
+    });
+    let sent = headers
+        .get("patchworks-signature")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .or(from_query);
+    match sent {
+        Some(sent) if crate::router::constant_time_eq(sent.as_bytes(), token.as_bytes()) => Ok(()),
+        _ => Err((StatusCode::UNAUTHORIZED, "The patchworks-signature header (or ?patchworks_signature=) must carry the callback's token.".to_owned())),
+    }
 }

@@ -39,7 +39,7 @@ async fn flow_webhooks_are_created_listed_updated_and_deleted() {
     assert!(
         webhook
             .url
-            .ends_with(&format!("/triggers/flows/12/webhooks/{}", webhook.id)),
+            .ends_with(&format!("/flows/12/webhooks/{}", webhook.id)),
         "{}",
         webhook.url
     );
@@ -244,4 +244,148 @@ async fn callbacks_carry_a_static_token() {
         .expect("deleted")
         .into_inner();
     assert_eq!(deleted.message, "Callback deleted successfully.");
+}
+
+/// Calls a trigger URL the way a Patchworks user's system does.
+async fn call_trigger(url: &str, headers: &[(&str, &str)], body: &str) -> (u16, Value) {
+    let mut request = reqwest::Client::new()
+        .post(url)
+        .header("Content-Type", "application/json")
+        .body(body.to_owned());
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request.send().await.expect("sent");
+    (
+        response.status().as_u16(),
+        response.json().await.unwrap_or(Value::Null),
+    )
+}
+
+fn hmac_hex<M: hmac::Mac + hmac::digest::KeyInit>(key: &str, body: &str) -> String {
+    let mut mac =
+        <M as hmac::digest::KeyInit>::new_from_slice(key.as_bytes()).expect("any key length");
+    mac.update(body.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+#[tokio::test]
+async fn a_deployed_webhook_url_starts_a_flow_run_when_the_hmac_matches() {
+    let server = TestServer::with_fixtures().await;
+    let client = server.patchworks("pw-api-key");
+    let created = client
+        .create_flow_webhook("12", &body(json!({"status": "Deployed"})))
+        .await
+        .expect("created")
+        .into_inner()
+        .data;
+    let (status, answer) = call_trigger(&created.url, &[], r#"{"order": 1}"#).await;
+    assert_eq!(
+        (status, answer["run_id"].as_u64()),
+        (200, Some(1)),
+        "{answer}"
+    );
+
+    let update = body(json!({"hmac_algorithm": "sha256", "hmac_secret_key": "k3y"}));
+    client
+        .update_flow_webhook("12", &created.id.to_string(), &update)
+        .await
+        .expect("updated");
+    let payload = r#"{"order": 2}"#;
+    let (status, answer) = call_trigger(&created.url, &[], payload).await;
+    assert_eq!(status, 401);
+    assert!(
+        answer["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("X-HMAC-HASH is missing") && m.contains("sha256")),
+        "{answer}"
+    );
+    let (status, _) =
+        call_trigger(&created.url, &[("X-HMAC-HASH", &"0".repeat(64))], payload).await;
+    assert_eq!(status, 401);
+    let good = hmac_hex::<hmac::Hmac<sha2::Sha256>>("k3y", payload);
+    assert_eq!(
+        call_trigger(&created.url, &[("X-HMAC-HASH", &good)], payload)
+            .await
+            .0,
+        200
+    );
+
+    let update = body(json!({"hmac_algorithm": "ripemd128"}));
+    client
+        .update_flow_webhook("12", &created.id.to_string(), &update)
+        .await
+        .expect("updated");
+    let ripemd = hmac_hex::<hmac::Hmac<ripemd::Ripemd128>>("k3y", payload);
+    assert_eq!(
+        call_trigger(&created.url, &[("X-HMAC-HASH", &ripemd)], payload)
+            .await
+            .0,
+        200
+    );
+
+    let (_, runs) = server
+        .call(None, reqwest::Method::GET, "/__admin/flow-runs", None)
+        .await;
+    let runs = runs.as_array().expect("runs");
+    assert_eq!(runs.len(), 3);
+    assert_eq!(
+        (
+            runs[0]["body"].as_str(),
+            runs[0]["trigger"].as_str(),
+            runs[0]["flow_id"].as_u64()
+        ),
+        (Some(payload), Some("webhook"), Some(12))
+    );
+}
+
+#[tokio::test]
+async fn only_deployed_triggers_start_flows_and_callbacks_need_their_token() {
+    let server = TestServer::with_fixtures().await;
+    let client = server.patchworks("pw-api-key");
+    let draft = client
+        .create_flow_webhook("12", &body(json!({})))
+        .await
+        .expect("created")
+        .into_inner()
+        .data;
+    let (status, answer) = call_trigger(&draft.url, &[], "{}").await;
+    assert_eq!(status, 409);
+    assert!(
+        answer["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("Draft")),
+        "{answer}"
+    );
+
+    let callback = client
+        .create_flow_callback("12", &body(json!({"status": "Deployed"})))
+        .await
+        .expect("created")
+        .into_inner()
+        .data;
+    assert_eq!(call_trigger(&callback.url, &[], "{}").await.0, 401);
+    assert_eq!(
+        call_trigger(
+            &callback.url,
+            &[("patchworks-signature", &callback.token)],
+            "{}"
+        )
+        .await
+        .0,
+        200
+    );
+    let in_query = format!("{}?patchworks_signature={}", callback.url, callback.token);
+    assert_eq!(call_trigger(&in_query, &[], "{}").await.0, 200);
+    let elsewhere = callback.url.replace("/flows/12/", "/flows/15/");
+    assert_eq!(
+        call_trigger(
+            &elsewhere,
+            &[("patchworks-signature", &callback.token)],
+            "{}"
+        )
+        .await
+        .0,
+        404
+    );
 }
