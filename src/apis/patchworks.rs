@@ -5,7 +5,8 @@
 //! template and HMAC settings, a callback a static token), so one implementation serves both,
 //! told apart by [`Kind`]. Flows come from the fixtures: the API has no call that creates one.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -125,6 +126,8 @@ struct Fixture {
 pub struct Patchworks {
     context: Arc<Context>,
     runs: Arc<FlowRuns>,
+    /// Trigger URL keys → tenants, for every tenant whose trigger URLs were shown.
+    keys: Arc<Mutex<HashMap<String, String>>>,
     flows: Arc<Store<Flow>>,
     webhooks: Arc<Store<Trigger>>,
     callbacks: Arc<Store<Trigger>>,
@@ -138,6 +141,7 @@ impl Patchworks {
         let this = Self {
             context: wiring.context.clone(),
             runs: wiring.flow_runs.clone(),
+            keys: Arc::default(),
             flows: Arc::new(Store::new(Collection::from_records(
                 fixture.flows.into_iter().map(|f| (f.id, f)),
             ))),
@@ -152,6 +156,13 @@ impl Patchworks {
             .stores
             .add("patchworks", "callbacks", this.callbacks.clone());
         Ok(this)
+    }
+
+    /// Remembers the tenant behind the key of the trigger URLs about to be shown to it.
+    fn remember(&self, tenant: &str) {
+        let mut keys = self.keys.lock().unwrap_or_else(PoisonError::into_inner);
+        keys.entry(tenant_key(tenant))
+            .or_insert_with(|| tenant.to_owned());
     }
 
     fn store(&self, kind: Kind) -> &Store<Trigger> {
@@ -172,6 +183,7 @@ impl Patchworks {
     }
 
     fn list(&self, kind: Kind, request: &Request) -> Result<Reply, ApiError> {
+        self.remember(&request.tenant);
         let flow = self.flow(request)?;
         let items: Vec<Value> = self.store(kind).read(&request.tenant, |all| {
             all.iter()
@@ -195,6 +207,7 @@ impl Patchworks {
     }
 
     fn create(&self, kind: Kind, request: &Request) -> Result<Reply, ApiError> {
+        self.remember(&request.tenant);
         let flow = self.flow(request)?;
         let changes: Changes = request.typed_body()?;
         check_hmac(&changes, None)?;
@@ -220,6 +233,7 @@ impl Patchworks {
     }
 
     fn update(&self, kind: Kind, request: &Request) -> Result<Reply, ApiError> {
+        self.remember(&request.tenant);
         let flow = self.flow(request)?;
         let changes: Changes = request.typed_body()?;
         let raw = request.param_str(kind.param()).unwrap_or_default();
@@ -465,12 +479,13 @@ impl Patchworks {
             "callbacks" => Kind::Callback,
             _ => return Err(missing()),
         };
-        let tenant = self
-            .store(kind)
-            .tenants()
-            .into_iter()
-            .find(|t| tenant_key(t) == key)
-            .ok_or_else(missing)?;
+        let known = self
+            .keys
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(key)
+            .cloned();
+        let tenant = known.ok_or_else(missing)?;
         let (flow_id, trigger_id) = (
             flow.parse::<u64>().map_err(|_| missing())?,
             id.parse::<u64>().map_err(|_| missing())?,
