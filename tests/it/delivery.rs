@@ -193,6 +193,71 @@ async fn a_410_disables_the_subscription() {
     assert_eq!(receiver.wait_for(1).await.len(), 1, "not retried");
 }
 
+/// Standard Webhooks' third attempt comes 5 minutes after the second; a receiver that says
+/// `Retry-After: 0` gets it at once. (At the real time scale: the difference is minutes.)
+#[tokio::test]
+async fn retry_after_overrides_the_schedule() {
+    let server = TestServer::start().await;
+    let receiver = Receiver::start_with(&[503, 503, 200], Some(0)).await;
+    let id = elan_subscription(&server, &receiver.url, None).await;
+    server
+        .call(
+            Some("elan-key"),
+            Method::POST,
+            &format!("/webhooks/{id}/test"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        receiver.wait_for(3).await.len(),
+        3,
+        "the third attempt did not wait for the 5-minute slot"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_delivery_can_be_sent_again_from_the_admin_api() {
+    let server = fast_server().await;
+    let receiver = Receiver::start(&[400]).await;
+    fieldnation_webhook(&server, &receiver.url).await;
+    let event =
+        json!({"api": "fieldnation", "event": "workorder.status.assigned", "tenant": "fn-token"});
+    let (_, queued) = server
+        .call(None, Method::POST, "/__admin/events", Some(event))
+        .await;
+    let id = queued["queued"][0]
+        .as_str()
+        .expect("a delivery id")
+        .to_owned();
+    receiver.wait_for(1).await;
+    let (status, _) = server
+        .call(
+            None,
+            Method::POST,
+            &format!("/__admin/deliveries/{id}/retry"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let got = receiver.wait_for(2).await;
+    assert_eq!(got.len(), 2);
+    assert_eq!(
+        got[1].header("x-fn-delivery-id"),
+        format!("{id}:2"),
+        "the next attempt of the same delivery"
+    );
+    assert_eq!(got[0].body, got[1].body);
+    let (status, _) = server
+        .call(
+            None,
+            Method::POST,
+            "/__admin/deliveries/no-such-id/retry",
+            None,
+        )
+        .await;
+    assert_eq!(status, 404);
+}
+
 async fn fieldnation_webhook(server: &TestServer, url: &str) -> Value {
     let body = json!({
         "url": url, "events": ["workorder.status.assigned"], "notificationEmail": "ops@example.com",

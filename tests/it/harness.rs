@@ -274,9 +274,14 @@ pub struct Receiver {
 
 impl Receiver {
     pub async fn start(script: &[u16]) -> Self {
+        Self::start_with(script, None).await
+    }
+
+    /// Like [`Self::start`], with `Retry-After: <seconds>` on every answer that is not a 2xx.
+    pub async fn start_with(script: &[u16], retry_after: Option<u64>) -> Self {
         let received = Arc::new(Mutex::new(Vec::new()));
         let script = Arc::new(script.to_vec());
-        let state = (received.clone(), script);
+        let state = (received.clone(), script, retry_after);
         let app = axum::Router::new().fallback(record).with_state(state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -306,10 +311,10 @@ impl Receiver {
     }
 }
 
-type ReceiverState = (Arc<Mutex<Vec<Received>>>, Arc<Vec<u16>>);
+type ReceiverState = (Arc<Mutex<Vec<Received>>>, Arc<Vec<u16>>, Option<u64>);
 
 async fn record(
-    State((received, script)): State<ReceiverState>,
+    State((received, script, retry_after)): State<ReceiverState>,
     request: axum::extract::Request,
 ) -> Response {
     let (parts, body) = request.into_parts();
@@ -326,5 +331,10 @@ async fn record(
     });
     let mut response = Response::new(Body::from(format!("answer {status}")));
     *response.status_mut() = axum::http::StatusCode::from_u16(status).unwrap_or_default();
+    if let Some(seconds) = retry_after.filter(|_| !response.status().is_success()) {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, seconds.into());
+    }
     response
 }

@@ -389,3 +389,24 @@ async fn only_deployed_triggers_start_flows_and_callbacks_need_their_token() {
         404
     );
 }
+
+/// A tenant that only listed its fixture webhooks can call the URLs it was shown.
+#[tokio::test]
+async fn fixture_trigger_urls_work_for_a_tenant_that_only_read_them() {
+    let server = TestServer::with_fixtures().await;
+    let listed = server
+        .patchworks("reader")
+        .list_flow_webhooks("12", None, None)
+        .await
+        .expect("listed")
+        .into_inner();
+    let url = &listed.data[0].url;
+    let payload = r#"{"order": 1001}"#;
+    let signature = hmac_hex::<hmac::Hmac<sha2::Sha256>>("pw-hmac-7f3c9a1e5b2d4c6e", payload);
+    assert_eq!(
+        call_trigger(url, &[("X-HMAC-HASH", &signature)], payload)
+            .await
+            .0,
+        200
+    );
+}
