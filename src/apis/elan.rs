@@ -24,7 +24,7 @@ use crate::generated::types::elan::{
 };
 use crate::request::{Reply, Request};
 use crate::signing::Scheme;
-use crate::store::{Collection, Store};
+use crate::store::Store;
 
 /// The organization of requests that do not name one.
 pub const DEFAULT_ORGANIZATION: &str = "org_default";
@@ -65,11 +65,11 @@ pub struct Elan {
 impl Elan {
     pub fn new(wiring: &mut Wiring, fixtures: &Fixtures) -> Result<Self, FixtureError> {
         let fixture: Fixture = fixtures.load("elan")?;
-        let records = fixture.subscriptions.into_iter().map(|s| (s.id, s));
-        let subscriptions = Arc::new(Store::new(Collection::from_records(records)));
-        wiring
-            .stores
-            .add("elan", "subscriptions", subscriptions.clone());
+        let subscriptions = wiring.store(
+            "elan",
+            "subscriptions",
+            fixture.subscriptions.into_iter().map(|s| (s.id, s)),
+        );
         let this = Self {
             context: wiring.context.clone(),
             engine: wiring.engine.clone(),
@@ -341,28 +341,20 @@ impl Emitter for Elan {
         data: &Value,
         tenant: Option<&str>,
     ) -> Result<Vec<String>, EmitError> {
-        let catalogue: Vec<String> = EVENTS.iter().map(|e| e.to_string()).collect();
+        let catalogue: Vec<String> = EVENTS.iter().map(ToString::to_string).collect();
         delivery::known_event(
             event,
             &catalogue.iter().map(String::as_str).collect::<Vec<_>>(),
         )?;
-        let tenants = tenant.map_or_else(|| self.subscriptions.tenants(), |t| vec![t.to_owned()]);
-        let mut queued = Vec::new();
-        for tenant in tenants {
-            let subscribed: Vec<Subscription> = self.subscriptions.read(&tenant, |all| {
-                all.iter()
-                    .filter(|s| s.is_active && s.events.iter().any(|e| e.to_string() == event))
-                    .cloned()
-                    .collect()
-            });
-            for s in subscribed {
-                queued.push(
-                    self.engine
-                        .enqueue(self.message(&tenant, &s, event, data))?,
-                );
-            }
-        }
-        Ok(queued)
+        let subscribed =
+            |s: &Subscription| s.is_active && s.events.iter().any(|e| e.to_string() == event);
+        delivery::fan_out(
+            &self.engine,
+            &self.subscriptions,
+            tenant,
+            subscribed,
+            |tenant, s| self.message(tenant, s, event, data),
+        )
     }
 }
 

@@ -27,7 +27,7 @@ use crate::generated::types::fieldnation::{
 };
 use crate::request::{Reply, Request};
 use crate::signing::Scheme;
-use crate::store::{Collection, Store};
+use crate::store::Store;
 
 /// A webhook's fields in the order the vendor shows them (typify's types sort them by name);
 /// also the names a list's `fields=` may use.
@@ -88,10 +88,7 @@ impl FieldNation {
             .webhooks
             .into_iter()
             .map(|w| (u64::try_from(w.id).unwrap_or(0), w));
-        let webhooks = Arc::new(Store::new(Collection::from_records(records)));
-        wiring
-            .stores
-            .add("fieldnation", "webhooks", webhooks.clone());
+        let webhooks = wiring.store("fieldnation", "webhooks", records);
         let this = Self {
             context: wiring.context.clone(),
             engine: wiring.engine.clone(),
@@ -493,24 +490,14 @@ impl Emitter for FieldNation {
         tenant: Option<&str>,
     ) -> Result<Vec<String>, EmitError> {
         delivery::known_event(event, EVENTS)?;
-        let tenants = tenant.map_or_else(|| self.webhooks.tenants(), |t| vec![t.to_owned()]);
-        let mut queued = Vec::new();
-        for tenant in tenants {
-            let subscribed: Vec<Webhook> = self.webhooks.read(&tenant, |all| {
-                all.iter()
-                    .filter(|w| {
-                        w.status == WebhookStatus::Active && w.events.iter().any(|e| e == event)
-                    })
-                    .cloned()
-                    .collect()
-            });
-            for w in subscribed {
-                queued.push(
-                    self.engine
-                        .enqueue(self.message(&tenant, &w, event, data))?,
-                );
-            }
-        }
-        Ok(queued)
+        let subscribed =
+            |w: &Webhook| w.status == WebhookStatus::Active && w.events.iter().any(|e| e == event);
+        delivery::fan_out(
+            &self.engine,
+            &self.webhooks,
+            tenant,
+            subscribed,
+            |tenant, w| self.message(tenant, w, event, data),
+        )
     }
 }

@@ -17,7 +17,7 @@ use crate::generated::IngedataApi;
 use crate::generated::types::ingedata::{WebhookCreateDocument, WebhookUpdateDocument};
 use crate::request::{Reply, Request};
 use crate::signing::Scheme;
-use crate::store::{Collection, Store};
+use crate::store::Store;
 
 const TYPE: &str = "webhooks";
 const BASE_PATH: &str = "/api/v3/notification/webhooks";
@@ -94,10 +94,11 @@ pub struct Ingedata {
 impl Ingedata {
     pub fn new(wiring: &mut Wiring, fixtures: &Fixtures) -> Result<Self, FixtureError> {
         let fixture: Fixture = fixtures.load("ingedata")?;
-        let webhooks = Arc::new(Store::new(Collection::from_records(
+        let webhooks = wiring.store(
+            "ingedata",
+            "webhooks",
             fixture.webhooks.into_iter().map(|w| (w.id, w)),
-        )));
-        wiring.stores.add("ingedata", "webhooks", webhooks.clone());
+        );
         let this = Self {
             context: wiring.context.clone(),
             engine: wiring.engine.clone(),
@@ -466,23 +467,14 @@ impl Emitter for Ingedata {
     ) -> Result<Vec<String>, EmitError> {
         let catalogue: Vec<&str> = EVENTS.iter().map(|(name, _)| *name).collect();
         delivery::known_event(event, &catalogue)?;
-        let tenants = tenant.map_or_else(|| self.webhooks.tenants(), |t| vec![t.to_owned()]);
-        let mut queued = Vec::new();
-        for tenant in tenants {
-            let subscribed: Vec<Webhook> = self.webhooks.read(&tenant, |all| {
-                all.iter()
-                    .filter(|w| !w.disabled && w.events.iter().any(|e| e == event))
-                    .cloned()
-                    .collect()
-            });
-            for w in subscribed {
-                queued.push(
-                    self.engine
-                        .enqueue(self.message(&tenant, &w, event, data))?,
-                );
-            }
-        }
-        Ok(queued)
+        let subscribed = |w: &Webhook| !w.disabled && w.events.iter().any(|e| e == event);
+        delivery::fan_out(
+            &self.engine,
+            &self.webhooks,
+            tenant,
+            subscribed,
+            |tenant, w| self.message(tenant, w, event, data),
+        )
     }
 }
 

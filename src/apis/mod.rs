@@ -14,7 +14,7 @@ use crate::error::ErrorStyle;
 use crate::fixtures::{FixtureError, Fixtures};
 use crate::generated::Implementations;
 use crate::journal::FlowRuns;
-use crate::store::Stores;
+use crate::store::{Collection, Store, Stores};
 
 /// The implementations, in the generated order (the documents' file names, sorted).
 pub type Apis = Implementations<
@@ -31,6 +31,23 @@ pub struct Wiring {
     pub flow_runs: Arc<FlowRuns>,
     pub stores: Stores,
     pub emitters: Emitters,
+}
+
+impl Wiring {
+    /// A store of `api` starting from `fixtures`, registered for the admin API as `api.name`.
+    pub fn store<T>(
+        &mut self,
+        api: &'static str,
+        name: &'static str,
+        fixtures: impl IntoIterator<Item = (u64, T)>,
+    ) -> Arc<Store<T>>
+    where
+        T: Clone + serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,
+    {
+        let store = Arc::new(Store::new(Collection::from_records(fixtures)));
+        self.stores.add(api, name, store.clone());
+        store
+    }
 }
 
 /// Every implementation, each starting from its fixtures.

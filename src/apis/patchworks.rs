@@ -30,7 +30,7 @@ use crate::generated::types::patchworks::{
 use crate::journal::{FlowRun, FlowRuns};
 use crate::request::{Reply, Request};
 use crate::signing;
-use crate::store::{Collection, Store};
+use crate::store::Store;
 
 /// Laravel's default page size.
 const PER_PAGE: i64 = 15;
@@ -136,25 +136,19 @@ pub struct Patchworks {
 impl Patchworks {
     pub fn new(wiring: &mut Wiring, fixtures: &Fixtures) -> Result<Self, FixtureError> {
         let fixture: Fixture = fixtures.load("patchworks")?;
-        let collection =
-            |items: Vec<Trigger>| Collection::from_records(items.into_iter().map(|t| (t.id, t)));
+        let by_id = |items: Vec<Trigger>| items.into_iter().map(|t| (t.id, t));
         let this = Self {
             context: wiring.context.clone(),
             runs: wiring.flow_runs.clone(),
             keys: Arc::default(),
-            flows: Arc::new(Store::new(Collection::from_records(
+            flows: wiring.store(
+                "patchworks",
+                "flows",
                 fixture.flows.into_iter().map(|f| (f.id, f)),
-            ))),
-            webhooks: Arc::new(Store::new(collection(fixture.webhooks))),
-            callbacks: Arc::new(Store::new(collection(fixture.callbacks))),
+            ),
+            webhooks: wiring.store("patchworks", "webhooks", by_id(fixture.webhooks)),
+            callbacks: wiring.store("patchworks", "callbacks", by_id(fixture.callbacks)),
         };
-        wiring.stores.add("patchworks", "flows", this.flows.clone());
-        wiring
-            .stores
-            .add("patchworks", "webhooks", this.webhooks.clone());
-        wiring
-            .stores
-            .add("patchworks", "callbacks", this.callbacks.clone());
         Ok(this)
     }
 
