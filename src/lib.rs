@@ -22,3 +22,4 @@ pub mod signing;
 pub mod spec;
 pub mod store;
 pub mod validate;
+pub mod verify;
