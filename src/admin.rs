@@ -22,9 +22,12 @@ use crate::delivery::{self, Delivery, DeliveryError, EmitError, Emitters, Engine
 use crate::generated::DOCUMENTS;
 use crate::journal::{Filter, FlowRun, FlowRuns, Journal, Listing, Verdict};
 use crate::router::constant_time_eq;
+use crate::sink::Sink;
 use crate::store::Stores;
 
 pub struct Admin {
+    /// The recorder, with `--record`: its `/received` API joins this one.
+    pub sink: Option<Arc<Sink>>,
     pub stores: Stores,
     pub emitters: Emitters,
     pub engine: Engine,
@@ -35,6 +38,11 @@ pub struct Admin {
 
 /// The admin routes, to be nested under `/__admin`.
 pub fn router(admin: Arc<Admin>) -> Router {
+    let received = admin
+        .sink
+        .clone()
+        .map(crate::sink::admin_routes)
+        .unwrap_or_default();
     Router::new()
         .route("/reset", post(reset))
         .route("/state", get(export_state).put(import_state))
@@ -46,8 +54,9 @@ pub fn router(admin: Arc<Admin>) -> Router {
         .route("/flow-runs", get(flow_runs))
         .route("/openapi.json", get(own_document))
         .route("/openapi/{file}", get(bundled_document))
-        .layer(middleware::from_fn_with_state(admin.clone(), require_token))
-        .with_state(admin)
+        .with_state(admin.clone())
+        .merge(received)
+        .layer(middleware::from_fn_with_state(admin, require_token))
 }
 
 /// Every admin error: `{"error": "..."}` with a status that says whose mistake it is.

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use indexmap::IndexMap;
 use schemars::JsonSchema;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 
@@ -92,8 +92,8 @@ pub struct Attempt {
     pub error: Option<String>,
 }
 
-/// One header as sent (order and repeats kept).
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+/// One header as sent or received (order and repeats kept).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Header {
     pub name: String,
     pub value: String,

@@ -1,5 +1,7 @@
 //! The `hookmock` command line.
 
+mod received;
+
 use std::io::Write;
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -12,7 +14,9 @@ use clap::{Parser, Subcommand};
 use hookmock::delivery::Settings;
 use hookmock::fixtures::Fixtures;
 use hookmock::generated::{DOCUMENTS, OPERATIONS};
+use hookmock::recorder::{self, Fsync};
 use hookmock::server::{Bound, Config};
+use hookmock::verify::Secret;
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
@@ -32,6 +36,140 @@ enum Command {
     Serve(ServeArgs),
     /// List the bundled APIs and their routes.
     Apis,
+    /// Run only the webhook recorder: capture every request, verify its signature, keep it.
+    Record(RecordArgs),
+    /// Wait until a recorder holds enough matching webhooks (for CI): exit 0, or 1 with a report.
+    Received(ReceivedArgs),
+}
+
+/// The recorder's options, shared by `serve --record` and `record`.
+#[derive(clap::Args)]
+struct RecorderArgs {
+    /// Verify signatures with this secret, `[NAME=]SECRET` (repeatable; HOOKMOCK_SECRETS takes a
+    /// comma-separated list).
+    #[arg(
+        long = "secret",
+        value_name = "[NAME=]SECRET",
+        env = "HOOKMOCK_SECRETS",
+        value_delimiter = ','
+    )]
+    secrets: Vec<String>,
+    /// Read more secrets from a file, one `[NAME=]SECRET` per line.
+    #[arg(long, value_name = "FILE")]
+    secret_file: Option<PathBuf>,
+    /// How far a signed timestamp may be from now, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    tolerance: u64,
+    /// Answer 401 to requests whose signature is invalid.
+    #[arg(long)]
+    reject_invalid: bool,
+    /// The status to answer with.
+    #[arg(long, value_name = "STATUS", default_value_t = 200)]
+    respond: u16,
+    /// Wait this long before answering, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    delay: u64,
+    /// Answer 500 to the first N attempts of each event ID (to exercise a sender's retries).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    fail_first: u32,
+    /// `always`: sync each record to disk before answering; `batch`: hand it to the OS before
+    /// answering (survives a crash of hookmock, not of the machine) and sync every second.
+    #[arg(long, value_enum, default_value = "always")]
+    fsync: Fsync,
+    /// Records kept in memory for queries (the file keeps all).
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    max_records: usize,
+}
+
+impl RecorderArgs {
+    fn settings(self, out: PathBuf) -> Result<recorder::Settings, String> {
+        let mut texts = self.secrets;
+        if let Some(file) = &self.secret_file {
+            let text = std::fs::read_to_string(file)
+                .map_err(|e| format!("--secret-file {}: {e}", file.display()))?;
+            texts.extend(
+                text.lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                    .map(str::to_owned),
+            );
+        }
+        let secrets = texts
+            .iter()
+            .enumerate()
+            .map(|(i, text)| Secret::parse(text, i + 1))
+            .collect();
+        Ok(recorder::Settings {
+            out,
+            fsync: self.fsync,
+            max_records: self.max_records,
+            secrets,
+            tolerance: Duration::from_secs(self.tolerance),
+            reject_invalid: self.reject_invalid,
+            answer: recorder::Answer {
+                status: self.respond,
+                delay_ms: self.delay,
+                fail_first: self.fail_first,
+            },
+        })
+    }
+}
+
+#[derive(clap::Args)]
+struct RecordArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: IpAddr,
+    /// Port to listen on; 0 picks a free one (the bound address is printed).
+    #[arg(long, default_value_t = 9000)]
+    port: u16,
+    /// The NDJSON file that keeps every record (read back on start).
+    #[arg(long, value_name = "FILE", default_value = "webhooks.ndjson")]
+    out: PathBuf,
+    #[command(flatten)]
+    recorder: RecorderArgs,
+}
+
+#[derive(clap::Args)]
+struct ReceivedArgs {
+    /// The recorder (or `serve --record` server) to ask.
+    #[arg(long, default_value = "http://127.0.0.1:9000")]
+    url: String,
+    /// How many matching records to wait for.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    wait: usize,
+    /// Only records of this event type.
+    #[arg(long, value_name = "NAME")]
+    event: Option<String>,
+    /// Only records whose signature verified.
+    #[arg(long)]
+    verified: bool,
+    /// How long to wait: e.g. 10s, 500ms, 2m.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    timeout: Duration,
+    /// Print the matching records as JSON.
+    #[arg(long)]
+    json: bool,
+    /// The --admin-token of a `serve --record` server.
+    #[arg(long, value_name = "TOKEN", env = "HOOKMOCK_ADMIN_TOKEN")]
+    admin_token: Option<String>,
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let (digits, unit) = text.split_at(
+        text.find(|c: char| !c.is_ascii_digit() && c != '.')
+            .unwrap_or(text.len()),
+    );
+    let n: f64 = digits
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration like 10s, 500ms or 2m"))?;
+    let seconds = match unit {
+        "" | "s" => n,
+        "ms" => n / 1000.0,
+        "m" => n * 60.0,
+        _ => return Err(format!("{text:?}: unknown unit {unit:?}; use ms, s or m")),
+    };
+    Duration::try_from_secs_f64(seconds).map_err(|e| format!("{text:?}: {e}"))
 }
 
 #[derive(clap::Args)]
@@ -57,6 +195,11 @@ struct ServeArgs {
     /// Start every tenant empty.
     #[arg(long)]
     no_fixtures: bool,
+    /// Also record webhooks sent to /__sink/... in this NDJSON file (see `hookmock record`).
+    #[arg(long, value_name = "FILE")]
+    record: Option<PathBuf>,
+    #[command(flatten)]
+    recorder: RecorderArgs,
     /// Deterministic mode: freeze time at this RFC 3339 instant and draw IDs from a fixed seed.
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
     clock: Option<DateTime<Utc>>,
@@ -118,6 +261,8 @@ async fn main() -> ExitCode {
         .init();
     match Cli::parse().command {
         Command::Serve(args) => serve(args).await,
+        Command::Record(args) => record(args).await,
+        Command::Received(args) => received::run(args).await,
         // A closed pipe (`hookmock apis | head`) ends the listing quietly.
         Command::Apis => match print_apis(&mut std::io::stdout().lock()) {
             Ok(()) => ExitCode::SUCCESS,
@@ -131,7 +276,19 @@ async fn main() -> ExitCode {
 }
 
 async fn serve(args: ServeArgs) -> ExitCode {
+    let record = match args
+        .record
+        .map(|out| args.recorder.settings(out))
+        .transpose()
+    {
+        Ok(record) => record,
+        Err(message) => {
+            eprintln!("hookmock: {message}");
+            return ExitCode::FAILURE;
+        }
+    };
     let config = Config {
+        record,
         host: args.host,
         port: args.port,
         apis: args.apis,
@@ -154,7 +311,23 @@ async fn serve(args: ServeArgs) -> ExitCode {
             ..Settings::default()
         },
     };
-    let bound = match Bound::new(&config).await {
+    run(Bound::new(&config).await).await
+}
+
+async fn record(args: RecordArgs) -> ExitCode {
+    let addr = std::net::SocketAddr::new(args.host, args.port);
+    match args.recorder.settings(args.out) {
+        Ok(settings) => run(Bound::recorder(settings, addr).await).await,
+        Err(message) => {
+            eprintln!("hookmock: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Prints the bound address and serves until Ctrl-C or SIGTERM.
+async fn run(bound: Result<Bound, hookmock::server::StartError>) -> ExitCode {
+    let bound = match bound {
         Ok(bound) => bound,
         Err(error) => {
             eprintln!("hookmock: {error}");

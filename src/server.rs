@@ -11,7 +11,7 @@ use tower_http::cors::CorsLayer;
 use chrono::{DateTime, Utc};
 
 use crate::admin::Admin;
-use axum::routing::post;
+use axum::routing::{any, post};
 
 use crate::apis::{Wiring, patchworks};
 use crate::context::Context;
@@ -20,7 +20,9 @@ use crate::fixtures::{FixtureError, Fixtures};
 use crate::generated::{DOCUMENTS, OPERATIONS};
 use crate::journal::FlowRuns;
 use crate::journal::Journal;
+use crate::recorder::{self, Fsync, Recorder, RecorderError};
 use crate::router::{Edge, Routes, handle};
+use crate::sink::{Sink, capture};
 use crate::store::Stores;
 use crate::validate::{CompileError, Contracts};
 
@@ -49,6 +51,8 @@ pub struct Config {
     pub journal_size: usize,
     /// Outgoing webhooks: workers, queue bound, timeout, time scale.
     pub delivery: delivery::Settings,
+    /// `--record FILE`: capture what is sent to `/__sink/...`.
+    pub record: Option<recorder::Settings>,
 }
 
 impl Default for Config {
@@ -66,6 +70,7 @@ impl Default for Config {
             validate_responses: false,
             journal_size: crate::journal::DEFAULT_CAPACITY,
             delivery: delivery::Settings::default(),
+            record: None,
         }
     }
 }
@@ -80,6 +85,8 @@ pub enum StartError {
     Fixtures(#[from] FixtureError),
     #[error("the route table is inconsistent: {0}")]
     Routes(String),
+    #[error(transparent)]
+    Recorder(#[from] RecorderError),
     #[error("cannot listen on {0}: {1}")]
     Bind(SocketAddr, std::io::Error),
 }
@@ -120,13 +127,19 @@ pub fn app(config: &Config) -> Result<(Router, Engine), StartError> {
         routes: Routes::new(OPERATIONS, serves).map_err(StartError::Routes)?,
         contracts: Contracts::compile(DOCUMENTS, OPERATIONS, config.validate_responses)?,
         apis,
-        context,
+        context: context.clone(),
         journal: journal.clone(),
         tokens: config.tokens.clone(),
         max_body: config.max_body,
         validate_responses: config.validate_responses,
     };
+    let sink = config
+        .record
+        .clone()
+        .map(|settings| open_sink(settings, &context))
+        .transpose()?;
     let admin = Admin {
+        sink: sink.clone(),
         stores: wiring.stores,
         emitters: wiring.emitters,
         engine: engine.clone(),
@@ -138,6 +151,7 @@ pub fn app(config: &Config) -> Result<(Router, Engine), StartError> {
         .fallback(handle)
         .with_state(Arc::new(edge))
         .merge(triggers)
+        .merge(sink.map(sink_routes).unwrap_or_default())
         .nest("/__admin", crate::admin::router(Arc::new(admin)));
     // Browser frontends call the fake from another origin; preflights must succeed.
     let router = if config.cors {
@@ -146,6 +160,43 @@ pub fn app(config: &Config) -> Result<(Router, Engine), StartError> {
         router
     };
     Ok((router, engine))
+}
+
+/// The recorder of `settings` behind its HTTP handlers; with `--fsync batch`, synced every second.
+fn open_sink(
+    settings: recorder::Settings,
+    context: &Arc<Context>,
+) -> Result<Arc<Sink>, RecorderError> {
+    let recorder = Arc::new(Recorder::open(settings)?);
+    if recorder.fsync_mode() == Fsync::Batch {
+        let syncing = recorder.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                every.tick().await;
+                let recorder = syncing.clone();
+                let _ = tokio::task::spawn_blocking(move || recorder.sync()).await;
+            }
+        });
+    }
+    Ok(Sink::new(recorder, context.clone()))
+}
+
+/// `/__sink` and everything below it, captured.
+fn sink_routes(sink: Arc<Sink>) -> Router {
+    Router::new()
+        .route("/__sink", any(capture))
+        .route("/__sink/{*rest}", any(capture))
+        .with_state(sink)
+}
+
+/// `hookmock record`: the sink alone. Every request is captured, except `/__admin/...`.
+pub fn recorder_app(settings: recorder::Settings) -> Result<Router, StartError> {
+    let sink = open_sink(settings, &Arc::new(Context::live()))?;
+    Ok(Router::new()
+        .fallback(capture)
+        .with_state(sink.clone())
+        .nest("/__admin", crate::sink::admin_routes(sink)))
 }
 
 /// A bound, not yet running server.
@@ -158,7 +209,20 @@ pub struct Bound {
 impl Bound {
     pub async fn new(config: &Config) -> Result<Self, StartError> {
         let (router, engine) = app(config)?;
-        let addr = SocketAddr::new(config.host, config.port);
+        Self::bind(router, engine, SocketAddr::new(config.host, config.port)).await
+    }
+
+    /// `hookmock record` on `addr`.
+    pub async fn recorder(
+        settings: recorder::Settings,
+        addr: SocketAddr,
+    ) -> Result<Self, StartError> {
+        let context = Arc::new(Context::live());
+        let engine = Engine::start(context, delivery::Settings::default());
+        Self::bind(recorder_app(settings)?, engine, addr).await
+    }
+
+    async fn bind(router: Router, engine: Engine, addr: SocketAddr) -> Result<Self, StartError> {
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|e| StartError::Bind(addr, e))?;
@@ -181,7 +245,11 @@ impl Bound {
         shutdown: impl Future<Output = ()> + Send + 'static,
         drain: Duration,
     ) -> std::io::Result<usize> {
-        axum::serve(self.listener, self.router)
+        // Connection info gives the recorder each sender's address.
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, service)
             .with_graceful_shutdown(shutdown)
             .await?;
         Ok(self.engine.drain(drain).await)

@@ -1,0 +1,473 @@
+//! The recorder: captures incoming webhooks byte for byte, judges their signatures, keeps them
+//! durably in an append-only NDJSON file and answers queries about them.
+//!
+//! Durability: a record is written (and with `--fsync always`, synced to disk) before the sender
+//! gets its answer, so a crash loses nothing that was answered 2xx. With `--fsync batch` a record
+//! is handed to the OS before the answer (it survives a crash of hookmock, not of the machine)
+//! and synced every second. On start the file is read back; a torn last line, from a crash in
+//! the middle of a write, is cut off with a warning.
+
+use std::collections::{HashMap, VecDeque};
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError, RwLock};
+use std::time::Duration;
+
+use base64::Engine as _;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::Digest as _;
+use tokio::sync::broadcast;
+
+use crate::delivery::Header;
+use crate::verify::{self, Secret, Verdict};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Fsync {
+    /// Sync every record to disk before answering.
+    Always,
+    /// Hand every record to the OS before answering; sync once a second.
+    Batch,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub out: PathBuf,
+    pub fsync: Fsync,
+    /// Records kept in memory for queries (the file keeps all).
+    pub max_records: usize,
+    pub secrets: Vec<Secret>,
+    pub tolerance: Duration,
+    /// Answer 401 to a request whose signature is invalid.
+    pub reject_invalid: bool,
+    pub answer: Answer,
+}
+
+/// How the sink answers: by default, and per path prefix (`PUT /__admin/sink/rules`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Answer {
+    /// The status of the answer.
+    #[serde(default = "ok_status")]
+    pub status: u16,
+    /// Wait this long before answering, in milliseconds.
+    #[serde(default)]
+    pub delay_ms: u64,
+    /// The first N attempts of each event ID get a 500.
+    #[serde(default)]
+    pub fail_first: u32,
+}
+
+fn ok_status() -> u16 {
+    200
+}
+
+impl Default for Answer {
+    fn default() -> Self {
+        Self {
+            status: 200,
+            delay_ms: 0,
+            fail_first: 0,
+        }
+    }
+}
+
+/// An answer rule for the requests whose path starts with `path`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    pub path: String,
+    #[serde(flatten)]
+    pub answer: Answer,
+}
+
+/// One captured request, as stored in the NDJSON file (one per line) and served by the API.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct Record {
+    /// Sequential, from 1, across restarts.
+    pub id: u64,
+    /// RFC 3339.
+    pub received_at: String,
+    pub method: String,
+    pub path: String,
+    pub query: Option<String>,
+    /// In the order received, repeats kept.
+    pub headers: Vec<Header>,
+    /// The body: text when it is UTF-8, else base64 (see `body_encoding`).
+    pub body: String,
+    /// `utf8` or `base64`.
+    pub body_encoding: String,
+    pub size: usize,
+    pub remote: Option<String>,
+    /// The event's type, when the body or headers name one.
+    pub event_type: Option<String>,
+    /// The event's ID, when the headers or body carry one (what `fail_first` counts by).
+    pub event_id: Option<String>,
+    /// The signature verdict.
+    pub signature: Verdict,
+    /// The status the sender was answered.
+    pub answered: u16,
+}
+
+impl Record {
+    /// The exact body bytes.
+    pub fn body_bytes(&self) -> Vec<u8> {
+        match self.body_encoding.as_str() {
+            "base64" => base64::engine::general_purpose::STANDARD
+                .decode(&self.body)
+                .unwrap_or_default(),
+            _ => self.body.clone().into_bytes(),
+        }
+    }
+}
+
+/// A request as the sink received it.
+pub struct Incoming {
+    pub method: String,
+    pub path: String,
+    pub query: Option<String>,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    pub remote: Option<String>,
+}
+
+/// Which records to list.
+#[derive(Debug, Default)]
+pub struct Filter {
+    pub path: Option<String>,
+    pub method: Option<String>,
+    pub scheme: Option<String>,
+    pub verdict: Option<String>,
+    pub event: Option<String>,
+    /// Case-insensitive text searched in the path, the headers and the body.
+    pub text: Option<String>,
+    /// Records with an ID above this.
+    pub since: Option<u64>,
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RecorderError {
+    #[error("cannot open {path}: {source}")]
+    Open {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+pub struct Recorder {
+    settings: Settings,
+    file: Mutex<Journal>,
+    records: RwLock<VecDeque<Record>>,
+    /// Attempts seen per event ID, for `fail_first`.
+    attempts: Mutex<HashMap<String, u32>>,
+    rules: RwLock<Vec<Rule>>,
+    new_records: broadcast::Sender<Record>,
+}
+
+/// The file and the last ID written to it.
+struct Journal {
+    file: File,
+    last_id: u64,
+}
+
+impl Recorder {
+    /// Opens (or creates) the NDJSON file and reads back what it holds.
+    pub fn open(settings: Settings) -> Result<Self, RecorderError> {
+        let shown = settings.out.display().to_string();
+        let open_error = |source| RecorderError::Open {
+            path: shown.clone(),
+            source,
+        };
+        let mut file = OpenOptions::new()
+            .create(true)
+            .read(true)
+            .append(true)
+            .open(&settings.out)
+            .map_err(open_error)?;
+        let (kept, good_length) = read_back(&mut file, &settings.out).map_err(open_error)?;
+        if file.metadata().map_err(open_error)?.len() > good_length {
+            tracing::warn!(file = %shown, "cut off a torn last record (a crash in the middle of a write)");
+            file.set_len(good_length).map_err(open_error)?;
+        }
+        let last_id = kept.back().map_or(0, |r| r.id);
+        let mut records = kept;
+        while records.len() > settings.max_records {
+            records.pop_front();
+        }
+        let (new_records, _) = broadcast::channel(1024);
+        Ok(Self {
+            settings,
+            file: Mutex::new(Journal { file, last_id }),
+            records: RwLock::new(records),
+            attempts: Mutex::default(),
+            rules: RwLock::default(),
+            new_records,
+        })
+    }
+
+    /// Captures a request: judges its signature, decides the answer, writes the record (synced
+    /// as `--fsync` says) and answers it, with how long to wait before answering the sender.
+    pub fn capture(
+        &self,
+        incoming: Incoming,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(Record, Duration), RecorderError> {
+        let signature = verify::verify(
+            &incoming.headers,
+            &incoming.body,
+            &self.settings.secrets,
+            now.timestamp(),
+            self.settings.tolerance,
+        );
+        let body_json: Option<Value> = serde_json::from_slice(&incoming.body).ok();
+        let event_id = event_id(&incoming.headers, body_json.as_ref(), &incoming.body);
+        let answer = self.answer_for(&incoming.path);
+        let attempt = {
+            let mut attempts = self.attempts.lock().unwrap_or_else(PoisonError::into_inner);
+            let seen = attempts.entry(event_id.clone()).or_insert(0);
+            *seen += 1;
+            *seen
+        };
+        let answered = match &signature {
+            Verdict::Invalid { .. } if self.settings.reject_invalid => 401,
+            _ if attempt <= answer.fail_first => 500,
+            _ => answer.status,
+        };
+        let (body, body_encoding) = match String::from_utf8(incoming.body.clone()) {
+            Ok(text) => (text, "utf8"),
+            Err(_) => (
+                base64::engine::general_purpose::STANDARD.encode(&incoming.body),
+                "base64",
+            ),
+        };
+        let headers: Vec<Header> = incoming
+            .headers
+            .into_iter()
+            .map(|(name, value)| Header { name, value })
+            .collect();
+        let mut record = Record {
+            id: 0,
+            received_at: crate::clock::format(now),
+            method: incoming.method,
+            path: incoming.path,
+            query: incoming.query,
+            event_type: event_type(&headers, body_json.as_ref()),
+            headers,
+            body,
+            body_encoding: body_encoding.to_owned(),
+            size: incoming.body.len(),
+            remote: incoming.remote,
+            event_id: Some(event_id),
+            signature,
+            answered,
+        };
+        self.append(&mut record)?;
+        let mut records = self.records.write().unwrap_or_else(PoisonError::into_inner);
+        records.push_back(record.clone());
+        if records.len() > self.settings.max_records {
+            records.pop_front();
+        }
+        drop(records);
+        let _ = self.new_records.send(record.clone());
+        Ok((record, Duration::from_millis(answer.delay_ms)))
+    }
+
+    fn answer_for(&self, path: &str) -> Answer {
+        let rules = self.rules.read().unwrap_or_else(PoisonError::into_inner);
+        rules
+            .iter()
+            .find(|r| path.starts_with(&r.path))
+            .map(|r| r.answer.clone())
+            .unwrap_or_else(|| self.settings.answer.clone())
+    }
+
+    /// Writes one line, giving the record its ID; flushed, and synced with `--fsync always`.
+    fn append(&self, record: &mut Record) -> Result<(), RecorderError> {
+        let write_error = |source| RecorderError::Write {
+            path: self.settings.out.display().to_string(),
+            source,
+        };
+        let mut journal = self.file.lock().unwrap_or_else(PoisonError::into_inner);
+        record.id = journal.last_id + 1;
+        let mut line = serde_json::to_vec(record).unwrap_or_default();
+        line.push(b'\n');
+        journal.file.write_all(&line).map_err(write_error)?;
+        if self.settings.fsync == Fsync::Always {
+            journal.file.sync_data().map_err(write_error)?;
+        }
+        journal.last_id = record.id;
+        Ok(())
+    }
+
+    /// Syncs what `--fsync batch` has handed to the OS.
+    pub fn sync(&self) {
+        let journal = self.file.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Err(e) = journal.file.sync_data() {
+            tracing::warn!("syncing {}: {e}", self.settings.out.display());
+        }
+    }
+
+    pub fn fsync_mode(&self) -> Fsync {
+        self.settings.fsync
+    }
+
+    /// Matching records, newest first.
+    pub fn list(&self, filter: &Filter) -> Vec<Record> {
+        let records = self.records.read().unwrap_or_else(PoisonError::into_inner);
+        records
+            .iter()
+            .rev()
+            .filter(|r| keep(r, filter))
+            .take(filter.limit.unwrap_or(usize::MAX))
+            .cloned()
+            .collect()
+    }
+
+    pub fn get(&self, id: u64) -> Option<Record> {
+        let records = self.records.read().unwrap_or_else(PoisonError::into_inner);
+        records.iter().find(|r| r.id == id).cloned()
+    }
+
+    /// Forgets every record, in memory and in the file. IDs continue.
+    pub fn clear(&self) -> Result<usize, RecorderError> {
+        let journal = self.file.lock().unwrap_or_else(PoisonError::into_inner);
+        journal
+            .file
+            .set_len(0)
+            .map_err(|source| RecorderError::Write {
+                path: self.settings.out.display().to_string(),
+                source,
+            })?;
+        let mut records = self.records.write().unwrap_or_else(PoisonError::into_inner);
+        let cleared = records.len();
+        records.clear();
+        self.attempts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+        Ok(cleared)
+    }
+
+    pub fn set_rules(&self, rules: Vec<Rule>) {
+        *self.rules.write().unwrap_or_else(PoisonError::into_inner) = rules;
+    }
+
+    pub fn rules(&self) -> Vec<Rule> {
+        self.rules
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// New records as they are captured (for the SSE stream).
+    pub fn subscribe(&self) -> broadcast::Receiver<Record> {
+        self.new_records.subscribe()
+    }
+}
+
+/// The records of `file` and the length of its well-formed part.
+fn read_back(file: &mut File, path: &Path) -> std::io::Result<(VecDeque<Record>, u64)> {
+    file.seek(SeekFrom::Start(0))?;
+    let mut reader = BufReader::new(file);
+    let (mut records, mut good_length, mut line) = (VecDeque::new(), 0u64, Vec::new());
+    loop {
+        line.clear();
+        let read = reader.read_until(b'\n', &mut line)?;
+        if read == 0 || line.last() != Some(&b'\n') {
+            break;
+        }
+        match serde_json::from_slice::<Record>(&line) {
+            Ok(record) => records.push_back(record),
+            Err(e) => {
+                tracing::warn!(file = %path.display(), offset = good_length, "skipped a record that does not parse: {e}")
+            }
+        }
+        good_length += read as u64;
+    }
+    Ok((records, good_length))
+}
+
+fn keep(record: &Record, filter: &Filter) -> bool {
+    let text = filter.text.as_deref().map(str::to_lowercase);
+    filter
+        .path
+        .as_deref()
+        .is_none_or(|p| record.path.starts_with(p))
+        && filter
+            .method
+            .as_deref()
+            .is_none_or(|m| record.method.eq_ignore_ascii_case(m))
+        && filter
+            .scheme
+            .as_deref()
+            .is_none_or(|s| record.signature.scheme() == Some(s))
+        && filter
+            .verdict
+            .as_deref()
+            .is_none_or(|v| record.signature.name() == v)
+        && filter
+            .event
+            .as_deref()
+            .is_none_or(|e| record.event_type.as_deref() == Some(e))
+        && filter.since.is_none_or(|since| record.id > since)
+        && text.is_none_or(|t| {
+            record.path.to_lowercase().contains(&t)
+                || record.body.to_lowercase().contains(&t)
+                || record
+                    .headers
+                    .iter()
+                    .any(|h| h.value.to_lowercase().contains(&t))
+        })
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+/// The event's ID: a signing scheme's message ID, the vendor's delivery or event ID, else a
+/// digest of the body (the same bytes are the same event).
+fn event_id(headers: &[(String, String)], body: Option<&Value>, raw: &[u8]) -> String {
+    let from_headers = ["webhook-id", "svix-id", "x-github-delivery"]
+        .iter()
+        .find_map(|h| header(headers, h))
+        .map(str::to_owned);
+    let fieldnation =
+        header(headers, "x-fn-delivery-id").map(|d| d.split(':').next().unwrap_or(d).to_owned());
+    let from_body = ["/event_id", "/id", "/data/id"]
+        .iter()
+        .find_map(|p| body?.pointer(p)?.as_str().map(str::to_owned));
+    from_headers
+        .or(fieldnation)
+        .or(from_body)
+        .unwrap_or_else(|| hex::encode(sha2::Sha256::digest(raw)))
+}
+
+/// The event's type, from where the common senders put it.
+fn event_type(headers: &[Header], body: Option<&Value>) -> Option<String> {
+    let from_header = headers
+        .iter()
+        .find(|h| h.name.eq_ignore_ascii_case("x-github-event"))
+        .map(|h| h.value.clone());
+    let pointers = [
+        "/event_type",
+        "/event/name",
+        "/data/attributes/event",
+        "/type",
+        "/event",
+    ];
+    let from_body = pointers
+        .iter()
+        .find_map(|p| body?.pointer(p)?.as_str().map(str::to_owned));
+    from_header.or(from_body)
+}
