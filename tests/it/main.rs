@@ -12,6 +12,7 @@ mod fieldnation;
 mod harness;
 mod ingedata;
 mod patchworks;
+mod recorder;
 mod routing;
 mod serve;
 mod tenancy;
