@@ -79,6 +79,10 @@ struct RecorderArgs {
     /// Records kept in memory for queries (the file keeps all).
     #[arg(long, value_name = "N", default_value_t = 100_000)]
     max_records: usize,
+    /// Also send every captured request, byte for byte, to this URL (your local app); its
+    /// answer is logged.
+    #[arg(long, value_name = "URL")]
+    forward: Option<String>,
 }
 
 impl RecorderArgs {
@@ -111,6 +115,7 @@ impl RecorderArgs {
                 delay_ms: self.delay,
                 fail_first: self.fail_first,
             },
+            forward: self.forward,
         })
     }
 }

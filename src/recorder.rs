@@ -43,6 +43,8 @@ pub struct Settings {
     /// Answer 401 to a request whose signature is invalid.
     pub reject_invalid: bool,
     pub answer: Answer,
+    /// Also send every captured request, byte for byte, to this URL (a local app).
+    pub forward: Option<String>,
 }
 
 /// How the sink answers: by default, and per path prefix (`PUT /__admin/sink/rules`).
@@ -317,6 +319,10 @@ impl Recorder {
 
     pub fn fsync_mode(&self) -> Fsync {
         self.settings.fsync
+    }
+
+    pub fn forward_to(&self) -> Option<&str> {
+        self.settings.forward.as_deref()
     }
 
     /// Matching records, newest first.

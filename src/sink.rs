@@ -18,7 +18,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::context::Context;
-use crate::recorder::{Filter, Incoming, Recorder, Rule};
+use crate::recorder::{Filter, Incoming, Record, Recorder, Rule};
 
 /// The largest body the sink captures.
 const MAX_BODY: usize = 16 * 1024 * 1024;
@@ -89,6 +89,9 @@ pub async fn capture(State(sink): State<Arc<Sink>>, request: axum::extract::Requ
             );
         }
     };
+    if let Some(url) = sink.recorder.forward_to() {
+        tokio::spawn(forward(sink.client.clone(), url.to_owned(), record.clone()));
+    }
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
     }
@@ -233,6 +236,35 @@ struct ReplayRequest {
     url: String,
 }
 
+/// `--forward`: the captured request, byte for byte, to the local app; its answer is logged.
+async fn forward(client: reqwest::Client, url: String, record: Record) {
+    match resend(&client, &record, &url).await {
+        Ok(response) => {
+            tracing::info!(record = record.id, %url, status = response.status().as_u16(), "forwarded")
+        }
+        Err(e) => tracing::warn!(record = record.id, %url, "forwarding failed: {e}"),
+    }
+}
+
+/// Sends a record's method, headers (but `Host` and `Content-Length`) and exact body to `url`.
+async fn resend(
+    client: &reqwest::Client,
+    record: &Record,
+    url: &str,
+) -> reqwest::Result<reqwest::Response> {
+    let method =
+        reqwest::Method::from_bytes(record.method.as_bytes()).unwrap_or(reqwest::Method::POST);
+    let mut request = client.request(method, url).body(record.body_bytes());
+    for h in record
+        .headers
+        .iter()
+        .filter(|h| !["host", "content-length"].contains(&h.name.to_ascii_lowercase().as_str()))
+    {
+        request = request.header(&h.name, &h.value);
+    }
+    request.send().await
+}
+
 /// Sends the exact bytes and headers again to `url`; answers what that endpoint answered.
 async fn replay(State(sink): State<Arc<Sink>>, Path(id): Path<u64>, body: Bytes) -> Response {
     let Some(record) = sink.recorder.get(id) else {
@@ -247,20 +279,7 @@ async fn replay(State(sink): State<Arc<Sink>>, Path(id): Path<u64>, body: Bytes)
             );
         }
     };
-    let method =
-        reqwest::Method::from_bytes(record.method.as_bytes()).unwrap_or(reqwest::Method::POST);
-    let mut request = sink
-        .client
-        .request(method, &target.url)
-        .body(record.body_bytes());
-    for h in record
-        .headers
-        .iter()
-        .filter(|h| !["host", "content-length"].contains(&h.name.to_ascii_lowercase().as_str()))
-    {
-        request = request.header(&h.name, &h.value);
-    }
-    match request.send().await {
+    match resend(&sink.client, &record, &target.url).await {
         Ok(response) => {
             let status = response.status().as_u16();
             let text = response.text().await.unwrap_or_default();

@@ -52,6 +52,7 @@ fn settings(out: &TempFile, secrets: &[&str]) -> Settings {
         tolerance: Duration::from_secs(300),
         reject_invalid: false,
         answer: Answer::default(),
+        forward: None,
     }
 }
 
@@ -511,4 +512,26 @@ async fn a_sigkill_mid_stream_loses_no_webhook_that_was_answered() {
             &lost[..lost.len().min(5)]
         );
     }
+}
+
+#[tokio::test]
+async fn forward_sends_each_capture_to_a_local_app_byte_for_byte() {
+    let out = TempFile::new("forward");
+    let app = Receiver::start(&[]).await;
+    let base = recorder(Settings {
+        forward: Some(app.url.clone()),
+        ..settings(&out, &[])
+    })
+    .await;
+    let body = "{\"a\":  1}";
+    reqwest::Client::new()
+        .post(format!("{base}/stripe"))
+        .header("Stripe-Signature", "t=1,v1=00")
+        .body(body)
+        .send()
+        .await
+        .expect("sent");
+    let got = app.wait_for(1).await;
+    assert_eq!(got[0].body, body.as_bytes(), "not re-serialised");
+    assert_eq!(got[0].header("stripe-signature"), "t=1,v1=00");
 }
