@@ -77,15 +77,32 @@ fn bad_request(message: impl Into<String>) -> AdminError {
     AdminError(StatusCode::BAD_REQUEST, message.into())
 }
 
+/// `/__ui`, behind the admin token like the admin API.
+pub fn ui_router(admin: Arc<Admin>) -> Router {
+    Router::new()
+        .route("/__ui", get(crate::ui::page))
+        .layer(middleware::from_fn_with_state(admin, require_token))
+}
+
+/// With `--admin-token`: `Authorization: Bearer <token>`, or `?token=` (the page's event stream
+/// cannot send headers).
 async fn require_token(State(admin): State<Arc<Admin>>, request: Request, next: Next) -> Response {
     let Some(expected) = &admin.token else {
         return next.run(request).await;
     };
-    let sent = request
+    let from_header = request
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let from_query = request.uri().query().and_then(|q| {
+        form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == "token")
+            .map(|(_, v)| v.into_owned())
+    });
+    let sent = from_header
+        .map(str::to_owned)
+        .or(from_query)
         .unwrap_or_default();
     if constant_time_eq(sent.as_bytes(), expected.as_bytes()) {
         next.run(request).await

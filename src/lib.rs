@@ -23,5 +23,6 @@ pub mod signing;
 pub mod sink;
 pub mod spec;
 pub mod store;
+pub mod ui;
 pub mod validate;
 pub mod verify;

@@ -138,7 +138,7 @@ pub fn app(config: &Config) -> Result<(Router, Engine), StartError> {
         .clone()
         .map(|settings| open_sink(settings, &context))
         .transpose()?;
-    let admin = Admin {
+    let admin = Arc::new(Admin {
         sink: sink.clone(),
         stores: wiring.stores,
         emitters: wiring.emitters,
@@ -146,13 +146,14 @@ pub fn app(config: &Config) -> Result<(Router, Engine), StartError> {
         flow_runs,
         journal,
         token: config.admin_token.clone(),
-    };
+    });
     let router = Router::new()
         .fallback(handle)
         .with_state(Arc::new(edge))
         .merge(triggers)
         .merge(sink.map(sink_routes).unwrap_or_default())
-        .nest("/__admin", crate::admin::router(Arc::new(admin)));
+        .merge(crate::admin::ui_router(admin.clone()))
+        .nest("/__admin", crate::admin::router(admin));
     // Browser frontends call the fake from another origin; preflights must succeed.
     let router = if config.cors {
         router.layer(CorsLayer::very_permissive())
@@ -196,6 +197,7 @@ pub fn recorder_app(settings: recorder::Settings) -> Result<Router, StartError> 
     Ok(Router::new()
         .fallback(capture)
         .with_state(sink.clone())
+        .route("/__ui", axum::routing::get(crate::ui::page))
         .nest("/__admin", crate::sink::admin_routes(sink)))
 }
 

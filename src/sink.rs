@@ -116,6 +116,13 @@ pub fn admin_routes(sink: Arc<Sink>) -> Router {
         .route("/received/{id}/curl", get(curl))
         .route("/received/{id}/replay", post(replay))
         .route("/sink/rules", put(set_rules).get(rules))
+        // On `hookmock record`, an unknown admin path is a mistake, not a webhook to capture.
+        .fallback(|| async {
+            error(
+                StatusCode::NOT_FOUND,
+                "no such admin call; see /__admin/received".to_owned(),
+            )
+        })
         .with_state(sink)
 }
 

@@ -16,3 +16,4 @@ mod recorder;
 mod routing;
 mod serve;
 mod tenancy;
+mod ui;
