@@ -535,3 +535,35 @@ async fn forward_sends_each_capture_to_a_local_app_byte_for_byte() {
     assert_eq!(got[0].body, body.as_bytes(), "not re-serialised");
     assert_eq!(got[0].header("stripe-signature"), "t=1,v1=00");
 }
+
+#[tokio::test]
+async fn max_records_bounds_memory_not_the_file() {
+    let out = TempFile::new("max");
+    let base = recorder(Settings {
+        max_records: 2,
+        ..settings(&out, &[])
+    })
+    .await;
+    for n in 0..3 {
+        reqwest::Client::new()
+            .post(format!("{base}/n/{n}"))
+            .body("{}")
+            .send()
+            .await
+            .expect("sent");
+    }
+    let kept: Vec<u64> = received(&base, "")
+        .await
+        .iter()
+        .filter_map(|r| r["id"].as_u64())
+        .collect();
+    assert_eq!(kept, [3, 2], "the oldest left memory");
+    assert_eq!(
+        std::fs::read_to_string(&out.0)
+            .expect("the file")
+            .lines()
+            .count(),
+        3,
+        "the file keeps all"
+    );
+}
