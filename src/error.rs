@@ -34,19 +34,71 @@ impl fmt::Display for Location {
     }
 }
 
-/// One way a request breaks its contract.
+/// One way a request (or an answer) breaks its contract.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Violation {
     pub location: Location,
+    /// The rule broken: a JSON Schema keyword (`type`, `required`, …) or hookmock's name for a
+    /// rule of its own (`vendor`, `media-type`, …).
+    pub rule: String,
+    pub expected: Option<String>,
+    pub found: Option<String>,
     /// What was expected and what was found, e.g. `"ftp://x" is not a "uri"`.
     pub message: String,
 }
 
 impl Violation {
-    pub fn body(pointer: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn new(location: Location, rule: &str, message: impl Into<String>) -> Self {
         Self {
-            location: Location::Body(pointer.into()),
+            location,
+            rule: rule.to_owned(),
+            expected: None,
+            found: None,
             message: message.into(),
+        }
+    }
+
+    /// A rule of the vendor's that the document does not spell out (HTTPS URLs, …).
+    pub fn body(pointer: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::new(Location::Body(pointer.into()), "vendor", message)
+    }
+
+    /// A JSON Schema error, with its keyword, what the schema wanted and what it found.
+    pub fn schema(location: Location, error: &jsonschema::ValidationError<'_>) -> Self {
+        use jsonschema::error::ValidationErrorKind as Kind;
+        let expected = match error.kind() {
+            Kind::Type { kind } => Some(format!("type {kind:?}")),
+            Kind::Enum { options } => Some(format!("one of {options}")),
+            Kind::Required { property } => Some(format!("property {property}")),
+            Kind::Format { format } => Some(format!("format {format}")),
+            Kind::Minimum { limit } | Kind::ExclusiveMinimum { limit } => {
+                Some(format!("at least {limit}"))
+            }
+            Kind::Maximum { limit } | Kind::ExclusiveMaximum { limit } => {
+                Some(format!("at most {limit}"))
+            }
+            Kind::MinLength { limit }
+            | Kind::MinItems { limit }
+            | Kind::MinProperties { limit } => Some(format!("at least {limit}")),
+            Kind::MaxLength { limit }
+            | Kind::MaxItems { limit }
+            | Kind::MaxProperties { limit } => Some(format!("at most {limit}")),
+            Kind::Pattern { pattern } => Some(format!("pattern {pattern}")),
+            Kind::AdditionalProperties { unexpected } => {
+                Some(format!("no property {}", unexpected.join(", ")))
+            }
+            _ => None,
+        };
+        let mut found = error.instance().to_string();
+        if found.chars().count() > 200 {
+            found = format!("{}…", found.chars().take(200).collect::<String>());
+        }
+        Self {
+            location,
+            rule: error.kind().keyword().to_owned(),
+            expected,
+            found: Some(found),
+            message: error.to_string(),
         }
     }
 

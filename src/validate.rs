@@ -159,21 +159,20 @@ impl Contracts {
         body: &[u8],
     ) -> Vec<Violation> {
         let Some(contract) = self.operations.get(index) else {
-            return vec![Violation {
-                location: Location::Status,
-                message: format!("operation #{index} is not in the route table"),
-            }];
+            return vec![Violation::new(
+                Location::Status,
+                "route",
+                format!("operation #{index} is not in the route table"),
+            )];
         };
         let Some((def, validator)) = find_response(&contract.responses, status) else {
             let documented: Vec<_> = contract.responses.iter().map(|(d, _)| d.status).collect();
-            return vec![Violation {
-                location: Location::Status,
-                message: format!(
-                    "status {status} is not documented for {}; documented: {}",
-                    contract.operation.operation_id,
-                    documented.join(", ")
-                ),
-            }];
+            let message = format!(
+                "status {status} is not documented for {}; documented: {}",
+                contract.operation.operation_id,
+                documented.join(", ")
+            );
+            return vec![Violation::new(Location::Status, "status", message)];
         };
         check_response_body(def, validator.as_ref(), content_type, body)
     }
@@ -355,19 +354,13 @@ impl ParamContract {
         let raw = match self.raw(incoming, query) {
             Ok(raw) => raw,
             Err(message) => {
-                violations.push(Violation {
-                    location: self.location(),
-                    message,
-                });
+                violations.push(Violation::new(self.location(), "style", message));
                 return None;
             }
         };
         let Some(value) = raw else {
             if self.param.required {
-                violations.push(Violation {
-                    location: self.location(),
-                    message: "is required".to_owned(),
-                });
+                violations.push(Violation::new(self.location(), "required", "is required"));
             }
             return self.default.clone();
         };
@@ -382,10 +375,7 @@ impl ParamContract {
                 )),
                 _ => self.location(),
             };
-            violations.push(Violation {
-                location,
-                message: error.to_string(),
-            });
+            violations.push(Violation::schema(location, &error));
         }
         (violations.len() == before).then_some(value)
     }
@@ -491,7 +481,11 @@ impl OperationContract {
         };
         if incoming.body.iter().all(u8::is_ascii_whitespace) {
             if declared.required {
-                violations.push(Violation::body("", "a request body is required"));
+                violations.push(Violation::new(
+                    Location::Body(String::new()),
+                    "required",
+                    "a request body is required",
+                ));
             }
             return Ok(None);
         }
@@ -516,9 +510,9 @@ impl OperationContract {
             }
         })?;
         for error in validator.iter_errors(&body).take(MAX_VIOLATIONS) {
-            violations.push(Violation::body(
-                error.instance_path().as_str(),
-                error.to_string(),
+            violations.push(Violation::schema(
+                Location::Body(error.instance_path().as_str().to_owned()),
+                &error,
             ));
         }
         Ok(Some(body))
@@ -574,7 +568,13 @@ fn check_response_body(
     content_type: Option<&str>,
     body: &[u8],
 ) -> Vec<Violation> {
-    let problem = |message: String| vec![Violation::body("", message)];
+    let problem = |message: String| {
+        vec![Violation::new(
+            Location::Body(String::new()),
+            "body",
+            message,
+        )]
+    };
     let (Some(media_type), Some(validator)) = (def.media_type, validator) else {
         return if body.is_empty() {
             Vec::new()
@@ -587,10 +587,11 @@ fn check_response_body(
     };
     let found = content_type.unwrap_or("(none)");
     if found.split(';').next().map(str::trim) != Some(media_type) {
-        return vec![Violation {
-            location: Location::Header("content-type".to_owned()),
-            message: format!("is {found:?}; the document says {media_type:?}"),
-        }];
+        return vec![Violation::new(
+            Location::Header("content-type".to_owned()),
+            "media-type",
+            format!("is {found:?}; the document says {media_type:?}"),
+        )];
     }
     let value: Value = match serde_json::from_slice(body) {
         Ok(value) => value,
@@ -599,7 +600,7 @@ fn check_response_body(
     validator
         .iter_errors(&value)
         .take(MAX_VIOLATIONS)
-        .map(|e| Violation::body(e.instance_path().as_str(), e.to_string()))
+        .map(|e| Violation::schema(Location::Body(e.instance_path().as_str().to_owned()), &e))
         .collect()
 }
 

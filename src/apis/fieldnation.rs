@@ -459,14 +459,16 @@ fn requested_fields(fields: Option<&str>) -> Result<Option<Vec<String>>, ApiErro
         .filter(|n| !FIELDS.contains(n))
         .collect();
     if !unknown.is_empty() {
-        return Err(ApiError::Invalid(vec![Violation {
-            location: Location::Query("fields".to_owned()),
-            message: format!(
-                "unknown field(s) {}; known: {}",
-                unknown.join(", "),
-                FIELDS.join(", ")
-            ),
-        }]));
+        let message = format!(
+            "unknown field(s) {}; known: {}",
+            unknown.join(", "),
+            FIELDS.join(", ")
+        );
+        return Err(ApiError::Invalid(vec![Violation::new(
+            Location::Query("fields".to_owned()),
+            "vendor",
+            message,
+        )]));
     }
     Ok(Some(names))
 }

@@ -348,10 +348,11 @@ fn resource(w: &Webhook, request: &Request, fields: Option<&[String]>) -> Value 
 }
 
 fn parameter_error(name: &str, message: String) -> ApiError {
-    ApiError::Invalid(vec![Violation {
-        location: Location::Query(name.to_owned()),
+    ApiError::Invalid(vec![Violation::new(
+        Location::Query(name.to_owned()),
+        "vendor",
         message,
-    }])
+    )])
 }
 
 /// `fields[webhooks]=name,url`, checked against the attribute names.
