@@ -19,8 +19,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::delivery::{self, Delivery, DeliveryError, EmitError, Emitters, Engine, Notice};
-use crate::generated::DOCUMENTS;
-use crate::journal::{Filter, FlowRun, FlowRuns, Journal, Listing, Verdict};
+use crate::generated::{DOCUMENTS, OPERATIONS};
+use crate::journal::{
+    Coverage, CoverageReport, Filter, FlowRun, FlowRuns, Journal, Listing, Verdict,
+    ViolationListing, Violations,
+};
 use crate::router::constant_time_eq;
 use crate::sink::Sink;
 use crate::store::Stores;
@@ -33,6 +36,10 @@ pub struct Admin {
     pub engine: Engine,
     pub flow_runs: Arc<FlowRuns>,
     pub journal: Arc<Journal>,
+    pub violations: Arc<Violations>,
+    pub coverage: Arc<Coverage>,
+    /// The APIs being served (coverage reports only these).
+    pub served: Vec<&'static str>,
     pub token: Option<String>,
 }
 
@@ -47,6 +54,8 @@ pub fn router(admin: Arc<Admin>) -> Router {
         .route("/reset", post(reset))
         .route("/state", get(export_state).put(import_state))
         .route("/requests", get(requests))
+        .route("/violations", get(list_violations).delete(clear_violations))
+        .route("/coverage", get(coverage).delete(clear_coverage))
         .route("/events", post(emit_event))
         .route("/deliveries", get(deliveries))
         .route("/deliveries/{id}/retry", post(retry_delivery))
@@ -251,6 +260,37 @@ async fn requests(
     Ok(axum::Json(admin.journal.list(&filter)))
 }
 
+/// `GET /__admin/violations`: every request (and, with `--validate-responses`, every answer)
+/// that broke its contract, oldest first. The CI gate: `hookmock violations`.
+async fn list_violations(State(admin): State<Arc<Admin>>) -> axum::Json<ViolationListing> {
+    axum::Json(admin.violations.list())
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+struct Cleared {
+    cleared: usize,
+}
+
+async fn clear_violations(State(admin): State<Arc<Admin>>) -> axum::Json<Cleared> {
+    axum::Json(Cleared {
+        cleared: admin.violations.clear(),
+    })
+}
+
+/// `GET /__admin/coverage`: which operations and documented responses the client exercised.
+async fn coverage(State(admin): State<Arc<Admin>>) -> axum::Json<CoverageReport> {
+    axum::Json(
+        admin
+            .coverage
+            .report(OPERATIONS, |api| admin.served.contains(&api)),
+    )
+}
+
+async fn clear_coverage(State(admin): State<Arc<Admin>>) -> axum::Json<Cleared> {
+    admin.coverage.clear();
+    axum::Json(Cleared { cleared: 0 })
+}
+
 /// `POST /__admin/events`: an event of one API, for one tenant or all.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -386,6 +426,15 @@ pub fn openapi() -> Value {
         ),
         schema("Outbox", generator.subschema_for::<Vec<Notice>>()),
         schema("FlowRuns", generator.subschema_for::<Vec<FlowRun>>()),
+        schema(
+            "ViolationListing",
+            generator.subschema_for::<ViolationListing>(),
+        ),
+        schema(
+            "CoverageReport",
+            generator.subschema_for::<CoverageReport>(),
+        ),
+        schema("Cleared", generator.subschema_for::<Cleared>()),
     ]
     .into_iter()
     .collect();
@@ -428,6 +477,16 @@ pub fn openapi() -> Value {
             "/__admin/outbox": { "get": {
                 "operationId": "outbox", "summary": "Notices sent when deliveries exhausted their retries",
                 "responses": { "200": ok("Outbox", "The notices"), "401": error("Admin token required") } } },
+            "/__admin/violations": {
+                "get": { "operationId": "listViolations", "summary": "Requests (and answers) that broke their contract, oldest first",
+                    "responses": { "200": ok("ViolationListing", "The violations"), "401": error("Admin token required") } },
+                "delete": { "operationId": "clearViolations", "summary": "Forget the violations",
+                    "responses": { "200": ok("Cleared", "How many were kept"), "401": error("Admin token required") } } },
+            "/__admin/coverage": {
+                "get": { "operationId": "coverage", "summary": "Operations and documented responses exercised",
+                    "responses": { "200": ok("CoverageReport", "The report"), "401": error("Admin token required") } },
+                "delete": { "operationId": "clearCoverage", "summary": "Start counting again",
+                    "responses": { "200": ok("Cleared", "Counting starts again"), "401": error("Admin token required") } } },
             "/__admin/flow-runs": { "get": {
                 "operationId": "listFlowRuns", "summary": "Patchworks flows started through their trigger URLs, newest first",
                 "responses": { "200": ok("FlowRuns", "The runs"), "401": error("Admin token required") } } },

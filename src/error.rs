@@ -197,6 +197,34 @@ impl ErrorStyle {
 }
 
 impl ApiError {
+    /// The ways this error says the request broke its contract (none for the errors that are
+    /// not about the contract: unknown resources, missing credentials, …).
+    pub fn violations(&self) -> Vec<Violation> {
+        match self {
+            ApiError::Invalid(violations) => violations.clone(),
+            ApiError::MalformedJson { .. } | ApiError::BodyUnreadable(_) => vec![Violation::new(
+                Location::Body(String::new()),
+                "json",
+                self.to_string(),
+            )],
+            ApiError::UnsupportedMediaType { found, expected } => {
+                let mut v = Violation::new(
+                    Location::Header("content-type".to_owned()),
+                    "media-type",
+                    self.to_string(),
+                );
+                (v.expected, v.found) = (Some((*expected).to_owned()), Some(found.clone()));
+                vec![v]
+            }
+            ApiError::PayloadTooLarge { .. } => vec![Violation::new(
+                Location::Body(String::new()),
+                "max-body",
+                self.to_string(),
+            )],
+            _ => Vec::new(),
+        }
+    }
+
     fn status(&self, style: ErrorStyle) -> StatusCode {
         match self {
             ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,

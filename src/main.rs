@@ -1,6 +1,7 @@
 //! The `hookmock` command line.
 
 mod received;
+mod report;
 
 use std::io::Write;
 use std::net::IpAddr;
@@ -40,6 +41,30 @@ enum Command {
     Record(RecordArgs),
     /// Wait until a recorder holds enough matching webhooks (for CI): exit 0, or 1 with a report.
     Received(ReceivedArgs),
+    /// Print the contract violations a server saw, by operation; exit 1 if there is any.
+    Violations {
+        #[command(flatten)]
+        report: ReportArgs,
+        /// Also write them as JUnit XML: a test case per operation exercised, a failure per violation.
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
+    },
+    /// Print which operations and documented responses a client's run exercised.
+    Coverage(ReportArgs),
+}
+
+/// Where `violations` and `coverage` ask.
+#[derive(clap::Args)]
+struct ReportArgs {
+    /// The hookmock server.
+    #[arg(long, default_value = "http://127.0.0.1:4010")]
+    url: String,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+    /// The server's --admin-token.
+    #[arg(long, value_name = "TOKEN", env = "HOOKMOCK_ADMIN_TOKEN")]
+    admin_token: Option<String>,
 }
 
 /// The recorder's options, shared by `serve --record` and `record`.
@@ -268,6 +293,8 @@ async fn main() -> ExitCode {
         Command::Serve(args) => serve(args).await,
         Command::Record(args) => record(args).await,
         Command::Received(args) => received::run(args).await,
+        Command::Violations { report, junit } => report::violations(report, junit).await,
+        Command::Coverage(args) => report::coverage(args).await,
         // A closed pipe (`hookmock apis | head`) ends the listing quietly.
         Command::Apis => match print_apis(&mut std::io::stdout().lock()) {
             Ok(()) => ExitCode::SUCCESS,

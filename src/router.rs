@@ -3,7 +3,7 @@
 //! implementation (generated `Implementations::dispatch`) → render, in the vendor's shape.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::State;
@@ -15,7 +15,10 @@ use chrono::{DateTime, Utc};
 use crate::apis::{self, Apis};
 use crate::context::Context;
 use crate::error::{self, ApiError, ErrorStyle, Violation};
-use crate::journal::{self, Entry, Journal, Verdict, ViolationEntry};
+use crate::journal::{
+    self, Coverage, Entry, Journal, RequestCopy, Verdict, ViolationEntry, ViolationRecord,
+    Violations,
+};
 use crate::request::{Reply, Request};
 use crate::spec::Operation;
 use crate::validate::{Contracts, Incoming};
@@ -183,6 +186,8 @@ pub struct Edge {
     pub apis: Apis,
     pub context: Arc<Context>,
     pub journal: Arc<Journal>,
+    pub violations: Arc<Violations>,
+    pub coverage: Arc<Coverage>,
     /// Accepted credentials (`--token`); empty accepts any non-empty one.
     pub tokens: Vec<String>,
     pub max_body: usize,
@@ -195,6 +200,8 @@ struct Outcome {
     api: Option<&'static str>,
     found: Option<(usize, &'static Operation)>,
     tenant: Option<String>,
+    /// The body as read (absent when the request was refused before reading it).
+    body: Option<axum::body::Bytes>,
     result: Result<Reply, ApiError>,
 }
 
@@ -202,126 +209,168 @@ struct Outcome {
 pub async fn handle(State(edge): State<Arc<Edge>>, request: axum::extract::Request) -> Response {
     let started = Instant::now();
     let (parts, body) = request.into_parts();
-    let (method, path, query) = (
-        parts.method.clone(),
-        parts.uri.path().to_owned(),
-        parts.uri.query().map(str::to_owned),
-    );
-    let outcome = match edge.routes.find(&parts.method, &path) {
-        Ok(found) => {
-            let (index, op) = (found.index, found.operation);
-            let (tenant, result) = edge.call(found, parts, body).await;
-            Outcome {
-                api: Some(op.api),
-                found: Some((index, op)),
-                tenant,
-                result,
-            }
-        }
+    let outcome = match edge.routes.find(&parts.method, parts.uri.path()) {
+        Ok(found) => edge.call(found, &parts, body).await,
         Err(miss) => Outcome {
             api: miss.api,
             found: None,
             tenant: None,
+            body: None,
             result: Err(miss.error),
         },
     };
     let rendered = match &outcome.result {
         Ok(reply) => render_reply(outcome.found.map(|(_, op)| op), reply),
-        Err(error) => render_error(outcome.api, &path, error, edge.context.now()),
+        Err(error) => render_error(outcome.api, parts.uri.path(), error, edge.context.now()),
     };
-    let response_violations = match outcome.found {
-        Some((index, op)) if edge.validate_responses => {
-            let found = edge.contracts.check_response(
-                index,
-                rendered.status.as_u16(),
-                Some(rendered.media_type),
-                &rendered.body,
-            );
-            if !found.is_empty() {
-                let described: Vec<String> = found.iter().map(Violation::describe).collect();
-                tracing::warn!(operation = op.operation_id, violations = %described.join("; "), "answer broke its contract");
-            }
-            found
-        }
-        _ => Vec::new(),
-    };
-    let status = rendered.status.as_u16();
-    let operation = outcome.found.map(|(_, op)| op.operation_id);
-    let elapsed = started.elapsed();
-    tracing::info!(%method, path, operation = operation.unwrap_or("-"), status, latency_us = elapsed.as_micros() as u64, "request");
-    edge.journal.record(Entry {
-        id: 0,
-        time: crate::clock::format(edge.context.now()),
-        method: method.to_string(),
-        path,
-        query,
-        api: outcome.api.map(str::to_owned),
-        operation: operation.map(str::to_owned),
-        tenant: outcome.tenant.as_deref().map(journal::mask),
-        status,
-        duration_us: elapsed.as_micros().try_into().unwrap_or(u64::MAX),
-        verdict: verdict(&outcome),
-        violations: match &outcome.result {
-            Err(ApiError::Invalid(violations)) => {
-                violations.iter().map(ViolationEntry::from).collect()
-            }
-            _ => Vec::new(),
-        },
-        response_violations: response_violations
-            .iter()
-            .map(ViolationEntry::from)
-            .collect(),
-        tenant_key: outcome.tenant,
-    });
+    edge.observe(&parts, &outcome, &rendered, started.elapsed());
     rendered.into_response()
 }
 
-fn verdict(outcome: &Outcome) -> Verdict {
-    match &outcome.result {
-        _ if outcome.found.is_none() => Verdict::Unmatched,
-        Err(ApiError::Unauthenticated(_)) => Verdict::Unauthenticated,
-        Err(
-            ApiError::Invalid(_)
-            | ApiError::MalformedJson { .. }
-            | ApiError::UnsupportedMediaType { .. }
-            | ApiError::PayloadTooLarge { .. }
-            | ApiError::BodyUnreadable(_),
-        ) => Verdict::Invalid,
-        _ => Verdict::Valid,
+impl Edge {
+    /// Everything kept about a request once it is answered: the log line, the journal, the
+    /// coverage counters, and the violations of the request and (with `--validate-responses`)
+    /// of the answer.
+    fn observe(&self, parts: &Parts, outcome: &Outcome, rendered: &Rendered, elapsed: Duration) {
+        let status = rendered.status.as_u16();
+        let operation = outcome.found.map(|(_, op)| op.operation_id);
+        let request_violations = outcome
+            .result
+            .as_ref()
+            .err()
+            .map(ApiError::violations)
+            .unwrap_or_default();
+        let response_violations = match outcome.found {
+            Some((index, _)) if self.validate_responses => self.contracts.check_response(
+                index,
+                status,
+                Some(rendered.media_type),
+                &rendered.body,
+            ),
+            _ => Vec::new(),
+        };
+        let (method, path) = (parts.method.as_str(), parts.uri.path());
+        tracing::info!(
+            method,
+            path,
+            operation = operation.unwrap_or("-"),
+            status,
+            latency_us = elapsed.as_micros() as u64,
+            "request"
+        );
+        if let Some((index, _)) = outcome.found {
+            self.coverage.record(index, status);
+        }
+        let now = crate::clock::format(self.context.now());
+        for (source, violations) in [
+            ("request", &request_violations),
+            ("response", &response_violations),
+        ] {
+            if violations.is_empty() {
+                continue;
+            }
+            if source == "response" {
+                let described: Vec<String> = violations.iter().map(Violation::describe).collect();
+                tracing::warn!(operation = operation.unwrap_or("-"), violations = %described.join("; "), "answer broke its contract");
+            }
+            self.violations.record(ViolationRecord {
+                id: 0,
+                time: now.clone(),
+                api: outcome.api.map(str::to_owned),
+                operation: operation.map(str::to_owned),
+                tenant: outcome.tenant.as_deref().map(journal::mask),
+                source: source.to_owned(),
+                status,
+                request: RequestCopy::new(
+                    method,
+                    path,
+                    parts.uri.query(),
+                    &parts.headers,
+                    outcome.body.as_deref(),
+                ),
+                violations: violations.iter().map(ViolationEntry::from).collect(),
+            });
+        }
+        let verdict = match &outcome.result {
+            _ if outcome.found.is_none() => Verdict::Unmatched,
+            Err(ApiError::Unauthenticated(_)) => Verdict::Unauthenticated,
+            _ if !request_violations.is_empty() => Verdict::Invalid,
+            _ => Verdict::Valid,
+        };
+        self.journal.record(Entry {
+            id: 0,
+            time: now,
+            method: method.to_owned(),
+            path: path.to_owned(),
+            query: parts.uri.query().map(str::to_owned),
+            api: outcome.api.map(str::to_owned),
+            operation: operation.map(str::to_owned),
+            tenant: outcome.tenant.as_deref().map(journal::mask),
+            status,
+            duration_us: elapsed.as_micros().try_into().unwrap_or(u64::MAX),
+            verdict,
+            violations: request_violations
+                .iter()
+                .map(ViolationEntry::from)
+                .collect(),
+            response_violations: response_violations
+                .iter()
+                .map(ViolationEntry::from)
+                .collect(),
+            tenant_key: outcome.tenant.clone(),
+        });
     }
 }
 
 impl Edge {
-    /// Authenticates, reads, validates and dispatches. Returns the tenant once it is known.
-    async fn call(
-        &self,
-        found: Found,
-        parts: Parts,
-        body: Body,
-    ) -> (Option<String>, Result<Reply, ApiError>) {
+    /// Authenticates, reads, validates and dispatches a request matched to `found`.
+    async fn call(&self, found: Found, parts: &Parts, body: Body) -> Outcome {
+        let (index, op) = (found.index, found.operation);
+        let mut outcome = Outcome {
+            api: Some(op.api),
+            found: Some((index, op)),
+            tenant: None,
+            body: None,
+            result: Ok(Reply::no_content()),
+        };
         let tenant = match authenticate(&parts.headers, &self.tokens) {
             Ok(tenant) => tenant,
-            Err(error) => return (None, Err(error)),
+            Err(error) => {
+                return Outcome {
+                    result: Err(error),
+                    ..outcome
+                };
+            }
         };
-        let result = self
-            .validate_and_dispatch(found, parts, body, tenant.clone())
+        outcome.tenant = Some(tenant.clone());
+        let bytes = match read_body(body, self.max_body).await {
+            Ok(bytes) => bytes,
+            Err(error) => {
+                return Outcome {
+                    result: Err(error),
+                    ..outcome
+                };
+            }
+        };
+        outcome.result = self
+            .validate_and_dispatch(found, parts, &bytes, tenant)
             .await;
-        (Some(tenant), result)
+        outcome.body = Some(bytes);
+        outcome
     }
 
     async fn validate_and_dispatch(
         &self,
         found: Found,
-        parts: Parts,
-        body: Body,
+        parts: &Parts,
+        body: &[u8],
         tenant: String,
     ) -> Result<Reply, ApiError> {
-        let bytes = read_body(body, self.max_body).await?;
         let incoming = Incoming {
             path_params: &found.params,
             query: parts.uri.query(),
             headers: &parts.headers,
-            body: &bytes,
+            body,
         };
         let checked = self.contracts.check_request(found.index, &incoming)?;
         let request = Request {
@@ -331,7 +380,7 @@ impl Edge {
             path: parts.uri.path().to_owned(),
             query: parts.uri.query().map(str::to_owned),
             params: checked.params,
-            headers: parts.headers,
+            headers: parts.headers.clone(),
             body: checked.body,
         };
         self.apis.dispatch(found.index, request).await

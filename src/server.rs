@@ -18,8 +18,8 @@ use crate::context::Context;
 use crate::delivery::{self, Emitters, Engine};
 use crate::fixtures::{FixtureError, Fixtures};
 use crate::generated::{DOCUMENTS, OPERATIONS};
-use crate::journal::FlowRuns;
 use crate::journal::Journal;
+use crate::journal::{Coverage, FlowRuns, Violations};
 use crate::recorder::{self, Fsync, Recorder, RecorderError};
 use crate::router::{Edge, Routes, handle};
 use crate::sink::{Sink, capture};
@@ -123,12 +123,16 @@ pub fn app(config: &Config) -> Result<(Router, Engine), StartError> {
         )
         .with_state(apis.patchworks.clone());
     let journal = Arc::new(Journal::new(config.journal_size));
+    let violations = Arc::new(Violations::new(config.journal_size));
+    let coverage = Arc::new(Coverage::default());
     let edge = Edge {
         routes: Routes::new(OPERATIONS, serves).map_err(StartError::Routes)?,
         contracts: Contracts::compile(DOCUMENTS, OPERATIONS, config.validate_responses)?,
         apis,
         context: context.clone(),
         journal: journal.clone(),
+        violations: violations.clone(),
+        coverage: coverage.clone(),
         tokens: config.tokens.clone(),
         max_body: config.max_body,
         validate_responses: config.validate_responses,
@@ -145,6 +149,13 @@ pub fn app(config: &Config) -> Result<(Router, Engine), StartError> {
         engine: engine.clone(),
         flow_runs,
         journal,
+        violations,
+        coverage,
+        served: DOCUMENTS
+            .iter()
+            .map(|d| d.api)
+            .filter(|api| serves(api))
+            .collect(),
         token: config.admin_token.clone(),
     });
     let router = Router::new()

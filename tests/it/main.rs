@@ -3,6 +3,7 @@
 
 mod admin;
 mod clients;
+mod contract_gate;
 mod contracts;
 mod delivery;
 mod documented_errors;

@@ -1,0 +1,126 @@
+//! A team runs its own client tests against hookmock in CI, then `hookmock violations`: a wrong
+//! request fails the job with a message that names the field; a correct suite passes. The
+//! JUnit file and `hookmock coverage` show what the suite exercised.
+
+use crate::harness::TestServer;
+use reqwest::Method;
+use serde_json::json;
+
+const BIN: &str = env!("CARGO_BIN_EXE_hookmock");
+
+async fn hookmock(args: &[&str]) -> (Option<i32>, String, String) {
+    let output = tokio::process::Command::new(BIN)
+        .args(args)
+        .output()
+        .await
+        .expect("runs");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// The client suite under test: creates and lists Field Nation webhooks; `broken` sends an
+/// `events` list that the contract forbids.
+async fn client_suite(server: &TestServer, broken: bool) {
+    let events = if broken {
+        json!([])
+    } else {
+        json!(["workorder.status.assigned"])
+    };
+    let body = json!({"url": "https://hooks.example.com/fn", "events": events});
+    server
+        .call(Some("ci"), Method::POST, "/api/v1/webhooks", Some(body))
+        .await;
+    server.get("ci", "/api/v1/webhooks?status=active").await;
+}
+
+#[tokio::test]
+async fn a_wrong_request_fails_the_gate_naming_the_field() {
+    let server = TestServer::start().await;
+    client_suite(&server, true).await;
+    let junit = std::env::temp_dir().join(format!(
+        "hookmock-junit-{}.xml",
+        uuid::Uuid::new_v4().simple()
+    ));
+    let (code, out, _) = hookmock(&[
+        "violations",
+        "--url",
+        &server.url,
+        "--junit",
+        junit.to_str().expect("utf-8"),
+    ])
+    .await;
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("fieldnation.createWebhook: 1 violating request(s)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("/events [minItems] expected at least 1, found []"),
+        "names the field and the rule:\n{out}"
+    );
+
+    let xml = std::fs::read_to_string(&junit).expect("the JUnit file");
+    assert!(
+        xml.contains(r#"<testsuite name="fieldnation" tests="2" failures="1">"#),
+        "{xml}"
+    );
+    assert!(
+        xml.contains(r#"<testcase classname="fieldnation" name="listWebhooks">"#),
+        "a case per operation exercised:\n{xml}"
+    );
+    assert!(
+        xml.contains(r#"<failure message="[] has less than 1 item" type="minItems">"#),
+        "{xml}"
+    );
+    let _ = std::fs::remove_file(junit);
+
+    let (_, body) = server
+        .call(None, Method::GET, "/__admin/violations", None)
+        .await;
+    let record = &body["violations"][0];
+    assert_eq!(
+        record["request"]["headers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|h| h["name"] == "authorization")
+            .map(|h| h["value"].clone()),
+        Some(json!("Bear…(9)")),
+        "credentials are masked"
+    );
+    assert_eq!(
+        record["request"]["body"],
+        r#"{"url":"https://hooks.example.com/fn","events":[]}"#
+    );
+
+    server
+        .call(None, Method::DELETE, "/__admin/violations", None)
+        .await;
+    assert_eq!(
+        hookmock(&["violations", "--url", &server.url]).await.0,
+        Some(0),
+        "cleared for the next job"
+    );
+}
+
+#[tokio::test]
+async fn a_correct_suite_passes_the_gate_and_coverage_shows_what_it_exercised() {
+    let server = TestServer::start().await;
+    client_suite(&server, false).await;
+    let (code, out, _) = hookmock(&["violations", "--url", &server.url]).await;
+    assert_eq!((code, out.trim()), (Some(0), "no contract violations"));
+
+    let (code, table, _) = hookmock(&["coverage", "--url", &server.url]).await;
+    assert_eq!(code, Some(0));
+    assert!(
+        table.contains("| fieldnation | createWebhook | 1 | 200×1 | 400 401 |"),
+        "{table}"
+    );
+    let (_, json_out, _) = hookmock(&["coverage", "--url", &server.url, "--json"]).await;
+    let report: serde_json::Value = serde_json::from_str(&json_out).expect("JSON");
+    assert_eq!(report["operations_exercised"], 2);
+    assert!(report["operations_total"].as_u64().is_some_and(|n| n >= 29));
+}
