@@ -239,6 +239,9 @@ struct ServeArgs {
     /// Require `Authorization: Bearer TOKEN` on /__admin.
     #[arg(long, value_name = "TOKEN", env = "HOOKMOCK_ADMIN_TOKEN")]
     admin_token: Option<String>,
+    /// Also refuse query parameters and body fields the document does not describe (for CI).
+    #[arg(long)]
+    strict: bool,
     /// Check every answer against its document; violations are logged and shown in /__admin/requests.
     #[arg(long)]
     validate_responses: bool,
@@ -335,6 +338,7 @@ async fn serve(args: ServeArgs) -> ExitCode {
         tokens: args.tokens,
         admin_token: args.admin_token,
         validate_responses: args.validate_responses,
+        strict: args.strict,
         journal_size: args.journal_size,
         delivery: Settings {
             timeout: Duration::try_from_secs_f64(args.delivery_timeout)

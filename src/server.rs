@@ -51,6 +51,8 @@ pub struct Config {
     pub journal_size: usize,
     /// Outgoing webhooks: workers, queue bound, timeout, time scale.
     pub delivery: delivery::Settings,
+    /// Also refuse unknown query parameters and undocumented body fields.
+    pub strict: bool,
     /// `--record FILE`: capture what is sent to `/__sink/...`.
     pub record: Option<recorder::Settings>,
 }
@@ -71,6 +73,7 @@ impl Default for Config {
             journal_size: crate::journal::DEFAULT_CAPACITY,
             delivery: delivery::Settings::default(),
             record: None,
+            strict: false,
         }
     }
 }
@@ -127,7 +130,8 @@ pub fn app(config: &Config) -> Result<(Router, Engine), StartError> {
     let coverage = Arc::new(Coverage::default());
     let edge = Edge {
         routes: Routes::new(OPERATIONS, serves).map_err(StartError::Routes)?,
-        contracts: Contracts::compile(DOCUMENTS, OPERATIONS, config.validate_responses)?,
+        contracts: Contracts::compile(DOCUMENTS, OPERATIONS, config.validate_responses)?
+            .strict(config.strict),
         apis,
         context: context.clone(),
         journal: journal.clone(),

@@ -34,6 +34,10 @@ pub enum CompileError {
 /// The compiled contract of every operation, index-aligned with the route table.
 pub struct Contracts {
     operations: Vec<OperationContract>,
+    /// The documents (`nullable` rewritten), for the strict check's walk over body schemas.
+    docs: HashMap<&'static str, Value>,
+    /// `--strict`: unknown query parameters and undocumented body fields are violations too.
+    strict: bool,
 }
 
 struct OperationContract {
@@ -119,7 +123,17 @@ impl Contracts {
             .iter()
             .map(|op| compiler.operation(op, responses))
             .collect::<Result<_, _>>()?;
-        Ok(Self { operations })
+        Ok(Self {
+            operations,
+            docs,
+            strict: false,
+        })
+    }
+
+    /// With `strict`, requests are also refused for query parameters the operation does not
+    /// declare and body fields its schema does not describe.
+    pub fn strict(self, strict: bool) -> Self {
+        Self { strict, ..self }
     }
 
     /// Checks a request for `OPERATIONS[index]`: every parameter, the content type and the body.
@@ -141,6 +155,16 @@ impl Contracts {
             }
         }
         let body = contract.check_body(incoming, &mut violations)?;
+        if self.strict {
+            violations.extend(unknown_parameters(contract, &query));
+            if let (Some(body), Some(declared), Some(doc)) = (
+                &body,
+                contract.operation.body,
+                self.docs.get(contract.operation.api),
+            ) {
+                undocumented_fields(doc, doc.pointer(declared.schema), body, "", &mut violations);
+            }
+        }
         if violations.is_empty() {
             Ok(Checked { params, body })
         } else {
@@ -308,6 +332,125 @@ fn schema_type(schema: &Value) -> Option<&str> {
             .find(|t| *t != "null"),
         _ => None,
     }
+}
+
+/// `--strict`: query parameters the operation does not declare.
+fn unknown_parameters(contract: &OperationContract, query: &[(String, String)]) -> Vec<Violation> {
+    let declared: Vec<&str> = contract
+        .params
+        .iter()
+        .filter(|p| p.param.location == ParamIn::Query)
+        .map(|p| p.param.name)
+        .collect();
+    let known = |key: &str| {
+        declared.iter().any(|name| {
+            key == *name
+                || key
+                    .strip_prefix(name)
+                    .is_some_and(|rest| rest.starts_with('['))
+        })
+    };
+    let mut seen: Vec<&str> = Vec::new();
+    for (key, _) in query.iter().filter(|(key, _)| !known(key)) {
+        if !seen.contains(&key.as_str()) {
+            seen.push(key);
+        }
+    }
+    seen.into_iter()
+        .map(|key| {
+            let message = format!(
+                "is not a parameter of {}; it takes: {}",
+                contract.operation.operation_id,
+                if declared.is_empty() {
+                    "none".to_owned()
+                } else {
+                    declared.join(", ")
+                }
+            );
+            Violation::new(Location::Query(key.to_owned()), "strict", message)
+        })
+        .collect()
+}
+
+/// `--strict`: object fields that the schema does not describe, anywhere in the body. Schemas
+/// that say `additionalProperties` (any value) allow extra fields; `$ref`s are followed and
+/// `allOf`/`anyOf`/`oneOf` branches pooled.
+fn undocumented_fields(
+    doc: &Value,
+    schema: Option<&Value>,
+    value: &Value,
+    pointer: &str,
+    out: &mut Vec<Violation>,
+) {
+    let Some(schema) = resolve_ref(doc, schema) else {
+        return;
+    };
+    match value {
+        Value::Object(map) => {
+            if schema.get("additionalProperties").is_some() {
+                return;
+            }
+            let mut described: HashMap<&str, &Value> = HashMap::new();
+            for branch in std::iter::once(schema).chain(branches(doc, schema)) {
+                if let Some(properties) = branch.get("properties").and_then(Value::as_object) {
+                    described.extend(properties.iter().map(|(k, v)| (k.as_str(), v)));
+                }
+            }
+            if described.is_empty() {
+                return;
+            }
+            for (key, child) in map {
+                let at = format!("{pointer}/{}", key.replace('~', "~0").replace('/', "~1"));
+                match described.get(key.as_str()) {
+                    Some(child_schema) => {
+                        undocumented_fields(doc, Some(child_schema), child, &at, out)
+                    }
+                    None => {
+                        let known: Vec<&str> = described.keys().copied().collect();
+                        out.push(Violation::new(
+                            Location::Body(at),
+                            "strict",
+                            format!(
+                                "{key:?} is not a documented field; documented: {}",
+                                known.join(", ")
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                undocumented_fields(
+                    doc,
+                    schema.get("items"),
+                    item,
+                    &format!("{pointer}/{i}"),
+                    out,
+                );
+            }
+        }
+        _ => {}
+    }
+}
+
+fn resolve_ref<'a>(doc: &'a Value, schema: Option<&'a Value>) -> Option<&'a Value> {
+    let mut schema = schema?;
+    for _ in 0..16 {
+        match schema.get("$ref").and_then(Value::as_str) {
+            Some(reference) => schema = doc.pointer(reference.trim_start_matches('#'))?,
+            None => return Some(schema),
+        }
+    }
+    None
+}
+
+fn branches<'a>(doc: &'a Value, schema: &'a Value) -> impl Iterator<Item = &'a Value> {
+    ["allOf", "anyOf", "oneOf"]
+        .into_iter()
+        .filter_map(move |k| schema.get(k).and_then(Value::as_array))
+        .flatten()
+        .filter_map(move |branch| resolve_ref(doc, Some(branch)))
 }
 
 /// A JSON pointer made safe for a URI fragment (`{` and `}` in path templates are not).

@@ -124,3 +124,57 @@ async fn a_correct_suite_passes_the_gate_and_coverage_shows_what_it_exercised() 
     assert_eq!(report["operations_exercised"], 2);
     assert!(report["operations_total"].as_u64().is_some_and(|n| n >= 29));
 }
+
+#[tokio::test]
+async fn strict_mode_names_unknown_parameters_and_undocumented_fields() {
+    let body = json!({"url": "https://hooks.example.com/fn", "events": ["workorder.status.assigned"], "colour": "red",
+                      "webhookAttribute": {"header": {"X-Anything": "free-form maps stay allowed"}, "legacy": 1}});
+    let lenient = TestServer::start().await;
+    assert_eq!(
+        lenient
+            .call(
+                Some("ci"),
+                Method::POST,
+                "/api/v1/webhooks?dryRun=1",
+                Some(body.clone())
+            )
+            .await
+            .0,
+        200
+    );
+
+    let strict = TestServer::with_config(hookmock::server::Config {
+        strict: true,
+        ..TestServer::config()
+    })
+    .await;
+    let (status, answer) = strict
+        .call(
+            Some("ci"),
+            Method::POST,
+            "/api/v1/webhooks?dryRun=1",
+            Some(body),
+        )
+        .await;
+    assert_eq!(status, 400);
+    let fields: Vec<&str> = answer["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .filter_map(|e| e["field"].as_str())
+        .collect();
+    assert_eq!(
+        fields,
+        ["dryRun", "/colour", "/webhookAttribute/legacy"],
+        "{answer}"
+    );
+    let (status, _) = strict
+        .call(
+            Some("ci"),
+            Method::GET,
+            "/api/v1/webhooks?status=active&page=1",
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "documented parameters pass");
+}
