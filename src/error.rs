@@ -147,6 +147,9 @@ pub enum ApiError {
         path: String,
         allow: Vec<&'static str>,
     },
+    /// A `Prefer` header asks for a response the operation does not document.
+    #[error("{0}")]
+    BadPreference(String),
     /// A dependency of the answer is overloaded (the delivery queue is full).
     #[error("{0}")]
     Unavailable(String),
@@ -229,7 +232,9 @@ impl ApiError {
         match self {
             ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             ApiError::Invalid(violations) => validation_status(style, violations),
-            ApiError::MalformedJson { .. } | ApiError::BodyUnreadable(_) => StatusCode::BAD_REQUEST,
+            ApiError::MalformedJson { .. }
+            | ApiError::BodyUnreadable(_)
+            | ApiError::BadPreference(_) => StatusCode::BAD_REQUEST,
             ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::NotFound(_) | ApiError::NoRoute { .. } => StatusCode::NOT_FOUND,

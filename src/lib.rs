@@ -15,6 +15,7 @@ pub mod error;
 pub mod fixtures;
 pub mod generated;
 pub mod journal;
+pub mod prefer;
 pub mod recorder;
 pub mod request;
 pub mod router;

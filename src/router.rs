@@ -373,6 +373,14 @@ impl Edge {
             body,
         };
         let checked = self.contracts.check_request(found.index, &incoming)?;
+        // `Prefer: code=…` answers with a documented response instead of the stateful fake.
+        if let Some(preference) = crate::prefer::requested(&parts.headers) {
+            let doc = self
+                .contracts
+                .document(found.operation.api)
+                .unwrap_or(&serde_json::Value::Null);
+            return crate::prefer::respond(doc, found.operation, &preference);
+        }
         let request = Request {
             operation: found.operation,
             tenant,

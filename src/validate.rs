@@ -136,6 +136,11 @@ impl Contracts {
         Self { strict, ..self }
     }
 
+    /// A document, `nullable` rewritten, by API name.
+    pub fn document(&self, api: &str) -> Option<&Value> {
+        self.docs.get(api)
+    }
+
     /// Checks a request for `OPERATIONS[index]`: every parameter, the content type and the body.
     pub fn check_request(
         &self,

@@ -178,3 +178,103 @@ async fn strict_mode_names_unknown_parameters_and_undocumented_fields() {
         .await;
     assert_eq!(status, 200, "documented parameters pass");
 }
+
+async fn prefer(
+    server: &TestServer,
+    value: &str,
+    method: Method,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> (u16, String) {
+    let mut request = server
+        .client("ci")
+        .request(method, server.url(path))
+        .header("Prefer", value);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.expect("sent");
+    (
+        response.status().as_u16(),
+        response.text().await.unwrap_or_default(),
+    )
+}
+
+/// `Prefer` (Prism's header) rehearses the vendor's documented answers.
+#[tokio::test]
+async fn prefer_answers_with_a_documented_response() {
+    let server = TestServer::start().await;
+    let (status, body) = prefer(
+        &server,
+        "code=404",
+        Method::GET,
+        "/api/v1/webhooks/wh_anything",
+        None,
+    )
+    .await;
+    assert_eq!(status, 404);
+    assert!(
+        body.contains("Webhook not found"),
+        "the document's example: {body}"
+    );
+
+    let valid = json!({"url": "https://x.example.com", "events": ["workorder.status.assigned"]});
+    let (status, body) = prefer(
+        &server,
+        "code=200",
+        Method::POST,
+        "/api/v1/webhooks",
+        Some(valid.clone()),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(body.contains("wh_abc123def456"), "{body}");
+    assert_eq!(
+        server.get("ci", "/api/v1/webhooks").await.1["metadata"]["total"],
+        0,
+        "nothing was stored"
+    );
+
+    let (status, body) = prefer(
+        &server,
+        "code=500",
+        Method::POST,
+        "/api/v1/webhooks",
+        Some(valid.clone()),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(
+        body.contains("code=500 is not documented") && body.contains("200, 400, 401"),
+        "{body}"
+    );
+    let (status, body) = prefer(
+        &server,
+        "example=missing",
+        Method::POST,
+        "/api/v1/webhooks",
+        Some(valid),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(body.contains("named examples: none"), "{body}");
+
+    let (status, body) = prefer(
+        &server,
+        "code=204",
+        Method::DELETE,
+        "/api/v3/notification/webhooks/12",
+        None,
+    )
+    .await;
+    assert_eq!((status, body.as_str()), (204, ""));
+    let (status, _) = prefer(
+        &server,
+        "code=200",
+        Method::POST,
+        "/api/v1/webhooks",
+        Some(json!({"events": []})),
+    )
+    .await;
+    assert_eq!(status, 400, "the request is still validated first");
+}
