@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::delivery::{self, Delivery, DeliveryError, EmitError, Emitters, Engine, Notice};
+use crate::faults::{Faults, Rule as FaultRule};
 use crate::generated::{DOCUMENTS, OPERATIONS};
 use crate::journal::{
     Coverage, CoverageReport, Filter, FlowRun, FlowRuns, Journal, Listing, Verdict,
@@ -38,6 +39,7 @@ pub struct Admin {
     pub journal: Arc<Journal>,
     pub violations: Arc<Violations>,
     pub coverage: Arc<Coverage>,
+    pub faults: Arc<Faults>,
     /// The APIs being served (coverage reports only these).
     pub served: Vec<&'static str>,
     pub token: Option<String>,
@@ -56,6 +58,10 @@ pub fn router(admin: Arc<Admin>) -> Router {
         .route("/requests", get(requests))
         .route("/violations", get(list_violations).delete(clear_violations))
         .route("/coverage", get(coverage).delete(clear_coverage))
+        .route(
+            "/faults",
+            get(list_faults).put(set_faults).delete(clear_faults),
+        )
         .route("/events", post(emit_event))
         .route("/deliveries", get(deliveries))
         .route("/deliveries/{id}/retry", post(retry_delivery))
@@ -291,6 +297,26 @@ async fn clear_coverage(State(admin): State<Arc<Admin>>) -> axum::Json<Cleared> 
     axum::Json(Cleared { cleared: 0 })
 }
 
+/// `PUT /__admin/faults`: the fault rules, replacing the previous ones.
+async fn set_faults(
+    State(admin): State<Arc<Admin>>,
+    body: Bytes,
+) -> Result<axum::Json<Vec<FaultRule>>, AdminError> {
+    let rules: Vec<FaultRule> = parse(&body)?;
+    admin.faults.set(rules.clone()).map_err(bad_request)?;
+    Ok(axum::Json(rules))
+}
+
+async fn list_faults(State(admin): State<Arc<Admin>>) -> axum::Json<Vec<FaultRule>> {
+    axum::Json(admin.faults.rules())
+}
+
+async fn clear_faults(State(admin): State<Arc<Admin>>) -> axum::Json<Cleared> {
+    let cleared = admin.faults.rules().len();
+    admin.faults.set(Vec::new()).unwrap_or_default();
+    axum::Json(Cleared { cleared })
+}
+
 /// `POST /__admin/events`: an event of one API, for one tenant or all.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -435,6 +461,7 @@ pub fn openapi() -> Value {
             generator.subschema_for::<CoverageReport>(),
         ),
         schema("Cleared", generator.subschema_for::<Cleared>()),
+        schema("FaultRules", generator.subschema_for::<Vec<FaultRule>>()),
     ]
     .into_iter()
     .collect();
@@ -487,6 +514,14 @@ pub fn openapi() -> Value {
                     "responses": { "200": ok("CoverageReport", "The report"), "401": error("Admin token required") } },
                 "delete": { "operationId": "clearCoverage", "summary": "Start counting again",
                     "responses": { "200": ok("Cleared", "Counting starts again"), "401": error("Admin token required") } } },
+            "/__admin/faults": {
+                "get": { "operationId": "listFaults", "summary": "The fault rules",
+                    "responses": { "200": ok("FaultRules", "The rules"), "401": error("Admin token required") } },
+                "put": { "operationId": "setFaults", "summary": "Replace the fault rules",
+                    "requestBody": body("FaultRules"),
+                    "responses": { "200": ok("FaultRules", "The rules"), "400": error("Bad rules"), "401": error("Admin token required") } },
+                "delete": { "operationId": "clearFaults", "summary": "No more faults",
+                    "responses": { "200": ok("Cleared", "How many rules there were"), "401": error("Admin token required") } } },
             "/__admin/flow-runs": { "get": {
                 "operationId": "listFlowRuns", "summary": "Patchworks flows started through their trigger URLs, newest first",
                 "responses": { "200": ok("FlowRuns", "The runs"), "401": error("Admin token required") } } },

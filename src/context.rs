@@ -47,6 +47,15 @@ impl Context {
         }
     }
 
+    /// A number in [0, 1): for fault rates and latency (seeded under `--clock`, like IDs).
+    pub fn random(&self) -> f64 {
+        let bytes = self.bytes16();
+        let n = u64::from_le_bytes([
+            bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+        ]);
+        (n >> 11) as f64 / (1u64 << 53) as f64
+    }
+
     /// `len` lower-case hex digits (at most 32).
     pub fn hex(&self, len: usize) -> String {
         let mut hex = self.uuid().simple().to_string();

@@ -147,6 +147,9 @@ pub enum ApiError {
         path: String,
         allow: Vec<&'static str>,
     },
+    /// A fault rule (`PUT /__admin/faults`) answered this status instead of the fake.
+    #[error("injected fault: HTTP {0} (a rule of PUT /__admin/faults)")]
+    Injected(u16),
     /// A `Prefer` header asks for a response the operation does not document.
     #[error("{0}")]
     BadPreference(String),
@@ -241,6 +244,9 @@ impl ApiError {
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Injected(status) => {
+                StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+            }
             ApiError::UnknownOperation(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

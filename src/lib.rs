@@ -12,6 +12,7 @@ pub mod clock;
 pub mod context;
 pub mod delivery;
 pub mod error;
+pub mod faults;
 pub mod fixtures;
 pub mod generated;
 pub mod journal;

@@ -242,6 +242,9 @@ struct ServeArgs {
     /// Also refuse query parameters and body fields the document does not describe (for CI).
     #[arg(long)]
     strict: bool,
+    /// Add latency to every answer, drawn uniformly: e.g. 20..200ms.
+    #[arg(long, value_name = "MIN..MAX", value_parser = hookmock::faults::parse_latency)]
+    latency: Option<std::ops::RangeInclusive<Duration>>,
     /// Check every answer against its document; violations are logged and shown in /__admin/requests.
     #[arg(long)]
     validate_responses: bool,
@@ -339,6 +342,7 @@ async fn serve(args: ServeArgs) -> ExitCode {
         admin_token: args.admin_token,
         validate_responses: args.validate_responses,
         strict: args.strict,
+        latency: args.latency,
         journal_size: args.journal_size,
         delivery: Settings {
             timeout: Duration::try_from_secs_f64(args.delivery_timeout)

@@ -15,6 +15,7 @@ use chrono::{DateTime, Utc};
 use crate::apis::{self, Apis};
 use crate::context::Context;
 use crate::error::{self, ApiError, ErrorStyle, Violation};
+use crate::faults::{Break, Faults, Rule as FaultRule, Target};
 use crate::journal::{
     self, Coverage, Entry, Journal, RequestCopy, Verdict, ViolationEntry, ViolationRecord,
     Violations,
@@ -188,6 +189,7 @@ pub struct Edge {
     pub journal: Arc<Journal>,
     pub violations: Arc<Violations>,
     pub coverage: Arc<Coverage>,
+    pub faults: Arc<Faults>,
     /// Accepted credentials (`--token`); empty accepts any non-empty one.
     pub tokens: Vec<String>,
     pub max_body: usize,
@@ -209,9 +211,24 @@ struct Outcome {
 pub async fn handle(State(edge): State<Arc<Edge>>, request: axum::extract::Request) -> Response {
     let started = Instant::now();
     let (parts, body) = request.into_parts();
-    let outcome = match edge.routes.find(&parts.method, parts.uri.path()) {
-        Ok(found) => edge.call(found, &parts, body).await,
-        Err(miss) => Outcome {
+    let route = edge.routes.find(&parts.method, parts.uri.path());
+    let fault = edge.fault_for(&parts, &route).await;
+    let outcome = match (route, fault.as_ref().and_then(|f| f.status)) {
+        (Ok(found), Some(status)) => {
+            let (api, found) = (
+                Some(found.operation.api),
+                Some((found.index, found.operation)),
+            );
+            Outcome {
+                api,
+                found,
+                tenant: None,
+                body: None,
+                result: Err(ApiError::Injected(status)),
+            }
+        }
+        (Ok(found), None) => edge.call(found, &parts, body).await,
+        (Err(miss), _) => Outcome {
             api: miss.api,
             found: None,
             tenant: None,
@@ -224,10 +241,47 @@ pub async fn handle(State(edge): State<Arc<Edge>>, request: axum::extract::Reque
         Err(error) => render_error(outcome.api, parts.uri.path(), error, edge.context.now()),
     };
     edge.observe(&parts, &outcome, &rendered, started.elapsed());
-    rendered.into_response()
+    match fault.and_then(|f| f.connection) {
+        Some(broken) => break_connection(broken, rendered),
+        None => rendered.into_response(),
+    }
+}
+
+/// A response that breaks its connection: hyper closes a connection whose body fails before
+/// anything was written, so the client gets an empty reply.
+fn break_connection(broken: Break, rendered: Rendered) -> Response {
+    let Break::EmptyReply = broken;
+    let failure = std::io::Error::new(std::io::ErrorKind::ConnectionAborted, "injected fault");
+    let mut response = rendered.into_response();
+    *response.body_mut() = Body::from_stream(futures_util::stream::iter([Err::<
+        axum::body::Bytes,
+        _,
+    >(failure)]));
+    response
 }
 
 impl Edge {
+    /// The fault rule that applies to this request, if any, after the latency and the rule's
+    /// delay have passed.
+    async fn fault_for(&self, parts: &Parts, route: &Result<Found, Miss>) -> Option<FaultRule> {
+        let operation = route.as_ref().ok().map(|f| f.operation);
+        let target = Target {
+            api: operation
+                .map(|op| op.api)
+                .or(route.as_ref().err().and_then(|m| m.api)),
+            operation: operation.map(|op| op.operation_id),
+            method: parts.method.as_str(),
+            path: parts.uri.path(),
+        };
+        let rule = self.faults.pick(&target, || self.context.random());
+        let delay = self.faults.latency(|| self.context.random())
+            + Duration::from_millis(rule.as_ref().and_then(|r| r.delay_ms).unwrap_or(0));
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        rule
+    }
+
     /// Everything kept about a request once it is answered: the log line, the journal, the
     /// coverage counters, and the violations of the request and (with `--validate-responses`)
     /// of the answer.

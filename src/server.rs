@@ -16,6 +16,7 @@ use axum::routing::{any, post};
 use crate::apis::{Wiring, patchworks};
 use crate::context::Context;
 use crate::delivery::{self, Emitters, Engine};
+use crate::faults::Faults;
 use crate::fixtures::{FixtureError, Fixtures};
 use crate::generated::{DOCUMENTS, OPERATIONS};
 use crate::journal::Journal;
@@ -53,6 +54,8 @@ pub struct Config {
     pub delivery: delivery::Settings,
     /// Also refuse unknown query parameters and undocumented body fields.
     pub strict: bool,
+    /// `--latency MIN..MAX`: added to every answer, drawn uniformly.
+    pub latency: Option<std::ops::RangeInclusive<Duration>>,
     /// `--record FILE`: capture what is sent to `/__sink/...`.
     pub record: Option<recorder::Settings>,
 }
@@ -74,6 +77,7 @@ impl Default for Config {
             delivery: delivery::Settings::default(),
             record: None,
             strict: false,
+            latency: None,
         }
     }
 }
@@ -128,6 +132,7 @@ pub fn app(config: &Config) -> Result<(Router, Engine), StartError> {
     let journal = Arc::new(Journal::new(config.journal_size));
     let violations = Arc::new(Violations::new(config.journal_size));
     let coverage = Arc::new(Coverage::default());
+    let faults = Arc::new(Faults::new(config.latency.clone()));
     let edge = Edge {
         routes: Routes::new(OPERATIONS, serves).map_err(StartError::Routes)?,
         contracts: Contracts::compile(DOCUMENTS, OPERATIONS, config.validate_responses)?
@@ -137,6 +142,7 @@ pub fn app(config: &Config) -> Result<(Router, Engine), StartError> {
         journal: journal.clone(),
         violations: violations.clone(),
         coverage: coverage.clone(),
+        faults: faults.clone(),
         tokens: config.tokens.clone(),
         max_body: config.max_body,
         validate_responses: config.validate_responses,
@@ -155,6 +161,7 @@ pub fn app(config: &Config) -> Result<(Router, Engine), StartError> {
         journal,
         violations,
         coverage,
+        faults,
         served: DOCUMENTS
             .iter()
             .map(|d| d.api)

@@ -339,7 +339,7 @@ async fn the_bundled_documents_and_the_admin_document_are_served() {
         .await;
     let parsed: openapiv3::OpenAPI =
         serde_json::from_value(own.clone()).expect("an OpenAPI 3.0 document");
-    assert_eq!(parsed.paths.paths.len(), 12);
+    assert_eq!(parsed.paths.paths.len(), 13);
     for schema in [
         "ResetRequest",
         "Listing",

@@ -278,3 +278,73 @@ async fn prefer_answers_with_a_documented_response() {
     .await;
     assert_eq!(status, 400, "the request is still validated first");
 }
+
+/// Fault rules as a real client sees them: a status in the vendor's shape, a rate, an empty
+/// reply; and they go away with DELETE.
+#[tokio::test]
+async fn faults_rehearse_the_vendor_having_a_bad_day() {
+    let server = TestServer::start().await;
+    let rules = json!([
+        {"api": "ingedata", "method": "GET", "status": 503},
+        {"operation": "listWebhooks", "connection": "empty_reply"},
+        {"path": "/webhooks", "status": 500, "rate": 0.0},
+        {"api": "patchworks", "delay_ms": 1}
+    ]);
+    let (status, echoed) = server
+        .call(None, Method::PUT, "/__admin/faults", Some(rules))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        echoed[0],
+        json!({"api": "ingedata", "method": "GET", "status": 503}),
+        "unset fields are not echoed"
+    );
+
+    let (status, body) = server.get("ci", "/api/v3/notification/webhooks").await;
+    assert_eq!(status, 503);
+    assert_eq!(
+        body["errors"][0]["status"], "503",
+        "in the vendor's own shape: {body}"
+    );
+
+    let broken = server
+        .client("ci")
+        .get(server.url("/api/v1/webhooks"))
+        .send()
+        .await;
+    assert!(
+        broken.is_err(),
+        "the connection closed without an answer: {broken:?}"
+    );
+
+    assert_eq!(
+        server.get("ci", "/webhooks").await.0,
+        200,
+        "a rate of 0 never applies"
+    );
+    assert_eq!(
+        server.get("ci", "/api/v1/flows/999/webhooks").await.0,
+        404,
+        "a delay still answers"
+    );
+
+    let (status, body) = server
+        .call(
+            None,
+            Method::PUT,
+            "/__admin/faults",
+            Some(json!([{"status": 503, "rate": 2}])),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert!(
+        body["error"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("/0/rate")),
+        "{body}"
+    );
+    server
+        .call(None, Method::DELETE, "/__admin/faults", None)
+        .await;
+    assert_eq!(server.get("ci", "/api/v1/webhooks").await.0, 200, "cleared");
+}

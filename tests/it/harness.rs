@@ -209,8 +209,20 @@ async fn forward(State(fwd): State<Arc<Forwarder>>, request: axum::extract::Requ
         .headers(headers)
         .body(body)
         .send()
-        .await
-        .expect("the server answers");
+        .await;
+    // A connection the server broke on purpose (a fault rule) is broken here too.
+    let Ok(upstream) = upstream else {
+        let failure = std::io::Error::new(
+            std::io::ErrorKind::ConnectionAborted,
+            "the server closed the connection",
+        );
+        return Response::new(Body::from_stream(futures::stream::iter([Err::<
+            axum::body::Bytes,
+            _,
+        >(
+            failure
+        )])));
+    };
     let status = upstream.status();
     let mut headers = upstream.headers().clone();
     // Hop-by-hop: the forwarder frames its own answer.
