@@ -56,8 +56,6 @@ pub fn router(admin: Arc<Admin>) -> Router {
         .route("/reset", post(reset))
         .route("/state", get(export_state).put(import_state))
         .route("/requests", get(requests))
-        .route("/violations", get(list_violations).delete(clear_violations))
-        .route("/coverage", get(coverage).delete(clear_coverage))
         .route(
             "/faults",
             get(list_faults).put(set_faults).delete(clear_faults),
@@ -70,6 +68,11 @@ pub fn router(admin: Arc<Admin>) -> Router {
         .route("/openapi.json", get(own_document))
         .route("/openapi/{file}", get(bundled_document))
         .with_state(admin.clone())
+        .merge(violations_routes(admin.violations.clone()))
+        .merge(coverage_routes(
+            admin.coverage.clone(),
+            admin.served.clone(),
+        ))
         .merge(received)
         .layer(middleware::from_fn_with_state(admin, require_token))
 }
@@ -266,10 +269,20 @@ async fn requests(
     Ok(axum::Json(admin.journal.list(&filter)))
 }
 
-/// `GET /__admin/violations`: every request (and, with `--validate-responses`, every answer)
-/// that broke its contract, oldest first. The CI gate: `hookmock violations`.
-async fn list_violations(State(admin): State<Arc<Admin>>) -> axum::Json<ViolationListing> {
-    axum::Json(admin.violations.list())
+/// `/violations` (GET, DELETE), to be nested under `/__admin`: shared by the mock server and
+/// `hookmock proxy`, so `hookmock violations` works against either.
+pub fn violations_routes(violations: Arc<Violations>) -> Router {
+    Router::new()
+        .route("/violations", get(list_violations).delete(clear_violations))
+        .with_state(violations)
+}
+
+/// `GET /__admin/violations`: every request (and, with `--validate-responses` or through the
+/// proxy, every answer) that broke its contract, oldest first. The CI gate: `hookmock violations`.
+async fn list_violations(
+    State(violations): State<Arc<Violations>>,
+) -> axum::Json<ViolationListing> {
+    axum::Json(violations.list())
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -277,23 +290,31 @@ struct Cleared {
     cleared: usize,
 }
 
-async fn clear_violations(State(admin): State<Arc<Admin>>) -> axum::Json<Cleared> {
+async fn clear_violations(State(violations): State<Arc<Violations>>) -> axum::Json<Cleared> {
     axum::Json(Cleared {
-        cleared: admin.violations.clear(),
+        cleared: violations.clear(),
     })
 }
 
-/// `GET /__admin/coverage`: which operations and documented responses the client exercised.
-async fn coverage(State(admin): State<Arc<Admin>>) -> axum::Json<CoverageReport> {
-    axum::Json(
-        admin
-            .coverage
-            .report(OPERATIONS, |api| admin.served.contains(&api)),
-    )
+/// `/coverage` (GET, DELETE), to be nested under `/__admin`: shared by the mock server and
+/// `hookmock proxy`. Reports the operations of `served` APIs.
+pub fn coverage_routes(coverage: Arc<Coverage>, served: Vec<&'static str>) -> Router {
+    Router::new()
+        .route("/coverage", get(coverage_report).delete(clear_coverage))
+        .with_state((coverage, Arc::new(served)))
 }
 
-async fn clear_coverage(State(admin): State<Arc<Admin>>) -> axum::Json<Cleared> {
-    admin.coverage.clear();
+type CoverageState = (Arc<Coverage>, Arc<Vec<&'static str>>);
+
+/// `GET /__admin/coverage`: which operations and documented responses the client exercised.
+async fn coverage_report(
+    State((coverage, served)): State<CoverageState>,
+) -> axum::Json<CoverageReport> {
+    axum::Json(coverage.report(OPERATIONS, |api| served.contains(&api)))
+}
+
+async fn clear_coverage(State((coverage, _)): State<CoverageState>) -> axum::Json<Cleared> {
+    coverage.clear();
     axum::Json(Cleared { cleared: 0 })
 }
 

@@ -17,6 +17,7 @@ pub mod fixtures;
 pub mod generated;
 pub mod journal;
 pub mod prefer;
+pub mod proxy;
 pub mod recorder;
 pub mod request;
 pub mod router;

@@ -51,6 +51,26 @@ enum Command {
     },
     /// Print which operations and documented responses a client's run exercised.
     Coverage(ReportArgs),
+    /// Forward one API's requests to the real vendor, checking requests and answers against
+    /// the bundled document (violations: /__admin/violations and `x-hookmock-violations`).
+    Proxy(ProxyArgs),
+}
+
+#[derive(clap::Args)]
+struct ProxyArgs {
+    /// The API whose document applies (see `hookmock apis`).
+    #[arg(long, value_name = "NAME")]
+    api: String,
+    /// Where the real API is, e.g. https://api-sandbox.fndev.net
+    #[arg(long, value_name = "URL")]
+    upstream: String,
+    #[arg(long, default_value = "127.0.0.1")]
+    host: IpAddr,
+    #[arg(long, default_value_t = 4020)]
+    port: u16,
+    /// Violations kept.
+    #[arg(long, value_name = "N", default_value_t = hookmock::journal::DEFAULT_CAPACITY)]
+    journal_size: usize,
 }
 
 /// Where `violations` and `coverage` ask.
@@ -301,6 +321,10 @@ async fn main() -> ExitCode {
         Command::Received(args) => received::run(args).await,
         Command::Violations { report, junit } => report::violations(report, junit).await,
         Command::Coverage(args) => report::coverage(args).await,
+        Command::Proxy(args) => {
+            let addr = std::net::SocketAddr::new(args.host, args.port);
+            run(Bound::proxy(&args.api, &args.upstream, addr, args.journal_size).await).await
+        }
         // A closed pipe (`hookmock apis | head`) ends the listing quietly.
         Command::Apis => match print_apis(&mut std::io::stdout().lock()) {
             Ok(()) => ExitCode::SUCCESS,

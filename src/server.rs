@@ -246,6 +246,22 @@ impl Bound {
         Self::bind(recorder_app(settings)?, engine, addr).await
     }
 
+    /// `hookmock proxy` on `addr`: `api`'s requests forwarded to `upstream`, both ways checked.
+    pub async fn proxy(
+        api: &str,
+        upstream: &str,
+        addr: SocketAddr,
+        journal_size: usize,
+    ) -> Result<Self, StartError> {
+        let engine = Engine::start(Arc::new(Context::live()), delivery::Settings::default());
+        Self::bind(
+            crate::proxy::app(api, upstream, journal_size)?,
+            engine,
+            addr,
+        )
+        .await
+    }
+
     async fn bind(router: Router, engine: Engine, addr: SocketAddr) -> Result<Self, StartError> {
         let listener = TcpListener::bind(addr)
             .await

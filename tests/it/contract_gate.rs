@@ -348,3 +348,77 @@ async fn faults_rehearse_the_vendor_having_a_bad_day() {
         .await;
     assert_eq!(server.get("ci", "/api/v1/webhooks").await.0, 200, "cleared");
 }
+
+/// `hookmock proxy` in front of a local stand-in for the vendor that answers one list in the
+/// contract and one out of it.
+#[tokio::test]
+async fn the_proxy_checks_the_real_vendor_against_the_contract() {
+    let good = json!({"metadata": {"timestamp": "2025-01-15T11:00:00Z", "count": 0, "total": 0}, "result": []});
+    let upstream_app = axum::Router::new().route(
+        "/api/v1/webhooks",
+        axum::routing::get(move |query: axum::extract::RawQuery| {
+            let good = good.clone();
+            async move {
+                match query.0.as_deref() {
+                    Some("status=active") => axum::Json(good),
+                    _ => axum::Json(json!({"metadata": {}, "result": "nope"})),
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let upstream = format!("http://{}", listener.local_addr().expect("address"));
+    tokio::spawn(async move { axum::serve(listener, upstream_app).await });
+
+    let bound = hookmock::server::Bound::proxy(
+        "fieldnation",
+        &upstream,
+        "127.0.0.1:0".parse().expect("address"),
+        100,
+    )
+    .await
+    .expect("starts");
+    let proxy = format!("http://{}", bound.local_addr().expect("address"));
+    tokio::spawn(bound.run(std::future::pending(), std::time::Duration::ZERO));
+    let http = reqwest::Client::new();
+    let get = |query: &str| {
+        http.get(format!("{proxy}/api/v1/webhooks?{query}"))
+            .bearer_auth("vendor-token")
+            .send()
+    };
+
+    let conforming = get("status=active").await.expect("sent");
+    assert_eq!(
+        (
+            conforming.status().as_u16(),
+            conforming.headers()["x-hookmock-violations"].to_str().ok()
+        ),
+        (200, Some("0"))
+    );
+    let broken = get("status=gone").await.expect("sent");
+    let count: usize = broken.headers()["x-hookmock-violations"]
+        .to_str()
+        .expect("text")
+        .parse()
+        .expect("a count");
+    assert!(
+        count >= 3,
+        "the bad status parameter and the bad answer: {count}"
+    );
+    let body: serde_json::Value = broken.json().await.expect("the vendor's answer, unchanged");
+    assert_eq!(body["result"], "nope");
+
+    let (code, out, _) = hookmock(&["violations", "--url", &proxy]).await;
+    assert_eq!(code, Some(1));
+    assert!(
+        out.contains("GET /api/v1/webhooks?status=gone → 200 (request)")
+            && out.contains("(response)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("/result [type]") && out.contains("status [enum]"),
+        "{out}"
+    );
+}

@@ -1,0 +1,186 @@
+//! `hookmock proxy`: a validating proxy in front of the real vendor. Each request is forwarded
+//! unchanged and its answer returned unchanged, but both are checked against the bundled
+//! document; violations go to the same journal as the mock server's (`GET /__admin/violations`,
+//! so `hookmock violations` works against the proxy) and to an `x-hookmock-violations: N`
+//! header on the answer.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::context::Context;
+use crate::error::Violation;
+use crate::generated::{DOCUMENTS, OPERATIONS};
+use crate::journal::{Coverage, RequestCopy, ViolationEntry, ViolationRecord, Violations};
+use crate::router::Routes;
+use crate::server::StartError;
+use crate::validate::{CompileError, Contracts, Incoming};
+
+/// The largest body passed through.
+const MAX_BODY: usize = 16 * 1024 * 1024;
+
+pub struct Proxy {
+    api: String,
+    upstream: String,
+    client: reqwest::Client,
+    routes: Routes,
+    contracts: Contracts,
+    violations: Arc<Violations>,
+    coverage: Arc<Coverage>,
+    context: Context,
+}
+
+/// The proxy for `api`, forwarding to `upstream` (scheme, host and optional base path).
+pub fn app(api: &str, upstream: &str, journal_size: usize) -> Result<Router, StartError> {
+    if !DOCUMENTS.iter().any(|d| d.api == api) {
+        let known: Vec<&str> = DOCUMENTS.iter().map(|d| d.api).collect();
+        return Err(StartError::UnknownApi(api.to_owned(), known.join(", ")));
+    }
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap_or_default();
+    let violations = Arc::new(Violations::new(journal_size));
+    let coverage = Arc::new(Coverage::default());
+    let served = DOCUMENTS
+        .iter()
+        .map(|d| d.api)
+        .filter(|a| *a == api)
+        .collect();
+    let proxy = Proxy {
+        api: api.to_owned(),
+        upstream: upstream.trim_end_matches('/').to_owned(),
+        client,
+        routes: Routes::new(OPERATIONS, |a| a == api).map_err(StartError::Routes)?,
+        contracts: Contracts::compile(DOCUMENTS, OPERATIONS, true)
+            .map_err(|e: CompileError| StartError::Contracts(e))?,
+        violations: violations.clone(),
+        coverage: coverage.clone(),
+        context: Context::live(),
+    };
+    Ok(Router::new()
+        .fallback(forward)
+        .with_state(Arc::new(proxy))
+        .nest(
+            "/__admin",
+            crate::admin::violations_routes(violations)
+                .merge(crate::admin::coverage_routes(coverage, served)),
+        ))
+}
+
+async fn forward(State(proxy): State<Arc<Proxy>>, request: axum::extract::Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, MAX_BODY).await else {
+        return (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            axum::Json(json!({ "error": format!("bodies over {MAX_BODY} bytes are not proxied") })),
+        )
+            .into_response();
+    };
+    let route = proxy.routes.find(&parts.method, parts.uri.path()).ok();
+    let request_violations = match &route {
+        Some(found) => {
+            let incoming = Incoming {
+                path_params: &found.params,
+                query: parts.uri.query(),
+                headers: &parts.headers,
+                body: &body,
+            };
+            proxy
+                .contracts
+                .check_request(found.index, &incoming)
+                .err()
+                .map(|e| e.violations())
+                .unwrap_or_default()
+        }
+        None => vec![Violation::new(
+            crate::error::Location::Status,
+            "route",
+            format!(
+                "{} {} is not an operation of {}",
+                parts.method,
+                parts.uri.path(),
+                proxy.api
+            ),
+        )],
+    };
+    let target = format!(
+        "{}{}",
+        proxy.upstream,
+        parts.uri.path_and_query().map_or("", |pq| pq.as_str())
+    );
+    let mut headers = parts.headers.clone();
+    headers.remove(header::HOST);
+    let sent = proxy
+        .client
+        .request(parts.method.clone(), &target)
+        .headers(headers)
+        .body(body.clone())
+        .send()
+        .await;
+    let upstream = match sent {
+        Ok(upstream) => upstream,
+        Err(e) => {
+            return (
+                StatusCode::BAD_GATEWAY,
+                axum::Json(json!({ "error": format!("{target}: {e}") })),
+            )
+                .into_response();
+        }
+    };
+    let (status, mut answer_headers) = (upstream.status(), upstream.headers().clone());
+    let answer = upstream.bytes().await.unwrap_or_default();
+    let response_violations = match &route {
+        Some(found) => {
+            let content_type = answer_headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok());
+            proxy
+                .contracts
+                .check_response(found.index, status.as_u16(), content_type, &answer)
+        }
+        None => Vec::new(),
+    };
+    let operation = route.as_ref().map(|f| f.operation.operation_id);
+    if let Some(found) = &route {
+        proxy.coverage.record(found.index, status.as_u16());
+    }
+    for (source, violations) in [
+        ("request", &request_violations),
+        ("response", &response_violations),
+    ] {
+        if !violations.is_empty() {
+            proxy.violations.record(ViolationRecord {
+                id: 0,
+                time: crate::clock::format(proxy.context.now()),
+                api: Some(proxy.api.clone()),
+                operation: operation.map(str::to_owned),
+                // A proxy does not know tenants: the credential belongs to the vendor.
+                tenant: None,
+                source: source.to_owned(),
+                status: status.as_u16(),
+                request: RequestCopy::new(
+                    parts.method.as_str(),
+                    parts.uri.path(),
+                    parts.uri.query(),
+                    &parts.headers,
+                    Some(&body),
+                ),
+                violations: violations.iter().map(ViolationEntry::from).collect(),
+            });
+        }
+    }
+    let count = request_violations.len() + response_violations.len();
+    answer_headers.remove(header::TRANSFER_ENCODING);
+    answer_headers.remove(header::CONNECTION);
+    answer_headers.insert("x-hookmock-violations", HeaderValue::from(count));
+    let mut response = Response::new(Body::from(answer));
+    *response.status_mut() = status;
+    *response.headers_mut() = answer_headers;
+    response
+}
