@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use hookmock::recorder::Record;
 
 use super::ReceivedArgs;
+use crate::report::get_json;
 
 /// How often the recorder is asked.
 const POLL: Duration = Duration::from_millis(200);
@@ -47,26 +48,13 @@ pub async fn run(args: ReceivedArgs) -> ExitCode {
 }
 
 async fn fetch(client: &reqwest::Client, args: &ReceivedArgs) -> Result<Vec<Record>, String> {
-    let url = format!("{}/__admin/received", args.url.trim_end_matches('/'));
-    let mut request = client.get(&url).timeout(Duration::from_secs(5));
-    if let Some(token) = &args.admin_token {
-        request = request.bearer_auth(token);
-    }
-    let response = request
-        .send()
-        .await
-        .map_err(|e| format!("cannot reach {url}: {e}"))?;
-    let status = response.status();
-    if !status.is_success() {
-        return Err(format!(
-            "{url} answered {status}: {}",
-            response.text().await.unwrap_or_default()
-        ));
-    }
-    response
-        .json()
-        .await
-        .map_err(|e| format!("{url} did not answer a list of records: {e}"))
+    get_json(
+        client,
+        &args.url,
+        "/__admin/received",
+        args.admin_token.as_deref(),
+    )
+    .await
 }
 
 fn matching<'a>(records: &'a [Record], args: &ReceivedArgs) -> Vec<&'a Record> {

@@ -12,9 +12,25 @@ use serde::de::DeserializeOwned;
 use super::ReportArgs;
 
 async fn fetch<T: DeserializeOwned>(args: &ReportArgs, path: &str) -> Result<T, String> {
-    let url = format!("{}{path}", args.url.trim_end_matches('/'));
-    let mut request = reqwest::Client::new().get(&url);
-    if let Some(token) = &args.admin_token {
+    get_json(
+        &reqwest::Client::new(),
+        &args.url,
+        path,
+        args.admin_token.as_deref(),
+    )
+    .await
+}
+
+/// `GET <base><path>` with the admin token, as JSON; a message that says what went wrong.
+pub async fn get_json<T: DeserializeOwned>(
+    client: &reqwest::Client,
+    base: &str,
+    path: &str,
+    token: Option<&str>,
+) -> Result<T, String> {
+    let url = format!("{}{path}", base.trim_end_matches('/'));
+    let mut request = client.get(&url).timeout(std::time::Duration::from_secs(5));
+    if let Some(token) = token {
         request = request.bearer_auth(token);
     }
     let response = request
