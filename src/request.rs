@@ -35,8 +35,13 @@ impl Request {
         self.param(name).and_then(Value::as_str)
     }
 
+    /// An integer parameter; one too large for i64 (the schema allowed it) saturates.
     pub fn param_i64(&self, name: &str) -> Option<i64> {
-        self.param(name).and_then(Value::as_i64)
+        let value = self.param(name)?;
+        value
+            .as_i64()
+            .or_else(|| value.as_u64().map(|_| i64::MAX))
+            .or_else(|| value.as_f64().map(|f| f as i64))
     }
 
     pub fn param_bool(&self, name: &str) -> Option<bool> {

@@ -604,7 +604,19 @@ impl ParamContract {
 fn coerce(kind: Kind, text: &str) -> Value {
     let parsed = match kind {
         Kind::String => None,
-        Kind::Integer => text.parse::<i64>().ok().map(Value::from),
+        // Beyond i64 (and u64), still a number: the schema's bounds decide, not the parser.
+        Kind::Integer => text
+            .parse::<i64>()
+            .map(Value::from)
+            .or_else(|_| text.parse::<u64>().map(Value::from))
+            .ok()
+            .or_else(|| {
+                text.bytes()
+                    .all(|b| b.is_ascii_digit())
+                    .then(|| text.parse::<f64>().ok())
+                    .flatten()
+                    .and_then(|n| serde_json::Number::from_f64(n).map(Value::Number))
+            }),
         Kind::Number => text
             .parse::<f64>()
             .ok()
@@ -807,6 +819,14 @@ mod tests {
     fn coercion_keeps_unparseable_text_for_the_validator_to_report() {
         assert_eq!(coerce(Kind::Integer, "12"), json!(12));
         assert_eq!(coerce(Kind::Integer, "12x"), json!("12x"));
+        assert_eq!(
+            coerce(Kind::Integer, "15577374053816094720"),
+            json!(15577374053816094720u64)
+        );
+        assert!(
+            coerce(Kind::Integer, "155773740538160947201").is_number(),
+            "beyond u64 is still a number"
+        );
         assert_eq!(coerce(Kind::Boolean, "true"), json!(true));
         assert_eq!(coerce(Kind::Number, "1.5"), json!(1.5));
     }
