@@ -15,6 +15,10 @@ use serde::{Deserialize, Serialize};
 pub enum Break {
     /// The connection closes before any byte of an answer.
     EmptyReply,
+    /// The connection is reset (RST) instead of answered.
+    Reset,
+    /// The answer's head and the first half of its body, then the connection closes.
+    TruncatedBody,
 }
 
 /// One rule: every matcher given must match; then, at `rate`, its effects apply.

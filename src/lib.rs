@@ -9,6 +9,7 @@
 pub mod admin;
 pub mod apis;
 pub mod clock;
+pub mod connection;
 pub mod context;
 pub mod delivery;
 pub mod error;

@@ -6,13 +6,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header, request::Parts};
 use axum::response::{IntoResponse, Response};
 
 use chrono::{DateTime, Utc};
 
 use crate::apis::{self, Apis};
+use crate::connection::Peer;
 use crate::context::Context;
 use crate::error::{self, ApiError, ErrorStyle, Violation};
 use crate::faults::{Break, Faults, Rule as FaultRule, Target};
@@ -242,22 +243,23 @@ pub async fn handle(State(edge): State<Arc<Edge>>, request: axum::extract::Reque
     };
     edge.observe(&parts, &outcome, &rendered, started.elapsed());
     match fault.and_then(|f| f.connection) {
-        Some(broken) => break_connection(broken, rendered),
+        Some(broken) => break_connection(broken, rendered, &parts),
         None => rendered.into_response(),
     }
 }
 
-/// A response that breaks its connection: hyper closes a connection whose body fails before
-/// anything was written, so the client gets an empty reply.
-fn break_connection(broken: Break, rendered: Rendered) -> Response {
-    let Break::EmptyReply = broken;
-    let failure = std::io::Error::new(std::io::ErrorKind::ConnectionAborted, "injected fault");
-    let mut response = rendered.into_response();
-    *response.body_mut() = Body::from_stream(futures_util::stream::iter([Err::<
-        axum::body::Bytes,
-        _,
-    >(failure)]));
-    response
+/// The answer, with its connection set to break as `broken` says (see [`crate::connection`]).
+fn break_connection(broken: Break, rendered: Rendered, parts: &Parts) -> Response {
+    let Some(ConnectInfo(peer)) = parts.extensions.get::<ConnectInfo<Peer>>() else {
+        tracing::warn!("a fault rule wants to break a connection this server does not control");
+        return rendered.into_response();
+    };
+    match broken {
+        Break::EmptyReply => peer.switch.empty_reply(),
+        Break::Reset => peer.switch.reset(),
+        Break::TruncatedBody => peer.switch.truncate_after(rendered.body.len() as u64 / 2),
+    }
+    rendered.into_response()
 }
 
 impl Edge {

@@ -14,6 +14,7 @@ use crate::admin::Admin;
 use axum::routing::{any, post};
 
 use crate::apis::{Wiring, patchworks};
+use crate::connection::{Listener, Peer};
 use crate::context::Context;
 use crate::delivery::{self, Emitters, Engine};
 use crate::faults::Faults;
@@ -286,10 +287,8 @@ impl Bound {
         drain: Duration,
     ) -> std::io::Result<usize> {
         // Connection info gives the recorder each sender's address.
-        let service = self
-            .router
-            .into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, service)
+        let service = self.router.into_make_service_with_connect_info::<Peer>();
+        axum::serve(Listener(self.listener), service)
             .with_graceful_shutdown(shutdown)
             .await?;
         Ok(self.engine.drain(drain).await)

@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
@@ -17,6 +16,7 @@ use futures_util::Stream;
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::connection::Peer;
 use crate::context::Context;
 use crate::recorder::{Filter, Incoming, Record, Recorder, Rule};
 
@@ -73,8 +73,8 @@ pub async fn capture(State(sink): State<Arc<Sink>>, request: axum::extract::Requ
         body: body.to_vec(),
         remote: parts
             .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.to_string()),
+            .get::<ConnectInfo<Peer>>()
+            .map(|c| c.0.addr.to_string()),
     };
     let (recorder, now) = (sink.recorder.clone(), sink.context.now());
     // Writing and syncing the file blocks; keep it off the async workers.

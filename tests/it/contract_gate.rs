@@ -422,3 +422,61 @@ async fn the_proxy_checks_the_real_vendor_against_the_contract() {
         "{out}"
     );
 }
+
+/// Reset and truncated body break the socket itself; a client talking to the server directly
+/// (not through the test forwarder) sees them as it would see a vendor's.
+#[tokio::test]
+async fn connections_can_be_reset_or_cut_short() {
+    let bound = hookmock::server::Bound::new(&TestServer::config())
+        .await
+        .expect("starts");
+    let base = format!("http://{}", bound.local_addr().expect("address"));
+    tokio::spawn(bound.run(std::future::pending(), std::time::Duration::ZERO));
+    let http = reqwest::Client::new();
+    let rules = json!([{"path": "/webhooks", "connection": "reset"}, {"path": "/api/v1/webhooks", "connection": "truncated_body"}]);
+    http.put(format!("{base}/__admin/faults"))
+        .json(&rules)
+        .send()
+        .await
+        .expect("rules set");
+
+    let reset = http
+        .get(format!("{base}/webhooks"))
+        .bearer_auth("ci")
+        .send()
+        .await
+        .expect_err("reset");
+    let chain = format!("{reset:?}");
+    assert!(
+        chain.contains("reset") || chain.contains("Reset"),
+        "{chain}"
+    );
+
+    let truncated = http
+        .get(format!("{base}/api/v1/webhooks"))
+        .bearer_auth("ci")
+        .send()
+        .await
+        .expect("the head arrives");
+    assert_eq!(truncated.status(), 200);
+    let promised: usize = truncated.headers()["content-length"]
+        .to_str()
+        .expect("text")
+        .parse()
+        .expect("a length");
+    assert!(promised > 10);
+    assert!(
+        truncated.bytes().await.is_err(),
+        "the body stops short of its Content-Length"
+    );
+    assert_eq!(
+        http.get(format!("{base}/api/v1/flows/12/webhooks"))
+            .bearer_auth("ci")
+            .send()
+            .await
+            .expect("sent")
+            .status(),
+        404,
+        "other routes answer"
+    );
+}
