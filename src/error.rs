@@ -127,6 +127,8 @@ pub enum ApiError {
     },
     #[error("the request body could not be read: {0}")]
     BodyUnreadable(String),
+    #[error("the request headers take {size} bytes; the limit is {limit}")]
+    HeadersTooLarge { size: usize, limit: usize },
     #[error("the request body is larger than the limit of {limit} bytes")]
     PayloadTooLarge { limit: usize },
     /// A resource the vendor would not find (unknown ID, another tenant's ID).
@@ -240,6 +242,7 @@ impl ApiError {
             | ApiError::BadPreference(_) => StatusCode::BAD_REQUEST,
             ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::HeadersTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ApiError::NotFound(_) | ApiError::NoRoute { .. } => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,

@@ -25,6 +25,9 @@ use crate::request::{Reply, Request};
 use crate::spec::Operation;
 use crate::validate::{Contracts, Incoming};
 
+/// The most header bytes (names and values) a request may carry.
+const MAX_HEADER_BYTES: usize = 64 * 1024;
+
 /// How many routes a 404 suggests.
 const CLOSEST_ROUTES: usize = 3;
 
@@ -399,6 +402,20 @@ impl Edge {
             }
         };
         outcome.tenant = Some(tenant.clone());
+        let header_bytes: usize = parts
+            .headers
+            .iter()
+            .map(|(k, v)| k.as_str().len() + v.len())
+            .sum();
+        if header_bytes > MAX_HEADER_BYTES {
+            return Outcome {
+                result: Err(ApiError::HeadersTooLarge {
+                    size: header_bytes,
+                    limit: MAX_HEADER_BYTES,
+                }),
+                ..outcome
+            };
+        }
         let bytes = match read_body(body, self.max_body).await {
             Ok(bytes) => bytes,
             Err(error) => {

@@ -160,6 +160,9 @@ impl Contracts {
             }
         }
         let body = contract.check_body(incoming, &mut violations)?;
+        if !self.strict {
+            violations.extend(malformed_brackets(contract, &query));
+        }
         if self.strict {
             violations.extend(unknown_parameters(contract, &query));
             if let (Some(body), Some(declared), Some(doc)) = (
@@ -337,6 +340,77 @@ fn schema_type(schema: &Value) -> Option<&str> {
             .find(|t| *t != "null"),
         _ => None,
     }
+}
+
+/// A JSON document with no object that repeats a key (checked, then discarded).
+struct NoDuplicateKeys;
+
+impl<'de> serde::Deserialize<'de> for NoDuplicateKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(NoDuplicateKeys)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for NoDuplicateKeys {
+    type Value = NoDuplicateKeys;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("JSON")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self, A::Error> {
+        let mut seen = std::collections::HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if !seen.insert(key.clone()) {
+                return Err(serde::de::Error::custom(format_args!(
+                    "duplicate key {key:?}"
+                )));
+            }
+            map.next_value::<NoDuplicateKeys>()?;
+        }
+        Ok(NoDuplicateKeys)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self, A::Error> {
+        while seq.next_element::<NoDuplicateKeys>()?.is_some() {}
+        Ok(NoDuplicateKeys)
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Self, E> {
+        Ok(NoDuplicateKeys)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self, E> {
+        Ok(NoDuplicateKeys)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self, E> {
+        Ok(NoDuplicateKeys)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self, E> {
+        Ok(NoDuplicateKeys)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Self, E> {
+        Ok(NoDuplicateKeys)
+    }
+    fn visit_unit<E>(self) -> Result<Self, E> {
+        Ok(NoDuplicateKeys)
+    }
+}
+
+/// Query keys with brackets that name no declared parameter (`page[`, `filter[][]`): refused
+/// even without `--strict`, since a client sending them meant something the API cannot read.
+fn malformed_brackets(contract: &OperationContract, query: &[(String, String)]) -> Vec<Violation> {
+    unknown_parameters(contract, query)
+        .into_iter()
+        .filter(|v| matches!(&v.location, Location::Query(key) if key.contains(['[', ']'])))
+        .map(|v| Violation {
+            rule: "brackets".to_owned(),
+            message: format!(
+                "is not a bracket parameter this operation reads; {}",
+                v.message
+            ),
+            ..v
+        })
+        .collect()
 }
 
 /// `--strict`: query parameters the operation does not declare.
@@ -659,6 +733,16 @@ impl OperationContract {
                 expected: declared.media_type,
             });
         }
+        // serde_json keeps the last of duplicate keys silently; a client sending two is told.
+        serde_json::from_slice::<NoDuplicateKeys>(incoming.body).map_err(|e| {
+            let suffix = format!(" at line {} column {}", e.line(), e.column());
+            let reason = e.to_string().trim_end_matches(&suffix).to_owned();
+            ApiError::MalformedJson {
+                line: e.line(),
+                column: e.column(),
+                reason,
+            }
+        })?;
         let body: Value = serde_json::from_slice(incoming.body).map_err(|e| {
             // serde_json's message ends with its own " at line L column C"; say it once.
             let suffix = format!(" at line {} column {}", e.line(), e.column());

@@ -208,7 +208,7 @@ impl FieldnationApi for FieldNation {
                 webhook_id: format!("wh_{}", self.context.hex(12)),
                 company_id: numeric_id_for("company", tenant),
                 user_id: numeric_id_for("user", tenant),
-                url: body.url,
+                url: String::from(body.url),
                 method: body.method.unwrap_or(WebhookMethod::Post),
                 status: body.status.unwrap_or(WebhookStatus::Active),
                 secret: Some(
@@ -389,7 +389,7 @@ fn check_custom_headers(attribute: Option<&WebhookAttribute>) -> Result<(), ApiE
 /// A PUT changes only the fields it sends; custom headers are merged, `events` is replaced.
 fn apply_update(webhook: &mut Webhook, body: WebhookUpdate, now: DateTime<Utc>) {
     if let Some(url) = body.url {
-        webhook.url = url;
+        webhook.url = String::from(url);
     }
     if let Some(method) = body.method {
         webhook.method = method;

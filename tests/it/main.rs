@@ -11,6 +11,7 @@ mod elan;
 mod errors;
 mod fieldnation;
 mod harness;
+mod hostile;
 mod ingedata;
 mod patchworks;
 mod recorder;
