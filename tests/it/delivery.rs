@@ -490,3 +490,49 @@ async fn wait_for_logs(server: &TestServer, path: &str, n: usize) -> Vec<Value> 
     }
     panic!("fewer than {n} attempts logged at {path}");
 }
+
+/// The delivery queue is bounded: when it is full, the call that would queue more is refused
+/// with a clear 503 instead of the queue growing without limit.
+#[tokio::test]
+async fn a_full_delivery_queue_refuses_with_a_clear_error() {
+    // A receiver that accepts connections and never answers holds the one worker busy.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}/hooks", silent.local_addr().expect("address"));
+    let delivery = Settings {
+        workers: 1,
+        queue: 1,
+        timeout: Duration::from_secs(5),
+        ..Settings::default()
+    };
+    let server = TestServer::with_config(Config {
+        delivery,
+        ..TestServer::config()
+    })
+    .await;
+    let id = elan_subscription(&server, &url, None).await;
+    let test = format!("/webhooks/{id}/test");
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        statuses.push(
+            server
+                .call(Some("elan-key"), Method::POST, &test, None)
+                .await,
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        statuses.iter().map(|(s, _)| *s).collect::<Vec<_>>(),
+        [200, 200, 503],
+        "{statuses:?}"
+    );
+    let refusal = &statuses[2].1;
+    assert!(
+        refusal["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("queue is full")),
+        "{refusal}"
+    );
+    drop(silent);
+}
