@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use hookmock::recorder::{Answer, Fsync, Settings};
+use hookmock::recorder::{Fsync, Settings};
 use hookmock::server::Bound;
 use hookmock::verify::Secret;
 
@@ -59,14 +59,9 @@ async fn floor() -> String {
 async fn recorder(fsync: Fsync, out: &std::path::Path) -> String {
     let _ = std::fs::remove_file(out);
     let settings = Settings {
-        out: out.to_owned(),
         fsync,
-        max_records: 100_000,
         secrets: vec![Secret::parse("gh=It's a Secret to Everybody", 1)],
-        tolerance: Duration::from_secs(300),
-        reject_invalid: false,
-        answer: Answer::default(),
-        forward: None,
+        ..Settings::new(out.to_owned())
     };
     let bound = Bound::recorder(settings, "127.0.0.1:0".parse().expect("an address"))
         .await

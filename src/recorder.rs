@@ -47,6 +47,23 @@ pub struct Settings {
     pub forward: Option<String>,
 }
 
+impl Settings {
+    /// The defaults `hookmock record` starts with: every record synced, 100,000 in memory,
+    /// no secrets, a 5-minute tolerance, 200 answers, no forwarding.
+    pub fn new(out: PathBuf) -> Self {
+        Self {
+            out,
+            fsync: Fsync::Always,
+            max_records: 100_000,
+            secrets: Vec::new(),
+            tolerance: Duration::from_secs(300),
+            reject_invalid: false,
+            answer: Answer::default(),
+            forward: None,
+        }
+    }
+}
+
 /// How the sink answers: by default, and per path prefix (`PUT /__admin/sink/rules`).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

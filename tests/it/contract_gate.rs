@@ -380,8 +380,7 @@ async fn the_proxy_checks_the_real_vendor_against_the_contract() {
     )
     .await
     .expect("starts");
-    let proxy = format!("http://{}", bound.local_addr().expect("address"));
-    tokio::spawn(bound.run(std::future::pending(), std::time::Duration::ZERO));
+    let proxy = crate::harness::spawn(bound).await;
     let http = reqwest::Client::new();
     let get = |query: &str| {
         http.get(format!("{proxy}/api/v1/webhooks?{query}"))
@@ -430,8 +429,7 @@ async fn connections_can_be_reset_or_cut_short() {
     let bound = hookmock::server::Bound::new(&TestServer::config())
         .await
         .expect("starts");
-    let base = format!("http://{}", bound.local_addr().expect("address"));
-    tokio::spawn(bound.run(std::future::pending(), std::time::Duration::ZERO));
+    let base = crate::harness::spawn(bound).await;
     let http = reqwest::Client::new();
     let rules = json!([{"path": "/webhooks", "connection": "reset"}, {"path": "/api/v1/webhooks", "connection": "truncated_body"}]);
     http.put(format!("{base}/__admin/faults"))

@@ -25,6 +25,14 @@ pub struct TestServer {
     violations: Arc<Mutex<Vec<String>>>,
 }
 
+/// Runs a bound server (`serve`, `record` or `proxy`) in the background; answers its base URL.
+/// For tests that talk to a server directly, without the validating forwarder.
+pub async fn spawn(bound: Bound) -> String {
+    let base = format!("http://{}", bound.local_addr().expect("a bound address"));
+    tokio::spawn(bound.run(std::future::pending(), std::time::Duration::ZERO));
+    base
+}
+
 impl TestServer {
     /// A server whose tenants start empty (see [`Self::config`]).
     pub async fn start() -> Self {

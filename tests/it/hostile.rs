@@ -10,10 +10,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use crate::harness::TestServer;
 
 async fn start(config: Config) -> String {
-    let bound = Bound::new(&config).await.expect("starts");
-    let base = format!("http://{}", bound.local_addr().expect("address"));
-    tokio::spawn(bound.run(std::future::pending(), std::time::Duration::ZERO));
-    base
+    crate::harness::spawn(Bound::new(&config).await.expect("starts")).await
 }
 
 async fn healthy(http: &reqwest::Client, base: &str) {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::harness::{Receiver, TestServer};
 use futures::StreamExt;
 use hookmock::delivery::Settings as DeliverySettings;
-use hookmock::recorder::{Answer, Fsync, Settings};
+use hookmock::recorder::Settings;
 use hookmock::server::{Bound, Config};
 use hookmock::verify::Secret;
 use reqwest::Method;
@@ -40,19 +40,15 @@ fn rand_suffix() -> String {
 }
 
 fn settings(out: &TempFile, secrets: &[&str]) -> Settings {
+    let secrets = secrets
+        .iter()
+        .enumerate()
+        .map(|(i, s)| Secret::parse(s, i + 1))
+        .collect();
     Settings {
-        out: out.0.clone(),
-        fsync: Fsync::Always,
         max_records: 1000,
-        secrets: secrets
-            .iter()
-            .enumerate()
-            .map(|(i, s)| Secret::parse(s, i + 1))
-            .collect(),
-        tolerance: Duration::from_secs(300),
-        reject_invalid: false,
-        answer: Answer::default(),
-        forward: None,
+        secrets,
+        ..Settings::new(out.0.clone())
     }
 }
 
@@ -61,9 +57,7 @@ async fn recorder(settings: Settings) -> String {
     let bound = Bound::recorder(settings, "127.0.0.1:0".parse().expect("an address"))
         .await
         .expect("starts");
-    let url = format!("http://{}", bound.local_addr().expect("an address"));
-    tokio::spawn(bound.run(std::future::pending(), Duration::ZERO));
-    url
+    crate::harness::spawn(bound).await
 }
 
 async fn received(base: &str, query: &str) -> Vec<Value> {

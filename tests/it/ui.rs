@@ -8,7 +8,7 @@
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use hookmock::recorder::{Answer, Fsync, Settings};
+use hookmock::recorder::{Fsync, Settings};
 use hookmock::server::Bound;
 use hookmock::verify::Secret;
 use serde_json::{Value, json};
@@ -170,20 +170,14 @@ async fn the_page_shows_a_new_webhook_without_reload_and_its_verdict() {
         uuid::Uuid::new_v4().simple()
     ));
     let settings = Settings {
-        out: out.clone(),
         fsync: Fsync::Batch,
-        max_records: 100,
         secrets: vec![Secret::parse("github=It's a Secret to Everybody", 1)],
-        tolerance: Duration::from_secs(300),
-        reject_invalid: false,
-        answer: Answer::default(),
-        forward: None,
+        ..Settings::new(out.clone())
     };
     let bound = Bound::recorder(settings, "127.0.0.1:0".parse().expect("an address"))
         .await
         .expect("starts");
-    let base = format!("http://{}", bound.local_addr().expect("an address"));
-    tokio::spawn(bound.run(std::future::pending(), Duration::ZERO));
+    let base = crate::harness::spawn(bound).await;
 
     let browser = Browser::start().await;
     browser.open(&format!("{base}/__ui")).await;
