@@ -384,6 +384,8 @@ async fn emit_event(
 struct DeliveryListing {
     /// Attempts queued, in flight or waiting for their retry.
     pending: usize,
+    /// Finished deliveries dropped from the log because it was full (`--delivery-log-size`).
+    dropped: u64,
     /// Matching deliveries, newest first.
     deliveries: Vec<Delivery>,
 }
@@ -403,6 +405,7 @@ async fn deliveries(
     let deliveries = admin.engine.deliveries(|d| delivery::matches(d, &query));
     Ok(axum::Json(DeliveryListing {
         pending: admin.engine.pending(),
+        dropped: admin.engine.dropped(),
         deliveries,
     }))
 }

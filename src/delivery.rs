@@ -7,12 +7,11 @@
 //! the policy's next delay (or the receiver's `Retry-After`), scaled by `--time-scale`. The
 //! event ID stays the same across attempts, so receivers can deduplicate on it.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use indexmap::IndexMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -149,6 +148,9 @@ pub struct Settings {
     pub timeout: Duration,
     /// Multiplies every delay (0.001 turns minutes into tenths of a second).
     pub time_scale: f64,
+    /// Deliveries (and outbox notices) the log keeps; past it the oldest finished ones are
+    /// dropped and counted, so a long load test cannot grow memory without limit.
+    pub log_size: usize,
 }
 
 impl Default for Settings {
@@ -158,6 +160,7 @@ impl Default for Settings {
             queue: 10_000,
             timeout: Duration::from_secs(30),
             time_scale: 1.0,
+            log_size: crate::journal::DEFAULT_CAPACITY,
         }
     }
 }
@@ -182,9 +185,63 @@ struct Inner {
 struct Shared {
     /// Attempts recorded so far (the last `Attempt::seq`).
     attempts: u64,
-    deliveries: IndexMap<String, (Message, Delivery)>,
+    /// Deliveries by the order they were queued in (the key), and their IDs' keys.
+    deliveries: BTreeMap<u64, (Message, Delivery)>,
+    keys: HashMap<String, u64>,
+    /// Deliveries queued so far (the last key).
+    queued: u64,
+    /// Finished deliveries dropped from the log because it was full.
+    dropped: u64,
     waiters: HashMap<String, oneshot::Sender<Attempt>>,
-    outbox: Vec<Notice>,
+    outbox: VecDeque<Notice>,
+}
+
+impl Shared {
+    fn get(&self, id: &str) -> Option<&(Message, Delivery)> {
+        self.keys.get(id).and_then(|key| self.deliveries.get(key))
+    }
+
+    fn get_mut(&mut self, id: &str) -> Option<&mut (Message, Delivery)> {
+        self.keys
+            .get(id)
+            .and_then(|key| self.deliveries.get_mut(key))
+    }
+
+    fn insert(&mut self, message: Message, delivery: Delivery, log_size: usize) {
+        self.queued += 1;
+        self.keys.insert(delivery.id.clone(), self.queued);
+        self.deliveries.insert(self.queued, (message, delivery));
+        while self.deliveries.len() > log_size.max(1) {
+            // Pending deliveries stay: dropping one would cancel its retries.
+            let oldest_finished = self
+                .deliveries
+                .iter()
+                .find(|(_, (_, d))| d.state != DeliveryState::Pending)
+                .map(|(key, _)| *key);
+            let Some(key) = oldest_finished else { break };
+            self.remove_key(key);
+            self.dropped += 1;
+        }
+    }
+
+    fn remove(&mut self, id: &str) {
+        if let Some(key) = self.keys.get(id).copied() {
+            self.remove_key(key);
+        }
+    }
+
+    fn remove_key(&mut self, key: u64) {
+        if let Some((_, delivery)) = self.deliveries.remove(&key) {
+            self.keys.remove(&delivery.id);
+        }
+    }
+
+    fn notify(&mut self, notice: Notice, log_size: usize) {
+        if self.outbox.len() >= log_size.max(1) {
+            self.outbox.pop_front();
+        }
+        self.outbox.push_back(notice);
+    }
 }
 
 struct Job {
@@ -235,6 +292,15 @@ impl Engine {
         receiver.await.map_err(|_| DeliveryError::Unknown(id))
     }
 
+    /// Finished deliveries dropped from the log because it was full.
+    pub fn dropped(&self) -> u64 {
+        self.inner
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .dropped
+    }
+
     /// Deliveries matching `keep`, newest first.
     pub fn deliveries(&self, keep: impl Fn(&Delivery) -> bool) -> Vec<Delivery> {
         let state = self
@@ -261,7 +327,6 @@ impl Engine {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
             let (_, delivery) = state
-                .deliveries
                 .get_mut(id)
                 .ok_or_else(|| DeliveryError::Unknown(id.to_owned()))?;
             delivery.state = DeliveryState::Pending;
@@ -279,7 +344,9 @@ impl Engine {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .outbox
-            .clone()
+            .iter()
+            .cloned()
+            .collect()
     }
 
     /// Attempts queued, in flight or waiting for their retry delay.
@@ -318,7 +385,7 @@ impl Inner {
         };
         {
             let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-            state.deliveries.insert(id.clone(), (message, delivery));
+            state.insert(message, delivery, self.settings.log_size);
             if let Some(waiter) = waiter {
                 state.waiters.insert(id.clone(), waiter);
             }
@@ -329,7 +396,7 @@ impl Inner {
         })
         .inspect_err(|_| {
             let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-            state.deliveries.shift_remove(&id);
+            state.remove(&id);
             state.waiters.remove(&id);
         })?;
         Ok(id)
@@ -349,7 +416,7 @@ impl Inner {
     async fn attempt(self: &Arc<Self>, job: Job) {
         let message = {
             let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-            state.deliveries.get(&job.id).map(|(m, _)| m.clone())
+            state.get(&job.id).map(|(m, _)| m.clone())
         };
         let Some(message) = message else {
             self.pending.fetch_sub(1, Ordering::SeqCst);
@@ -476,14 +543,14 @@ impl Inner {
             },
         };
         let at = attempt.at.clone();
-        if let Some((_, delivery)) = state.deliveries.get_mut(&job.id) {
+        if let Some((_, delivery)) = state.get_mut(&job.id) {
             delivery.attempts.push(attempt);
             delivery.state = next_state;
         }
         if next_state == DeliveryState::Failed
             && let Some(to) = &message.notify
         {
-            state.outbox.push(Notice {
+            let notice = Notice {
                 to: to.clone(),
                 subject: format!(
                     "Webhook {} failed to deliver {}",
@@ -495,7 +562,8 @@ impl Inner {
                 ),
                 delivery_id: job.id.clone(),
                 at,
-            });
+            };
+            state.notify(notice, self.settings.log_size);
         }
         drop(state);
         if next_state == DeliveryState::Gone

@@ -271,6 +271,10 @@ struct ServeArgs {
     /// How many requests /__admin/requests keeps; older ones are dropped and counted.
     #[arg(long, value_name = "N", default_value_t = hookmock::journal::DEFAULT_CAPACITY)]
     journal_size: usize,
+    /// How many deliveries /__admin/deliveries (and ELAN's delivery logs) keep; the oldest
+    /// finished ones are dropped and counted.
+    #[arg(long, value_name = "N", default_value_t = hookmock::journal::DEFAULT_CAPACITY)]
+    delivery_log_size: usize,
     /// How long a delivery attempt may take before it counts as failed, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
     delivery_timeout: f64,
@@ -372,6 +376,7 @@ async fn serve(args: ServeArgs) -> ExitCode {
             timeout: Duration::try_from_secs_f64(args.delivery_timeout)
                 .unwrap_or(Duration::from_secs(30)),
             time_scale: args.time_scale,
+            log_size: args.delivery_log_size,
             ..Settings::default()
         },
     };

@@ -536,3 +536,35 @@ async fn a_full_delivery_queue_refuses_with_a_clear_error() {
     );
     drop(silent);
 }
+
+/// The delivery log is bounded (`--delivery-log-size`): past it the oldest finished deliveries
+/// are dropped and counted, so a long load test cannot grow memory without limit.
+#[tokio::test]
+async fn the_delivery_log_keeps_the_newest_and_counts_the_dropped() {
+    let receiver = Receiver::start(&[]).await;
+    let delivery = Settings {
+        log_size: 2,
+        ..Settings::default()
+    };
+    let server = TestServer::with_config(Config {
+        delivery,
+        ..TestServer::config()
+    })
+    .await;
+    let id = elan_subscription(&server, &receiver.url, None).await;
+    for _ in 0..3 {
+        let test = format!("/webhooks/{id}/test");
+        let (status, _) = server
+            .call(Some("elan-key"), Method::POST, &test, None)
+            .await;
+        assert_eq!(status, 200);
+    }
+    receiver.wait_for(3).await;
+    let (status, listing) = server.get("admin", "/__admin/deliveries").await;
+    assert_eq!(status, 200, "{listing}");
+    assert_eq!(listing["dropped"], 1, "{listing}");
+    let kept = listing["deliveries"].as_array().expect("deliveries");
+    assert_eq!(kept.len(), 2, "{listing}");
+    let (_, logs) = server.get("elan-key", "/webhooks/logs/all").await;
+    assert_eq!(logs.as_array().map(Vec::len), Some(2), "{logs}");
+}
