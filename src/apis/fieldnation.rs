@@ -164,27 +164,27 @@ impl FieldnationApi for FieldNation {
         let search = request.param_str("search").map(str::to_lowercase);
         let sort_by = request.param_str("sortBy").unwrap_or("createdAt");
         let descending = request.param_str("sortDirection") != Some("ASC");
-        let mut matching: Vec<Webhook> = self.webhooks.read(&request.tenant, |all| {
-            all.iter()
+        let (page, result) = self.webhooks.read(&request.tenant, |all| {
+            let matching: Vec<&Webhook> = all
+                .iter()
                 .filter(|w| status.is_none_or(|s| w.status.to_string() == s))
                 .filter(|w| search.as_deref().is_none_or(|q| matches_search(w, q)))
-                .cloned()
-                .collect()
+                .collect();
+            let page = Page::new(
+                request.param_i64("page").unwrap_or(1),
+                request.param_i64("perPage").unwrap_or(25),
+                matching.len(),
+            );
+            let shown = page.select(matching, |a, b| {
+                let order = compare(a, b, sort_by).then(a.id.cmp(&b.id));
+                if descending { order.reverse() } else { order }
+            });
+            let result: Vec<Value> = shown
+                .into_iter()
+                .map(|w| project(view(w, &request.tenant, false, None), fields.as_deref()))
+                .collect();
+            (page, result)
         });
-        matching.sort_by(|a, b| {
-            let order = compare(a, b, sort_by).then(a.id.cmp(&b.id));
-            if descending { order.reverse() } else { order }
-        });
-        let page = Page::new(
-            request.param_i64("page").unwrap_or(1),
-            request.param_i64("perPage").unwrap_or(25),
-            matching.len(),
-        );
-        let result: Vec<Value> = page
-            .slice(matching)
-            .iter()
-            .map(|w| project(view(w, &request.tenant, false, None), fields.as_deref()))
-            .collect();
         let metadata = json!({
             "timestamp": clock::format(self.context.now()),
             "count": result.len(),

@@ -161,28 +161,26 @@ impl IngedataApi for Ingedata {
     async fn list_notification_webhooks(&self, request: Request) -> Result<Reply, ApiError> {
         let fields = sparse_fields(&request)?;
         let order = sort_keys(request.param_str("sort"))?;
-        let mut matching: Vec<Webhook> = self.webhooks.read(&request.tenant, |all| {
-            all.iter()
-                .filter(|w| matches_filters(w, &request))
-                .cloned()
-                .collect()
-        });
-        matching.sort_by(|a, b| {
-            order
+        let filters = Filters::new(&request);
+        let (page, data) = self.webhooks.read(&request.tenant, |all| {
+            let matching: Vec<&Webhook> = all.iter().filter(|w| filters.matches(w)).collect();
+            let page = Page::new(
+                request.param_i64("page[number]").unwrap_or(1),
+                request.param_i64("page[size]").unwrap_or(PAGE_SIZE),
+                matching.len(),
+            );
+            let shown = page.select(matching, |a, b| {
+                order
+                    .iter()
+                    .map(|(key, desc)| compare(a, b, key, *desc))
+                    .fold(Ordering::Equal, Ordering::then)
+            });
+            let data: Vec<Value> = shown
                 .iter()
-                .map(|(key, desc)| compare(a, b, key, *desc))
-                .fold(Ordering::Equal, Ordering::then)
+                .map(|w| resource(w, &request, fields.as_deref()))
+                .collect();
+            (page, data)
         });
-        let page = Page::new(
-            request.param_i64("page[number]").unwrap_or(1),
-            request.param_i64("page[size]").unwrap_or(PAGE_SIZE),
-            matching.len(),
-        );
-        let data: Vec<Value> = page
-            .slice(matching)
-            .iter()
-            .map(|w| resource(w, &request, fields.as_deref()))
-            .collect();
         let mut document = json!({ "data": data, "links": links(&request, &page) });
         if request.param_bool("count") == Some(true) {
             document["meta"] = json!({ "count": page.total });
@@ -414,21 +412,65 @@ fn compare(a: &Webhook, b: &Webhook, key: &str, descending: bool) -> Ordering {
     if descending { order.reverse() } else { order }
 }
 
-fn matches_filters(w: &Webhook, request: &Request) -> bool {
-    let filter = |name: &str| request.param_str(&format!("filter[{name}]"));
-    let contains = |text: Option<&str>, needle: &str| {
-        text.is_some_and(|t| t.to_lowercase().contains(&needle.to_lowercase()))
-    };
-    let account = numeric_id_for("account", &request.tenant).to_string();
-    filter("id").is_none_or(|ids| ids.split(',').any(|id| id.trim() == w.id.to_string()))
-        && filter("account_id").is_none_or(|id| id == account)
-        && filter("name").is_none_or(|q| contains(w.name.as_deref(), q))
-        && filter("url").is_none_or(|q| contains(Some(&w.url), q))
-        && filter("events").is_none_or(|event| w.events.iter().any(|e| e == event))
-        && filter("created_at")
-            .is_none_or(|day| crate::clock::format(w.created_at).starts_with(day))
-        && filter("updated_at")
-            .is_none_or(|day| crate::clock::format(w.updated_at).starts_with(day))
+/// The request's `filter[…]` parameters, read once per list rather than once per webhook.
+struct Filters {
+    ids: Option<Vec<String>>,
+    /// `filter[account_id]` names the caller's own account (or is absent).
+    own_account: bool,
+    name: Option<String>,
+    url: Option<String>,
+    event: Option<String>,
+    created_at: Option<String>,
+    updated_at: Option<String>,
+}
+
+impl Filters {
+    fn new(request: &Request) -> Self {
+        let filter = |name: &str| request.param_str(&format!("filter[{name}]"));
+        let lower = |name: &str| filter(name).map(str::to_lowercase);
+        let account = numeric_id_for("account", &request.tenant).to_string();
+        Self {
+            ids: filter("id").map(|ids| ids.split(',').map(|id| id.trim().to_owned()).collect()),
+            own_account: filter("account_id").is_none_or(|id| id == account),
+            name: lower("name"),
+            url: lower("url"),
+            event: filter("events").map(str::to_owned),
+            created_at: filter("created_at").map(str::to_owned),
+            updated_at: filter("updated_at").map(str::to_owned),
+        }
+    }
+
+    fn matches(&self, w: &Webhook) -> bool {
+        let contains = |text: Option<&str>, needle: &str| {
+            text.is_some_and(|t| t.to_lowercase().contains(needle))
+        };
+        let on_day = |time, day: &str| crate::clock::format(time).starts_with(day);
+        self.own_account
+            && self
+                .ids
+                .as_ref()
+                .is_none_or(|ids| ids.contains(&w.id.to_string()))
+            && self
+                .name
+                .as_deref()
+                .is_none_or(|q| contains(w.name.as_deref(), q))
+            && self
+                .url
+                .as_deref()
+                .is_none_or(|q| contains(Some(&w.url), q))
+            && self
+                .event
+                .as_ref()
+                .is_none_or(|event| w.events.contains(event))
+            && self
+                .created_at
+                .as_deref()
+                .is_none_or(|day| on_day(w.created_at, day))
+            && self
+                .updated_at
+                .as_deref()
+                .is_none_or(|day| on_day(w.updated_at, day))
+    }
 }
 
 /// `self`, `first`, `prev`, `next`, `last`, keeping the request's other query parameters.

@@ -179,21 +179,24 @@ impl Patchworks {
     fn list(&self, kind: Kind, request: &Request) -> Result<Reply, ApiError> {
         self.remember(&request.tenant);
         let flow = self.flow(request)?;
-        let items: Vec<Value> = self.store(kind).read(&request.tenant, |all| {
-            all.iter()
-                .filter(|t| t.flow_id == flow)
-                .map(|t| view(kind, t, request))
-                .collect()
-        });
         let per_page = request.param_i64("per_page").unwrap_or(PER_PAGE);
-        let page = Page::new(
-            request.param_i64("page").unwrap_or(1),
-            per_page,
-            items.len(),
-        );
+        let (page, items) = self.store(kind).read(&request.tenant, |all| {
+            let matching: Vec<&Trigger> = all.iter().filter(|t| t.flow_id == flow).collect();
+            let page = Page::new(
+                request.param_i64("page").unwrap_or(1),
+                per_page,
+                matching.len(),
+            );
+            let items: Vec<Value> = page
+                .slice(matching)
+                .into_iter()
+                .map(|t| view(kind, t, request))
+                .collect();
+            (page, items)
+        });
         let explicit_per_page = request.param("per_page").is_some();
         Ok(Reply::ok(laravel_page(
-            page.slice(items),
+            items,
             &page,
             request,
             explicit_per_page,
