@@ -165,20 +165,18 @@ impl FieldnationApi for FieldNation {
         let sort_by = request.param_str("sortBy").unwrap_or("createdAt");
         let descending = request.param_str("sortDirection") != Some("ASC");
         let (page, result) = self.webhooks.read(&request.tenant, |all| {
-            let matching: Vec<&Webhook> = all
-                .iter()
-                .filter(|w| status.is_none_or(|s| w.status.to_string() == s))
-                .filter(|w| search.as_deref().is_none_or(|q| matches_search(w, q)))
-                .collect();
-            let page = Page::new(
-                request.param_i64("page").unwrap_or(1),
-                request.param_i64("perPage").unwrap_or(25),
-                matching.len(),
-            );
-            let shown = page.select(matching, |a, b| {
+            let ordered = all.ordered(&format!("{sort_by} {descending}"), |a, b| {
                 let order = compare(a, b, sort_by).then(a.id.cmp(&b.id));
                 if descending { order.reverse() } else { order }
             });
+            let (page, shown) = Page::of(
+                ordered
+                    .filter(|w| status.is_none_or(|s| w.status.to_string() == s))
+                    .filter(|w| search.as_deref().is_none_or(|q| matches_search(w, q))),
+                (status.is_none() && search.is_none()).then(|| all.len()),
+                request.param_i64("page").unwrap_or(1),
+                request.param_i64("perPage").unwrap_or(25),
+            );
             let result: Vec<Value> = shown
                 .into_iter()
                 .map(|w| project(view(w, &request.tenant, false, None), fields.as_deref()))

@@ -163,20 +163,15 @@ impl IngedataApi for Ingedata {
         let order = sort_keys(request.param_str("sort"))?;
         let filters = Filters::new(&request);
         let (page, data) = self.webhooks.read(&request.tenant, |all| {
-            let matching: Vec<&Webhook> = all.iter().filter(|w| filters.matches(w)).collect();
-            let page = Page::new(
+            let ordered = all.ordered(&format!("{order:?}"), |a, b| compare(a, b, &order));
+            let (page, shown) = Page::of(
+                ordered.filter(|w| filters.matches(w)),
+                filters.is_empty().then(|| all.len()),
                 request.param_i64("page[number]").unwrap_or(1),
                 request.param_i64("page[size]").unwrap_or(PAGE_SIZE),
-                matching.len(),
             );
-            let shown = page.select(matching, |a, b| {
-                order
-                    .iter()
-                    .map(|(key, desc)| compare(a, b, key, *desc))
-                    .fold(Ordering::Equal, Ordering::then)
-            });
             let data: Vec<Value> = shown
-                .iter()
+                .into_iter()
                 .map(|w| resource(w, &request, fields.as_deref()))
                 .collect();
             (page, data)
@@ -376,8 +371,19 @@ fn sparse_fields(request: &Request) -> Result<Option<Vec<String>>, ApiError> {
     Ok(Some(names))
 }
 
-/// `sort=-created_at,name` as (attribute, descending) pairs; the default is by id.
-fn sort_keys(sort: Option<&str>) -> Result<Vec<(String, bool)>, ApiError> {
+/// An attribute `sort` may name.
+#[derive(Debug, Clone, Copy)]
+enum SortKey {
+    Id,
+    Name,
+    Url,
+    CreatedAt,
+    UpdatedAt,
+}
+
+/// `sort=-created_at,name` as (attribute, descending) pairs, ending with the id so that the
+/// order is total; the default is by id.
+fn sort_keys(sort: Option<&str>) -> Result<Vec<(SortKey, bool)>, ApiError> {
     let mut keys = Vec::new();
     for part in sort
         .unwrap_or("id")
@@ -389,27 +395,41 @@ fn sort_keys(sort: Option<&str>) -> Result<Vec<(String, bool)>, ApiError> {
             Some(name) => (name, true),
             None => (part, false),
         };
-        if !SORTABLE.contains(&name) {
-            return Err(parameter_error(
-                "sort",
-                format!("cannot sort by {name:?}; sortable: {}", SORTABLE.join(", ")),
-            ));
-        }
-        keys.push((name.to_owned(), descending));
+        let key = match name {
+            "id" => SortKey::Id,
+            "name" => SortKey::Name,
+            "url" => SortKey::Url,
+            "created_at" => SortKey::CreatedAt,
+            "updated_at" => SortKey::UpdatedAt,
+            _ => {
+                return Err(parameter_error(
+                    "sort",
+                    format!("cannot sort by {name:?}; sortable: {}", SORTABLE.join(", ")),
+                ));
+            }
+        };
+        keys.push((key, descending));
     }
-    keys.push(("id".to_owned(), false));
+    keys.push((SortKey::Id, false));
     Ok(keys)
 }
 
-fn compare(a: &Webhook, b: &Webhook, key: &str, descending: bool) -> Ordering {
-    let order = match key {
-        "name" => a.name.cmp(&b.name),
-        "url" => a.url.cmp(&b.url),
-        "created_at" => a.created_at.cmp(&b.created_at),
-        "updated_at" => a.updated_at.cmp(&b.updated_at),
-        _ => a.id.cmp(&b.id),
-    };
-    if descending { order.reverse() } else { order }
+/// `a` against `b` by each key in turn, stopping at the first that tells them apart.
+fn compare(a: &Webhook, b: &Webhook, keys: &[(SortKey, bool)]) -> Ordering {
+    for (key, descending) in keys {
+        let order = match key {
+            SortKey::Id => a.id.cmp(&b.id),
+            SortKey::Name => a.name.cmp(&b.name),
+            SortKey::Url => a.url.cmp(&b.url),
+            SortKey::CreatedAt => a.created_at.cmp(&b.created_at),
+            SortKey::UpdatedAt => a.updated_at.cmp(&b.updated_at),
+        };
+        let order = if *descending { order.reverse() } else { order };
+        if order.is_ne() {
+            return order;
+        }
+    }
+    Ordering::Equal
 }
 
 /// The request's `filter[…]` parameters, read once per list rather than once per webhook.
@@ -438,6 +458,17 @@ impl Filters {
             created_at: filter("created_at").map(str::to_owned),
             updated_at: filter("updated_at").map(str::to_owned),
         }
+    }
+
+    /// No filter but (perhaps) the caller's own account: every webhook matches.
+    fn is_empty(&self) -> bool {
+        self.own_account
+            && self.ids.is_none()
+            && self.name.is_none()
+            && self.url.is_none()
+            && self.event.is_none()
+            && self.created_at.is_none()
+            && self.updated_at.is_none()
     }
 
     fn matches(&self, w: &Webhook) -> bool {

@@ -6,7 +6,6 @@ pub mod fieldnation;
 pub mod ingedata;
 pub mod patchworks;
 
-use std::cmp::Ordering;
 use std::sync::Arc;
 
 use crate::context::Context;
@@ -83,21 +82,27 @@ impl Page {
         (self.number - 1).saturating_mul(self.per_page)
     }
 
-    /// This page of `items` in the order `compare` gives, without sorting all of them: only
-    /// the items up to the page's end are put in order, so the first page of a 100,000-item
-    /// list costs one linear selection rather than a full sort. `compare` must be a total order
-    /// (ties broken by ID), or pages could overlap.
-    pub fn select<T>(&self, mut items: Vec<T>, compare: impl Fn(&T, &T) -> Ordering) -> Vec<T> {
-        let end = self.offset().saturating_add(self.per_page).min(items.len());
-        if self.offset() >= end {
-            return Vec::new();
+    /// The page `number` of `records` (already in order) and the page that describes it.
+    /// `total` is their count when it is known without reading them all (an unfiltered list):
+    /// then only the records up to the page's end are read.
+    pub fn of<'a, T: 'a>(
+        records: impl Iterator<Item = &'a T>,
+        total: Option<usize>,
+        number: i64,
+        per_page: i64,
+    ) -> (Self, Vec<&'a T>) {
+        match total {
+            Some(total) => {
+                let page = Page::new(number, per_page, total);
+                let shown = records.skip(page.offset()).take(page.per_page).collect();
+                (page, shown)
+            }
+            None => {
+                let all: Vec<&T> = records.collect();
+                let page = Page::new(number, per_page, all.len());
+                (page, page.slice(all))
+            }
         }
-        if end < items.len() {
-            items.select_nth_unstable_by(end, &compare);
-            items.truncate(end);
-        }
-        items.sort_unstable_by(&compare);
-        items.split_off(self.offset())
     }
 
     /// The items of this page, from all of them in order.
@@ -175,25 +180,6 @@ pub fn numeric_id_for(kind: &str, tenant: &str) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::*;
-
-    proptest! {
-        /// A page chosen by selection is the same page a full sort would give.
-        #[test]
-        fn a_selected_page_is_the_sorted_page(
-            items in proptest::collection::vec(0u8..20, 0..200),
-            number in 1i64..12,
-            per_page in 1i64..40,
-        ) {
-            // (value, position): a total order, as `select` requires.
-            let items: Vec<(u8, usize)> = items.into_iter().zip(0..).collect();
-            let page = Page::new(number, per_page, items.len());
-            let mut sorted = items.clone();
-            sorted.sort_by(|a, b| b.cmp(a));
-            let expected = page.slice(sorted);
-            prop_assert_eq!(page.select(items, |a, b| b.cmp(a)), expected);
-        }
-    }
 
     #[test]
     fn only_https_or_loopback_http_urls_are_accepted() {

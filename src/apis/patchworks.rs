@@ -181,17 +181,13 @@ impl Patchworks {
         let flow = self.flow(request)?;
         let per_page = request.param_i64("per_page").unwrap_or(PER_PAGE);
         let (page, items) = self.store(kind).read(&request.tenant, |all| {
-            let matching: Vec<&Trigger> = all.iter().filter(|t| t.flow_id == flow).collect();
-            let page = Page::new(
+            let (page, shown) = Page::of(
+                all.iter().filter(|t| t.flow_id == flow),
+                None,
                 request.param_i64("page").unwrap_or(1),
                 per_page,
-                matching.len(),
             );
-            let items: Vec<Value> = page
-                .slice(matching)
-                .into_iter()
-                .map(|t| view(kind, t, request))
-                .collect();
+            let items: Vec<Value> = shown.into_iter().map(|t| view(kind, t, request)).collect();
             (page, items)
         });
         let explicit_per_page = request.param("per_page").is_some();
