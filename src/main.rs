@@ -1,5 +1,11 @@
 //! The `hookmock` command line.
 
+/// mimalloc rather than glibc's allocator: a request allocates and frees many small strings and
+/// maps, and glibc spent a quarter of the request's time in malloc/free (perf, benches/RESULTS.md)
+/// and keeps freed peaks resident.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod received;
 mod report;
 
@@ -318,6 +324,7 @@ async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     match Cli::parse().command {
         Command::Serve(args) => serve(args).await,

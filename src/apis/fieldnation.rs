@@ -10,7 +10,7 @@ use std::cmp::Ordering;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::apis::{Page, Wiring, loopback_or_https, numeric_id_for};
@@ -323,29 +323,62 @@ fn not_found() -> ApiError {
 /// The webhook as the API shows it: the tenant's company and user, the secret only when
 /// `with_secret` (creation), custom attributes only of the type asked for.
 fn view(webhook: &Webhook, tenant: &str, with_secret: bool, attribute: Option<&str>) -> Value {
-    let mut shown = webhook.clone();
-    shown.company_id = numeric_id_for("company", tenant);
-    shown.user_id = numeric_id_for("user", tenant);
-    if !with_secret {
-        shown.secret = None;
-    }
-    shown.webhook_attribute = attribute.map(|kind| {
-        let stored = webhook.webhook_attribute.clone().unwrap_or_default();
+    let attribute = attribute.map(|kind| {
+        let stored = webhook.webhook_attribute.as_ref();
         match kind {
             "header" => WebhookAttribute {
-                header: stored.header,
+                header: stored.map(|a| a.header.clone()).unwrap_or_default(),
                 ..Default::default()
             },
             _ => WebhookAttribute {
-                legacy_field: stored.legacy_field,
+                legacy_field: stored.map(|a| a.legacy_field.clone()).unwrap_or_default(),
                 ..Default::default()
             },
         }
     });
-    match serde_json::to_value(shown) {
-        Ok(Value::Object(mut map)) => FIELDS.iter().filter_map(|k| map.remove_entry(*k)).collect(),
-        _ => Value::Null,
-    }
+    let shown = Shown {
+        id: webhook.id,
+        webhook_id: &webhook.webhook_id,
+        company_id: numeric_id_for("company", tenant),
+        user_id: numeric_id_for("user", tenant),
+        url: &webhook.url,
+        method: &webhook.method,
+        status: &webhook.status,
+        secret: webhook.secret.as_deref().filter(|_| with_secret),
+        events: &webhook.events,
+        notification_email: webhook.notification_email.as_deref(),
+        model_properties: &webhook.model_properties,
+        is_integration_only: webhook.is_integration_only,
+        webhook_attribute: attribute.as_ref(),
+        created_at: &webhook.created_at,
+        updated_at: &webhook.updated_at,
+    };
+    serde_json::to_value(shown).unwrap_or(Value::Null)
+}
+
+/// [`Webhook`]'s fields in the order the vendor shows them ([`FIELDS`]), borrowed: typify's
+/// type sorts them by name, and reordering a copy cost a fifth of a list's time.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Shown<'a> {
+    id: i64,
+    webhook_id: &'a str,
+    company_id: i64,
+    user_id: i64,
+    url: &'a str,
+    method: &'a WebhookMethod,
+    status: &'a WebhookStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret: Option<&'a str>,
+    events: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    notification_email: Option<&'a str>,
+    model_properties: &'a [Value],
+    is_integration_only: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    webhook_attribute: Option<&'a WebhookAttribute>,
+    created_at: &'a DateTime<Utc>,
+    updated_at: &'a DateTime<Utc>,
 }
 
 fn check_url(url: &str) -> Result<(), ApiError> {
@@ -499,5 +532,37 @@ impl Emitter for FieldNation {
             subscribed,
             |tenant, w| self.message(tenant, w, event, data),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every field, shown in the vendor's order, which is also the order `fields=` names.
+    #[test]
+    fn a_webhook_is_shown_in_the_vendors_field_order() {
+        let webhook: Webhook = serde_json::from_value(json!({
+            "id": 1, "webhookId": "wh_1", "companyId": 0, "userId": 0,
+            "url": "https://hooks.example.com/fn", "method": "post", "status": "active",
+            "secret": "s", "events": ["workorder.created"], "notificationEmail": "ops@example.com",
+            "modelProperties": [], "isIntegrationOnly": false,
+            "webhookAttribute": {"header": {"X-Team": "ops"}},
+            "createdAt": "2025-01-15T10:00:00Z", "updatedAt": "2025-01-15T10:00:00Z"
+        }))
+        .expect("a webhook");
+        let shown = view(&webhook, "tenant", true, Some("header"));
+        let keys: Vec<&str> = shown
+            .as_object()
+            .expect("an object")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(keys, FIELDS);
+        assert!(
+            view(&webhook, "tenant", false, None)
+                .get("secret")
+                .is_none()
+        );
     }
 }
