@@ -176,10 +176,13 @@ impl<T: Clone> Store<T> {
     /// Runs `f` on the tenant's collection under an exclusive lock.
     pub fn write<R>(&self, tenant: &str, f: impl FnOnce(&mut Collection<T>) -> R) -> R {
         let mut tenants = self.tenants.write().unwrap_or_else(PoisonError::into_inner);
-        let collection = tenants
+        // Looked up by `&str` first: a known tenant's write allocates nothing.
+        if let Some(collection) = tenants.get_mut(tenant) {
+            return f(collection);
+        }
+        f(tenants
             .entry(tenant.to_owned())
-            .or_insert_with(|| self.fixtures.clone());
-        f(collection)
+            .or_insert_with(|| self.fixtures.clone()))
     }
 }
 

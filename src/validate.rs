@@ -342,57 +342,67 @@ fn schema_type(schema: &Value) -> Option<&str> {
     }
 }
 
-/// A JSON document with no object that repeats a key (checked, then discarded).
-struct NoDuplicateKeys;
+/// A JSON document parsed into a [`Value`], refusing any object that repeats a key: serde_json
+/// would keep the last one silently. The check and the value come from the same single parse.
+struct UniqueKeys(Value);
 
-impl<'de> serde::Deserialize<'de> for NoDuplicateKeys {
+impl<'de> serde::Deserialize<'de> for UniqueKeys {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(NoDuplicateKeys)
+        deserializer.deserialize_any(UniqueKeysVisitor)
     }
 }
 
-impl<'de> serde::de::Visitor<'de> for NoDuplicateKeys {
-    type Value = NoDuplicateKeys;
+struct UniqueKeysVisitor;
+
+impl<'de> serde::de::Visitor<'de> for UniqueKeysVisitor {
+    type Value = UniqueKeys;
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("JSON")
     }
 
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self, A::Error> {
-        let mut seen = std::collections::HashSet::new();
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<UniqueKeys, A::Error> {
+        let mut object = serde_json::Map::new();
         while let Some(key) = map.next_key::<String>()? {
-            if !seen.insert(key.clone()) {
+            if object.contains_key(&key) {
                 return Err(serde::de::Error::custom(format_args!(
                     "duplicate key {key:?}"
                 )));
             }
-            map.next_value::<NoDuplicateKeys>()?;
+            let UniqueKeys(value) = map.next_value()?;
+            object.insert(key, value);
         }
-        Ok(NoDuplicateKeys)
+        Ok(UniqueKeys(Value::Object(object)))
     }
 
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self, A::Error> {
-        while seq.next_element::<NoDuplicateKeys>()?.is_some() {}
-        Ok(NoDuplicateKeys)
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<UniqueKeys, A::Error> {
+        let mut items = Vec::new();
+        while let Some(UniqueKeys(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(UniqueKeys(Value::Array(items)))
     }
 
-    fn visit_bool<E>(self, _: bool) -> Result<Self, E> {
-        Ok(NoDuplicateKeys)
+    fn visit_bool<E>(self, b: bool) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys(Value::Bool(b)))
     }
-    fn visit_i64<E>(self, _: i64) -> Result<Self, E> {
-        Ok(NoDuplicateKeys)
+    fn visit_i64<E>(self, n: i64) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys(Value::from(n)))
     }
-    fn visit_u64<E>(self, _: u64) -> Result<Self, E> {
-        Ok(NoDuplicateKeys)
+    fn visit_u64<E>(self, n: u64) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys(Value::from(n)))
     }
-    fn visit_f64<E>(self, _: f64) -> Result<Self, E> {
-        Ok(NoDuplicateKeys)
+    fn visit_f64<E>(self, n: f64) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys(Value::from(n)))
     }
-    fn visit_str<E>(self, _: &str) -> Result<Self, E> {
-        Ok(NoDuplicateKeys)
+    fn visit_str<E>(self, s: &str) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys(Value::String(s.to_owned())))
     }
-    fn visit_unit<E>(self) -> Result<Self, E> {
-        Ok(NoDuplicateKeys)
+    fn visit_string<E>(self, s: String) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys(Value::String(s)))
+    }
+    fn visit_unit<E>(self) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys(Value::Null))
     }
 }
 
@@ -734,16 +744,7 @@ impl OperationContract {
             });
         }
         // serde_json keeps the last of duplicate keys silently; a client sending two is told.
-        serde_json::from_slice::<NoDuplicateKeys>(incoming.body).map_err(|e| {
-            let suffix = format!(" at line {} column {}", e.line(), e.column());
-            let reason = e.to_string().trim_end_matches(&suffix).to_owned();
-            ApiError::MalformedJson {
-                line: e.line(),
-                column: e.column(),
-                reason,
-            }
-        })?;
-        let body: Value = serde_json::from_slice(incoming.body).map_err(|e| {
+        let UniqueKeys(body) = serde_json::from_slice(incoming.body).map_err(|e| {
             // serde_json's message ends with its own " at line L column C"; say it once.
             let suffix = format!(" at line {} column {}", e.line(), e.column());
             let reason = e.to_string().trim_end_matches(&suffix).to_owned();

@@ -200,20 +200,22 @@ impl FieldnationApi for FieldNation {
         check_custom_headers(body.webhook_attribute.as_ref())?;
         let now = self.context.now();
         let tenant = &request.tenant;
+        // Drawn before the lock, which is held only for the insert.
+        let webhook_id = format!("wh_{}", self.context.hex(12));
+        let secret = body
+            .secret
+            .unwrap_or_else(|| self.context.uuid())
+            .to_string();
         let created = self.webhooks.write(tenant, |all| {
             all.insert_with(|id| Webhook {
                 id: id as i64,
-                webhook_id: format!("wh_{}", self.context.hex(12)),
+                webhook_id,
                 company_id: numeric_id_for("company", tenant),
                 user_id: numeric_id_for("user", tenant),
                 url: String::from(body.url),
                 method: body.method.unwrap_or(WebhookMethod::Post),
                 status: body.status.unwrap_or(WebhookStatus::Active),
-                secret: Some(
-                    body.secret
-                        .unwrap_or_else(|| self.context.uuid())
-                        .to_string(),
-                ),
+                secret: Some(secret),
                 events: body.events.into_iter().map(String::from).collect(),
                 notification_email: body.notification_email,
                 model_properties: Vec::new(),
