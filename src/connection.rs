@@ -12,10 +12,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use axum::extract::connect_info::Connected;
-use axum::serve::IncomingStream;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 
 const NORMAL: u64 = 0;
 const EMPTY: u64 = u64::MAX;
@@ -50,43 +48,26 @@ pub struct Peer {
     pub switch: Switch,
 }
 
-impl Connected<IncomingStream<'_, Listener>> for Peer {
-    fn connect_info(stream: IncomingStream<'_, Listener>) -> Self {
-        Self {
-            addr: *stream.remote_addr(),
-            switch: stream.io().switch.clone(),
-        }
-    }
-}
-
-/// A TCP listener whose streams can be broken on purpose.
-pub struct Listener(pub TcpListener);
-
-impl axum::serve::Listener for Listener {
-    type Io = Stream;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        let (io, addr) = axum::serve::Listener::accept(&mut self.0).await;
-        (
-            Stream {
-                inner: io,
-                switch: Switch::default(),
-                progress: Progress::default(),
-            },
-            addr,
-        )
-    }
-
-    fn local_addr(&self) -> io::Result<Self::Addr> {
-        self.0.local_addr()
-    }
-}
-
+/// An accepted TCP stream whose answers its [`Switch`] can break.
 pub struct Stream {
     inner: TcpStream,
     switch: Switch,
     progress: Progress,
+}
+
+impl Stream {
+    pub fn new(inner: TcpStream) -> Self {
+        Self {
+            inner,
+            switch: Switch::default(),
+            progress: Progress::default(),
+        }
+    }
+
+    /// The switch the connection's handlers set (through [`Peer`]).
+    pub fn switch(&self) -> Switch {
+        self.switch.clone()
+    }
 }
 
 /// How far into an answer the bytes written so far are, for truncation.

@@ -131,6 +131,8 @@ pub enum ApiError {
     HeadersTooLarge { size: usize, limit: usize },
     #[error("the request body is larger than the limit of {limit} bytes")]
     PayloadTooLarge { limit: usize },
+    #[error("the request body did not arrive within {0:?} (--body-timeout)")]
+    BodyTimedOut(std::time::Duration),
     /// A resource the vendor would not find (unknown ID, another tenant's ID).
     #[error("{0}")]
     NotFound(String),
@@ -242,6 +244,7 @@ impl ApiError {
             | ApiError::BadPreference(_) => StatusCode::BAD_REQUEST,
             ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::BodyTimedOut(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::HeadersTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ApiError::NotFound(_) | ApiError::NoRoute { .. } => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,

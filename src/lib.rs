@@ -17,6 +17,7 @@ pub mod faults;
 pub mod fixtures;
 pub mod generated;
 pub mod journal;
+pub mod limits;
 pub mod prefer;
 pub mod proxy;
 pub mod recorder;

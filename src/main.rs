@@ -21,6 +21,7 @@ use clap::{Parser, Subcommand};
 use hookmock::delivery::Settings;
 use hookmock::fixtures::Fixtures;
 use hookmock::generated::{DOCUMENTS, OPERATIONS};
+use hookmock::limits::Limits;
 use hookmock::recorder::{self, Fsync};
 use hookmock::server::{Bound, Config};
 use hookmock::verify::Secret;
@@ -77,6 +78,8 @@ struct ProxyArgs {
     /// Violations kept.
     #[arg(long, value_name = "N", default_value_t = hookmock::journal::DEFAULT_CAPACITY)]
     journal_size: usize,
+    #[command(flatten)]
+    limits: LimitArgs,
 }
 
 /// Where `violations` and `coverage` ask.
@@ -183,6 +186,8 @@ struct RecordArgs {
     #[arg(long, value_name = "FILE", default_value = "webhooks.ndjson")]
     out: PathBuf,
     #[command(flatten)]
+    limits: LimitArgs,
+    #[command(flatten)]
     recorder: RecorderArgs,
 }
 
@@ -209,6 +214,30 @@ struct ReceivedArgs {
     /// The --admin-token of a `serve --record` server.
     #[arg(long, value_name = "TOKEN", env = "HOOKMOCK_ADMIN_TOKEN")]
     admin_token: Option<String>,
+}
+
+/// Limits on clients, for every command that listens (see src/limits.rs).
+#[derive(clap::Args)]
+struct LimitArgs {
+    /// Connections open at once; past it, new ones wait to be accepted.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_connections)]
+    max_connections: usize,
+    /// Time allowed for a request's head (10s, 500ms); a slower client is disconnected.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    header_timeout: Duration,
+    /// Time allowed for a request's whole body; a slower one is answered 408.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    body_timeout: Duration,
+}
+
+impl LimitArgs {
+    fn limits(&self) -> Limits {
+        Limits {
+            max_connections: self.max_connections,
+            header_timeout: self.header_timeout,
+            body_timeout: self.body_timeout,
+        }
+    }
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -239,6 +268,8 @@ struct ServeArgs {
     /// Serve only this API (repeatable); see `hookmock apis`.
     #[arg(long = "api", value_name = "NAME")]
     apis: Vec<String>,
+    #[command(flatten)]
+    limits: LimitArgs,
     /// Largest request body accepted: bytes, or with a KiB/MiB suffix.
     #[arg(long, default_value = "1MiB", value_parser = parse_size)]
     max_body: usize,
@@ -334,7 +365,8 @@ async fn main() -> ExitCode {
         Command::Coverage(args) => report::coverage(args).await,
         Command::Proxy(args) => {
             let addr = std::net::SocketAddr::new(args.host, args.port);
-            run(Bound::proxy(&args.api, &args.upstream, addr, args.journal_size).await).await
+            let bound = Bound::proxy(&args.api, &args.upstream, addr, args.journal_size).await;
+            run(bound.map(|b| b.with_limits(args.limits.limits()))).await
         }
         // A closed pipe (`hookmock apis | head`) ends the listing quietly.
         Command::Apis => match print_apis(&mut std::io::stdout().lock()) {
@@ -387,13 +419,17 @@ async fn serve(args: ServeArgs) -> ExitCode {
             ..Settings::default()
         },
     };
-    run(Bound::new(&config).await).await
+    let limits = args.limits.limits();
+    run(Bound::new(&config).await.map(|b| b.with_limits(limits))).await
 }
 
 async fn record(args: RecordArgs) -> ExitCode {
     let addr = std::net::SocketAddr::new(args.host, args.port);
     match args.recorder.settings(args.out) {
-        Ok(settings) => run(Bound::recorder(settings, addr).await).await,
+        Ok(settings) => {
+            let bound = Bound::recorder(settings, addr).await;
+            run(bound.map(|b| b.with_limits(args.limits.limits()))).await
+        }
         Err(message) => {
             eprintln!("hookmock: {message}");
             ExitCode::FAILURE

@@ -75,12 +75,18 @@ pub fn app(api: &str, upstream: &str, journal_size: usize) -> Result<Router, Sta
 
 async fn forward(State(proxy): State<Arc<Proxy>>, request: axum::extract::Request) -> Response {
     let (parts, body) = request.into_parts();
-    let Ok(body) = axum::body::to_bytes(body, MAX_BODY).await else {
-        return (
-            StatusCode::PAYLOAD_TOO_LARGE,
-            axum::Json(json!({ "error": format!("bodies over {MAX_BODY} bytes are not proxied") })),
-        )
-            .into_response();
+    let body = match axum::body::to_bytes(body, MAX_BODY).await {
+        Ok(body) => body,
+        Err(e) => {
+            let (status, error) = match crate::limits::BodyTimedOut::find(&e) {
+                Some(_) => (StatusCode::REQUEST_TIMEOUT, e.to_string()),
+                None => (
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!("bodies over {MAX_BODY} bytes are not proxied"),
+                ),
+            };
+            return (status, axum::Json(json!({ "error": error }))).into_response();
+        }
     };
     let route = proxy.routes.find(&parts.method, parts.uri.path()).ok();
     let request_violations = match &route {

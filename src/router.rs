@@ -516,6 +516,8 @@ async fn read_body(body: Body, limit: usize) -> Result<axum::body::Bytes, ApiErr
             .is_some_and(|source| source.is::<http_body_util::LengthLimitError>());
         if too_large {
             ApiError::PayloadTooLarge { limit }
+        } else if let Some(after) = crate::limits::BodyTimedOut::find(&e) {
+            ApiError::BodyTimedOut(after)
         } else {
             ApiError::BodyUnreadable(e.to_string())
         }

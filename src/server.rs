@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use axum::Router;
 use tokio::net::TcpListener;
+
+use crate::limits::Limits;
 use tower_http::cors::CorsLayer;
 
 use chrono::{DateTime, Utc};
@@ -14,7 +16,6 @@ use crate::admin::Admin;
 use axum::routing::{any, post};
 
 use crate::apis::{Wiring, patchworks};
-use crate::connection::{Listener, Peer};
 use crate::context::Context;
 use crate::delivery::{self, Emitters, Engine};
 use crate::faults::Faults;
@@ -229,6 +230,7 @@ pub struct Bound {
     listener: TcpListener,
     router: Router,
     engine: Engine,
+    limits: Limits,
 }
 
 impl Bound {
@@ -271,7 +273,15 @@ impl Bound {
             listener,
             router,
             engine,
+            limits: Limits::default(),
         })
+    }
+
+    /// Connection limits other than the defaults (`--max-connections`, `--header-timeout`,
+    /// `--body-timeout`).
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -286,11 +296,7 @@ impl Bound {
         shutdown: impl Future<Output = ()> + Send + 'static,
         drain: Duration,
     ) -> std::io::Result<usize> {
-        // Connection info gives the recorder each sender's address.
-        let service = self.router.into_make_service_with_connect_info::<Peer>();
-        axum::serve(Listener(self.listener), service)
-            .with_graceful_shutdown(shutdown)
-            .await?;
+        crate::limits::serve(self.listener, self.router, self.limits, shutdown).await;
         Ok(self.engine.drain(drain).await)
     }
 }

@@ -50,8 +50,12 @@ pub async fn capture(State(sink): State<Arc<Sink>>, request: axum::extract::Requ
     let body = match axum::body::to_bytes(body, MAX_BODY).await {
         Ok(body) => body,
         Err(e) => {
+            let status = match crate::limits::BodyTimedOut::find(&e) {
+                Some(_) => StatusCode::REQUEST_TIMEOUT,
+                None => StatusCode::PAYLOAD_TOO_LARGE,
+            };
             return error(
-                StatusCode::PAYLOAD_TOO_LARGE,
+                status,
                 format!("the body could not be read (limit {MAX_BODY} bytes): {e}"),
             );
         }

@@ -1,6 +1,7 @@
 //! hookmock's integration tests: one binary, one module per capability. Each test starts the real
 //! server on port 0 (see `harness`) and talks HTTP to it.
 
+mod abusive;
 mod admin;
 mod clients;
 mod contract_gate;
