@@ -32,7 +32,7 @@ use crate::store::Stores;
 pub struct Admin {
     /// The recorder, with `--record`: its `/received` API joins this one.
     pub sink: Option<Arc<Sink>>,
-    pub stores: Stores,
+    pub stores: Arc<Stores>,
     pub emitters: Emitters,
     pub engine: Engine,
     pub flow_runs: Arc<FlowRuns>,

@@ -18,6 +18,7 @@ pub mod fixtures;
 pub mod generated;
 pub mod journal;
 pub mod limits;
+pub mod persist;
 pub mod prefer;
 pub mod proxy;
 pub mod recorder;

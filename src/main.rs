@@ -282,6 +282,10 @@ struct ServeArgs {
     /// Start every tenant empty.
     #[arg(long)]
     no_fixtures: bool,
+    /// Keep the stores in this file: loaded at start, saved (atomically) within 250 ms of a
+    /// change and at shutdown.
+    #[arg(long, value_name = "FILE")]
+    state_file: Option<PathBuf>,
     /// Also record webhooks sent to /__sink/... in this NDJSON file (see `hookmock record`).
     #[arg(long, value_name = "FILE")]
     record: Option<PathBuf>,
@@ -394,6 +398,7 @@ async fn serve(args: ServeArgs) -> ExitCode {
     };
     let config = Config {
         record,
+        state_file: args.state_file,
         host: args.host,
         port: args.port,
         apis: args.apis,

@@ -1,6 +1,7 @@
 //! Assembles the server from its configuration and runs it.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -8,6 +9,7 @@ use axum::Router;
 use tokio::net::TcpListener;
 
 use crate::limits::Limits;
+use crate::persist::{StateFile, StateFileError};
 use tower_http::cors::CorsLayer;
 
 use chrono::{DateTime, Utc};
@@ -60,6 +62,8 @@ pub struct Config {
     pub latency: Option<std::ops::RangeInclusive<Duration>>,
     /// `--record FILE`: capture what is sent to `/__sink/...`.
     pub record: Option<recorder::Settings>,
+    /// `--state-file FILE`: the stores loaded from it at start and saved to it after changes.
+    pub state_file: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -78,6 +82,7 @@ impl Default for Config {
             journal_size: crate::journal::DEFAULT_CAPACITY,
             delivery: delivery::Settings::default(),
             record: None,
+            state_file: None,
             strict: false,
             latency: None,
         }
@@ -98,11 +103,22 @@ pub enum StartError {
     Recorder(#[from] RecorderError),
     #[error("cannot listen on {0}: {1}")]
     Bind(SocketAddr, std::io::Error),
+    #[error(transparent)]
+    StateFile(#[from] StateFileError),
 }
 
-/// The application: the one router with its shared state, and the delivery engine it feeds.
-/// Starts the delivery workers, so it must run inside the Tokio runtime.
-pub fn app(config: &Config) -> Result<(Router, Engine), StartError> {
+/// The application [`app`] builds.
+pub struct App {
+    pub router: Router,
+    pub engine: Engine,
+    /// With `--state-file`: already loaded, and kept saved.
+    pub state_file: Option<Arc<StateFile>>,
+}
+
+/// The application: the one router with its shared state, the delivery engine it feeds, and
+/// the state file. Starts the delivery workers and the saver, so it must run inside the Tokio
+/// runtime.
+pub fn app(config: &Config) -> Result<App, StartError> {
     for name in &config.apis {
         if !DOCUMENTS.iter().any(|d| d.api == name) {
             let known: Vec<&str> = DOCUMENTS.iter().map(|d| d.api).collect();
@@ -154,9 +170,18 @@ pub fn app(config: &Config) -> Result<(Router, Engine), StartError> {
         .clone()
         .map(|settings| open_sink(settings, &context))
         .transpose()?;
+    let stores = Arc::new(wiring.stores);
+    let state_file = match &config.state_file {
+        Some(path) => {
+            let file = StateFile::open(path.clone(), stores.clone())?;
+            file.keep_saved();
+            Some(file)
+        }
+        None => None,
+    };
     let admin = Arc::new(Admin {
         sink: sink.clone(),
-        stores: wiring.stores,
+        stores,
         emitters: wiring.emitters,
         engine: engine.clone(),
         flow_runs,
@@ -184,7 +209,11 @@ pub fn app(config: &Config) -> Result<(Router, Engine), StartError> {
     } else {
         router
     };
-    Ok((router, engine))
+    Ok(App {
+        router,
+        engine,
+        state_file,
+    })
 }
 
 /// The recorder of `settings` behind its HTTP handlers; with `--fsync batch`, synced every second.
@@ -231,12 +260,21 @@ pub struct Bound {
     router: Router,
     engine: Engine,
     limits: Limits,
+    state_file: Option<Arc<StateFile>>,
 }
 
 impl Bound {
     pub async fn new(config: &Config) -> Result<Self, StartError> {
-        let (router, engine) = app(config)?;
-        Self::bind(router, engine, SocketAddr::new(config.host, config.port)).await
+        let app = app(config)?;
+        let bound = Self::bind(
+            app.router,
+            app.engine,
+            SocketAddr::new(config.host, config.port),
+        );
+        Ok(Self {
+            state_file: app.state_file,
+            ..bound.await?
+        })
     }
 
     /// `hookmock record` on `addr`.
@@ -274,6 +312,7 @@ impl Bound {
             router,
             engine,
             limits: Limits::default(),
+            state_file: None,
         })
     }
 
@@ -297,6 +336,10 @@ impl Bound {
         drain: Duration,
     ) -> std::io::Result<usize> {
         crate::limits::serve(self.listener, self.router, self.limits, shutdown).await;
-        Ok(self.engine.drain(drain).await)
+        let pending = self.engine.drain(drain).await;
+        if let Some(file) = self.state_file {
+            file.save_off_the_runtime().await;
+        }
+        Ok(pending)
     }
 }

@@ -6,6 +6,7 @@
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use serde::de::DeserializeOwned;
@@ -142,6 +143,8 @@ impl<T> Collection<T> {
 pub struct Store<T> {
     tenants: RwLock<HashMap<String, Collection<T>>>,
     fixtures: Collection<T>,
+    /// Bumped by every write, import and reset: `--state-file` saves when it moved.
+    changes: AtomicU64,
 }
 
 impl<T: Clone> Store<T> {
@@ -149,6 +152,7 @@ impl<T: Clone> Store<T> {
         Self {
             tenants: RwLock::new(HashMap::new()),
             fixtures,
+            changes: AtomicU64::new(0),
         }
     }
 
@@ -176,6 +180,7 @@ impl<T: Clone> Store<T> {
     /// Runs `f` on the tenant's collection under an exclusive lock.
     pub fn write<R>(&self, tenant: &str, f: impl FnOnce(&mut Collection<T>) -> R) -> R {
         let mut tenants = self.tenants.write().unwrap_or_else(PoisonError::into_inner);
+        self.changes.fetch_add(1, AtomicOrdering::SeqCst);
         // Looked up by `&str` first: a known tenant's write allocates nothing.
         if let Some(collection) = tenants.get_mut(tenant) {
             return f(collection);
@@ -202,6 +207,8 @@ pub trait State: Send + Sync {
     fn import(&self, state: &RawValue) -> Result<Commit<'_>, String>;
     /// Back to the fixtures: one tenant, or all when `None`.
     fn reset(&self, tenant: Option<&str>);
+    /// How many changes so far: a different number means a different state.
+    fn changes(&self) -> u64;
 }
 
 /// A tenant's collection as an export shows it.
@@ -262,12 +269,18 @@ impl<T: Clone + Serialize + DeserializeOwned + Send + Sync> State for Store<T> {
             imported.insert(tenant, Collection::with_last_id(last_id, records));
         }
         Ok(Box::new(move || {
-            *self.tenants.write().unwrap_or_else(PoisonError::into_inner) = imported
+            *self.tenants.write().unwrap_or_else(PoisonError::into_inner) = imported;
+            self.changes.fetch_add(1, AtomicOrdering::SeqCst);
         }))
+    }
+
+    fn changes(&self) -> u64 {
+        self.changes.load(AtomicOrdering::SeqCst)
     }
 
     fn reset(&self, tenant: Option<&str>) {
         let mut tenants = self.tenants.write().unwrap_or_else(PoisonError::into_inner);
+        self.changes.fetch_add(1, AtomicOrdering::SeqCst);
         match tenant {
             Some(tenant) => {
                 tenants.remove(tenant);
@@ -331,6 +344,11 @@ impl Stores {
                 name
             })
             .collect())
+    }
+
+    /// Changes to any store so far (see [`State::changes`]).
+    pub fn changes(&self) -> u64 {
+        self.iter().map(|(_, _, store)| store.changes()).sum()
     }
 
     /// (API, store name, store)

@@ -15,6 +15,7 @@ mod harness;
 mod hostile;
 mod ingedata;
 mod patchworks;
+mod persistence;
 mod recorder;
 mod routing;
 mod serve;
