@@ -41,7 +41,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the bundled APIs at their native paths.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// List the bundled APIs and their routes.
     Apis,
     /// Run only the webhook recorder: capture every request, verify its signature, keep it.
@@ -362,7 +362,7 @@ async fn main() -> ExitCode {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     match Cli::parse().command {
-        Command::Serve(args) => serve(args).await,
+        Command::Serve(args) => serve(*args).await,
         Command::Record(args) => record(args).await,
         Command::Received(args) => received::run(args).await,
         Command::Violations { report, junit } => report::violations(report, junit).await,
