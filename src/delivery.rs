@@ -151,6 +151,9 @@ pub struct Settings {
     /// Deliveries (and outbox notices) the log keeps; past it the oldest finished ones are
     /// dropped and counted, so a long load test cannot grow memory without limit.
     pub log_size: usize,
+    /// `--deliver-deny-private`: refuse targets in the host's own networks (see
+    /// [`crate::egress`]).
+    pub deny_private: bool,
 }
 
 impl Default for Settings {
@@ -161,6 +164,7 @@ impl Default for Settings {
             timeout: Duration::from_secs(30),
             time_scale: 1.0,
             log_size: crate::journal::DEFAULT_CAPACITY,
+            deny_private: false,
         }
     }
 }
@@ -253,11 +257,14 @@ impl Engine {
     /// Starts the workers on the current runtime.
     pub fn start(context: Arc<Context>, settings: Settings) -> Self {
         let (queue, receiver) = mpsc::channel(settings.queue.max(1));
-        let client = reqwest::Client::builder()
+        // Redirects are never followed: the receiver's answer is the outcome.
+        let mut client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
-            .timeout(settings.timeout)
-            .build()
-            .unwrap_or_default();
+            .timeout(settings.timeout);
+        if settings.deny_private {
+            client = client.dns_resolver(Arc::new(crate::egress::PublicOnly));
+        }
+        let client = client.build().unwrap_or_default();
         let inner = Arc::new(Inner {
             settings,
             client,
@@ -422,8 +429,12 @@ impl Inner {
             self.pending.fetch_sub(1, Ordering::SeqCst);
             return;
         };
-        let (attempt, retry_after) = self.send(&message, &job).await;
-        let next = self.record(&message, &job, attempt);
+        let (attempt, next) = self.send(&message, &job).await;
+        let retry_after = match next {
+            Next::Scheduled(retry_after) => retry_after,
+            Next::Never => None,
+        };
+        let next = self.record(&message, &job, attempt, matches!(next, Next::Never));
         match next {
             Some(delay) => {
                 let delay = retry_after
@@ -447,8 +458,8 @@ impl Inner {
         }
     }
 
-    /// One HTTP attempt. Answers what happened and the receiver's `Retry-After`, if any.
-    async fn send(&self, message: &Message, job: &Job) -> (Attempt, Option<Duration>) {
+    /// One HTTP attempt. Answers what happened and what it says of the next one.
+    async fn send(&self, message: &Message, job: &Job) -> (Attempt, Next) {
         let now = self.context.now();
         let mut headers: Vec<(String, String)> =
             vec![("content-type".to_owned(), "application/json".to_owned())];
@@ -479,7 +490,15 @@ impl Inner {
             request = request.header(name, value);
         }
         let started = Instant::now();
-        let result = request.send().await;
+        let refused = self
+            .settings
+            .deny_private
+            .then(|| crate::egress::refused_literal(&message.url))
+            .flatten();
+        let result = match refused {
+            Some(refused) => Err(Box::new(refused) as Box<dyn std::error::Error + Send + Sync>),
+            None => request.send().await.map_err(|e| Box::new(e) as _),
+        };
         let mut attempt = Attempt {
             seq: 0,
             number: job.attempt,
@@ -494,7 +513,7 @@ impl Inner {
             duration_ms: 0,
             error: None,
         };
-        let retry_after = match result {
+        let next = match result {
             Ok(response) => {
                 attempt.status = Some(response.status().as_u16());
                 let retry_after = response
@@ -507,23 +526,36 @@ impl Inner {
                 attempt.response_body = Some(
                     String::from_utf8_lossy(&body[..body.len().min(LOGGED_BODY)]).into_owned(),
                 );
-                retry_after
+                Next::Scheduled(retry_after)
             }
             Err(e) => {
-                attempt.error = Some(if e.is_timeout() {
+                let timed_out = e
+                    .downcast_ref::<reqwest::Error>()
+                    .is_some_and(reqwest::Error::is_timeout);
+                attempt.error = Some(if timed_out {
                     format!("timed out after {:?}", self.settings.timeout)
                 } else {
-                    error_chain(&e)
+                    error_chain(e.as_ref())
                 });
-                None
+                if is_refused(e.as_ref()) {
+                    Next::Never
+                } else {
+                    Next::Scheduled(None)
+                }
             }
         };
         attempt.duration_ms = started.elapsed().as_millis().try_into().unwrap_or(u64::MAX);
-        (attempt, retry_after)
+        (attempt, next)
     }
 
     /// Logs the attempt and decides what follows: `Some(delay)` before the next attempt.
-    fn record(&self, message: &Message, job: &Job, mut attempt: Attempt) -> Option<Duration> {
+    fn record(
+        &self,
+        message: &Message,
+        job: &Job,
+        mut attempt: Attempt,
+        final_attempt: bool,
+    ) -> Option<Duration> {
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         state.attempts += 1;
         attempt.seq = state.attempts;
@@ -533,6 +565,7 @@ impl Inner {
         let status = attempt.status;
         let (next_state, delay) = match status {
             _ if attempt.succeeded() => (DeliveryState::Succeeded, None),
+            _ if final_attempt => (DeliveryState::Failed, None),
             Some(410) => (DeliveryState::Gone, None),
             Some(s) if (400..500).contains(&s) && !message.policy.retry_client_errors => {
                 (DeliveryState::Failed, None)
@@ -593,6 +626,26 @@ fn vendor_headers(
         ],
         _ => Vec::new(),
     }
+}
+
+/// What an attempt says of the next one.
+enum Next {
+    /// On the policy's schedule, or after the receiver's `Retry-After`.
+    Scheduled(Option<Duration>),
+    /// Never: the target is refused (`--deliver-deny-private`), and will be every time.
+    Never,
+}
+
+/// Whether `error` or one of its causes is an [`crate::egress::Refused`].
+fn is_refused(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(error);
+    while let Some(e) = current {
+        if e.is::<crate::egress::Refused>() {
+            return true;
+        }
+        current = e.source();
+    }
+    false
 }
 
 /// reqwest's error and its causes, which say what actually failed (refused, reset, DNS).

@@ -12,6 +12,7 @@ pub mod clock;
 pub mod connection;
 pub mod context;
 pub mod delivery;
+pub mod egress;
 pub mod error;
 pub mod faults;
 pub mod fixtures;

@@ -319,6 +319,10 @@ struct ServeArgs {
     /// How long a delivery attempt may take before it counts as failed, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
     delivery_timeout: f64,
+    /// Refuse delivery targets in this host's own networks: loopback, private, link-local
+    /// (cloud metadata) addresses, by IP or by what a name resolves to. For shared hosts.
+    #[arg(long)]
+    deliver_deny_private: bool,
     /// Multiply every retry delay by this (0.001 turns the 5-minute retry into 0.3 s).
     #[arg(long, value_name = "FACTOR", default_value_t = 1.0)]
     time_scale: f64,
@@ -421,6 +425,7 @@ async fn serve(args: ServeArgs) -> ExitCode {
                 .unwrap_or(Duration::from_secs(30)),
             time_scale: args.time_scale,
             log_size: args.delivery_log_size,
+            deny_private: args.deliver_deny_private,
             ..Settings::default()
         },
     };

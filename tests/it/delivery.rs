@@ -568,3 +568,87 @@ async fn the_delivery_log_keeps_the_newest_and_counts_the_dropped() {
     let (_, logs) = server.get("elan-key", "/webhooks/logs/all").await;
     assert_eq!(logs.as_array().map(Vec::len), Some(2), "{logs}");
 }
+
+/// `--deliver-deny-private`: a target in the host's own networks, by IP literal or by a name
+/// that resolves there, is refused before anything is sent, once (no retries), saying why.
+/// (The targets are loopback: nothing would leave the machine even if the check failed, and
+/// the receiver would see it.)
+#[tokio::test]
+async fn deny_private_refuses_private_targets_before_sending_and_does_not_retry() {
+    let receiver = Receiver::start(&[]).await;
+    let delivery = Settings {
+        deny_private: true,
+        time_scale: 0.001,
+        ..Settings::default()
+    };
+    let server = TestServer::with_config(Config {
+        delivery,
+        ..TestServer::config()
+    })
+    .await;
+    let by_name = receiver.url.replace("127.0.0.1", "localhost");
+    for url in [receiver.url.as_str(), by_name.as_str()] {
+        let id = elan_subscription(&server, url, None).await;
+        let (status, answer) = server
+            .call(
+                Some("elan-key"),
+                Method::POST,
+                &format!("/webhooks/{id}/test"),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{answer}");
+        let logs = wait_for_logs(&server, &format!("/webhooks/{id}/logs"), 1).await;
+        let error = logs[0]["error"].as_str().unwrap_or_default();
+        assert!(
+            error.contains("--deliver-deny-private"),
+            "{url}: {}",
+            logs[0]
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let (_, listing) = server.get("admin", "/__admin/deliveries").await;
+    let deliveries = listing["deliveries"].as_array().expect("deliveries");
+    assert_eq!(deliveries.len(), 2, "{listing}");
+    for delivery in deliveries {
+        assert_eq!(delivery["state"], "failed", "{delivery}");
+        assert_eq!(
+            delivery["attempts"].as_array().map(Vec::len),
+            Some(1),
+            "no retry"
+        );
+    }
+    assert_eq!(receiver.count(), 0, "nothing was sent");
+}
+
+/// Redirects are not followed: the receiver's 302 is the attempt's outcome, and the place it
+/// points to gets nothing.
+#[tokio::test]
+async fn redirects_are_not_followed() {
+    let elsewhere = Receiver::start(&[]).await;
+    let location = elsewhere.url.clone();
+    let redirecting = axum::Router::new().fallback(move || {
+        let location = location.clone();
+        async move { (axum::http::StatusCode::FOUND, [("location", location)]) }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}/hooks", listener.local_addr().expect("address"));
+    tokio::spawn(async move { axum::serve(listener, redirecting).await });
+    let server = fast_server().await;
+    let id = elan_subscription(&server, &url, None).await;
+    let (status, _) = server
+        .call(
+            Some("elan-key"),
+            Method::POST,
+            &format!("/webhooks/{id}/test"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let logs = wait_for_logs(&server, &format!("/webhooks/{id}/logs"), 1).await;
+    assert_eq!(logs[0]["status_code"], 302, "{}", logs[0]);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(elsewhere.count(), 0, "the redirect was followed");
+}

@@ -313,6 +313,14 @@ impl Receiver {
         Self { url, received }
     }
 
+    /// How many requests arrived so far.
+    pub fn count(&self) -> usize {
+        self.received
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+
     /// Waits (at most 10 s) until `n` requests arrived; answers all that did.
     pub async fn wait_for(&self, n: usize) -> Vec<Received> {
         for _ in 0..1000 {
