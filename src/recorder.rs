@@ -399,7 +399,16 @@ impl Recorder {
 /// The records of `file` and the length of its well-formed part.
 fn read_back(file: &mut File, path: &Path) -> std::io::Result<(VecDeque<Record>, u64)> {
     file.seek(SeekFrom::Start(0))?;
-    let mut reader = BufReader::new(file);
+    read_records(BufReader::new(file), path)
+}
+
+/// The records of an NDJSON log and the length of its well-formed part: a last line without
+/// its newline (a torn write) is not part of it; a line that does not parse is skipped (and
+/// logged, naming `path` and its offset). Public for the fuzz target.
+pub fn read_records(
+    mut reader: impl BufRead,
+    path: &Path,
+) -> std::io::Result<(VecDeque<Record>, u64)> {
     let (mut records, mut good_length, mut line) = (VecDeque::new(), 0u64, Vec::new());
     loop {
         line.clear();

@@ -14,6 +14,7 @@ mod fieldnation;
 mod harness;
 mod hostile;
 mod ingedata;
+mod isolation;
 mod patchworks;
 mod persistence;
 mod recorder;
