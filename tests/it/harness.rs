@@ -86,6 +86,15 @@ impl TestServer {
         Self { url, violations }
     }
 
+    /// A handle on a server already running at `url` (a child process): no forwarder, so no
+    /// response checks.
+    pub fn at(url: String) -> Self {
+        Self {
+            url,
+            violations: Arc::default(),
+        }
+    }
+
     /// A `reqwest` client that sends `Authorization: Bearer <token>`.
     pub fn client(&self, token: &str) -> reqwest::Client {
         let mut headers = HeaderMap::new();

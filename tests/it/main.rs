@@ -21,5 +21,6 @@ mod persistence;
 mod recorder;
 mod routing;
 mod serve;
+mod soak;
 mod tenancy;
 mod ui;

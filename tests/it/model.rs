@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use crate::harness::TestServer;
 
 #[derive(Debug, Clone)]
-enum Action {
+pub enum Action {
     Create(u8),
     Update(usize, u8),
     Delete(usize),
@@ -33,7 +33,7 @@ fn actions() -> impl Strategy<Value = Vec<Action>> {
 /// One API's store as HTTP sees it: each record carries a `mark` (a URL, or a Patchworks
 /// body) that the model predicts.
 #[derive(Clone, Copy, Debug)]
-enum Api {
+pub enum Api {
     Elan,
     FieldNation,
     Ingedata,
@@ -46,7 +46,7 @@ fn mark(v: u8) -> String {
 
 impl Api {
     /// Creates a record; answers its ID.
-    async fn create(self, s: &TestServer, t: &str, v: u8) -> String {
+    pub async fn create(self, s: &TestServer, t: &str, v: u8) -> String {
         let (status, body) = match self {
             Api::Elan => s.call(Some(t), Method::POST, "/webhooks", Some(json!({"name": "m", "url": mark(v), "events": ["workflow.completed"]}))).await,
             Api::FieldNation => s.call(Some(t), Method::POST, "/api/v1/webhooks", Some(json!({"url": mark(v), "events": ["workorder.created"]}))).await,
@@ -96,7 +96,7 @@ impl Api {
         s.call(Some(t), method, &self.path(id), Some(body)).await.0
     }
 
-    async fn delete(self, s: &TestServer, t: &str, id: &str) -> u16 {
+    pub async fn delete(self, s: &TestServer, t: &str, id: &str) -> u16 {
         s.call(Some(t), Method::DELETE, &self.path(id), None)
             .await
             .0
@@ -122,7 +122,7 @@ impl Api {
     }
 
     /// (ID, mark) of every record, in ID order.
-    async fn list(self, s: &TestServer, t: &str) -> Vec<(String, String)> {
+    pub async fn list(self, s: &TestServer, t: &str) -> Vec<(String, String)> {
         let path = match self {
             Api::Elan => "/webhooks",
             Api::FieldNation => "/api/v1/webhooks?perPage=100&sortBy=id&sortDirection=ASC",
@@ -171,7 +171,7 @@ impl Api {
 }
 
 /// Runs `actions` against the API and the model; panics at the first answer that differs.
-async fn check(server: &TestServer, api: Api, tenant: &str, actions: &[Action]) {
+pub async fn check(server: &TestServer, api: Api, tenant: &str, actions: &[Action]) {
     // The model: every ID ever seen, with its mark while it exists; it starts as the tenant's
     // fixtures.
     let mut model: Vec<(String, Option<String>)> = api
