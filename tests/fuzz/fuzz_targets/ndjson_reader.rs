@@ -11,7 +11,10 @@ fuzz_target!(|data: &[u8]| {
     else {
         return;
     };
-    assert!(good as usize <= data.len(), "the good part is inside the input");
+    assert!(
+        good as usize <= data.len(),
+        "the good part is inside the input"
+    );
     for record in records {
         let _ = record.body_bytes();
         let _ = serde_json::to_string(&record);

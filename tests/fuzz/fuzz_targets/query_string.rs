@@ -17,7 +17,9 @@ static CONTRACTS: LazyLock<Contracts> = LazyLock::new(|| {
 
 fuzz_target!(|data: &[u8]| {
     let [op, rest @ ..] = data else { return };
-    let Ok(query) = std::str::from_utf8(rest) else { return };
+    let Ok(query) = std::str::from_utf8(rest) else {
+        return;
+    };
     let index = usize::from(*op) % OPERATIONS.len();
     let mut headers = HeaderMap::new();
     headers.insert("authorization", HeaderValue::from_static("Bearer fuzz"));

@@ -29,7 +29,10 @@ fuzz_target!(|data: &[u8]| {
         .iter()
         .map(|name| {
             let value = parts.next().unwrap_or_default();
-            ((*name).to_owned(), String::from_utf8_lossy(value).into_owned())
+            (
+                (*name).to_owned(),
+                String::from_utf8_lossy(value).into_owned(),
+            )
         })
         .collect();
     let body: Vec<u8> = parts.flat_map(|p| p.iter().copied()).collect();
@@ -38,5 +41,11 @@ fuzz_target!(|data: &[u8]| {
         Secret::parse("github=It's a Secret to Everybody", 2),
         Secret::parse("whsec_", 3),
     ];
-    let _ = verify::verify(&headers, &body, &secrets, 1_700_000_000, Duration::from_secs(300));
+    let _ = verify::verify(
+        &headers,
+        &body,
+        &secrets,
+        1_700_000_000,
+        Duration::from_secs(300),
+    );
 });
