@@ -15,11 +15,15 @@ use serde_json::{Value, json};
 
 /// Delays shrunk a thousandfold: Standard Webhooks' 5 s retry takes 5 ms.
 async fn fast_server() -> TestServer {
-    let delivery = Settings {
+    server_with(Settings {
         time_scale: 0.001,
         timeout: Duration::from_secs(5),
         ..Settings::default()
-    };
+    })
+    .await
+}
+
+async fn server_with(delivery: Settings) -> TestServer {
     TestServer::with_config(Config {
         delivery,
         ..TestServer::config()
@@ -500,15 +504,11 @@ async fn a_full_delivery_queue_refuses_with_a_clear_error() {
         .await
         .expect("bind");
     let url = format!("http://{}/hooks", silent.local_addr().expect("address"));
-    let delivery = Settings {
+    let server = server_with(Settings {
         workers: 1,
         queue: 1,
         timeout: Duration::from_secs(5),
         ..Settings::default()
-    };
-    let server = TestServer::with_config(Config {
-        delivery,
-        ..TestServer::config()
     })
     .await;
     let id = elan_subscription(&server, &url, None).await;
@@ -542,13 +542,9 @@ async fn a_full_delivery_queue_refuses_with_a_clear_error() {
 #[tokio::test]
 async fn the_delivery_log_keeps_the_newest_and_counts_the_dropped() {
     let receiver = Receiver::start(&[]).await;
-    let delivery = Settings {
+    let server = server_with(Settings {
         log_size: 2,
         ..Settings::default()
-    };
-    let server = TestServer::with_config(Config {
-        delivery,
-        ..TestServer::config()
     })
     .await;
     let id = elan_subscription(&server, &receiver.url, None).await;
@@ -576,14 +572,10 @@ async fn the_delivery_log_keeps_the_newest_and_counts_the_dropped() {
 #[tokio::test]
 async fn deny_private_refuses_private_targets_before_sending_and_does_not_retry() {
     let receiver = Receiver::start(&[]).await;
-    let delivery = Settings {
+    let server = server_with(Settings {
         deny_private: true,
         time_scale: 0.001,
         ..Settings::default()
-    };
-    let server = TestServer::with_config(Config {
-        delivery,
-        ..TestServer::config()
     })
     .await;
     let by_name = receiver.url.replace("127.0.0.1", "localhost");
