@@ -147,8 +147,21 @@ impl Browser {
     }
 }
 
+impl Browser {
+    /// Ends the WebDriver session, which closes Chromium (killing chromedriver alone would leave
+    /// the browser running).
+    async fn quit(&self) {
+        let _ = self.http.delete(&self.session).send().await;
+    }
+}
+
 impl Drop for Browser {
     fn drop(&mut self) {
+        // A test that failed before `quit`: Chromium's processes are the ones with our profile.
+        let _ = std::process::Command::new("pkill")
+            .arg("-f")
+            .arg(self.profile.as_os_str())
+            .status();
         let _ = self.driver.kill();
         let _ = self.driver.wait();
         let _ = std::fs::remove_dir_all(&self.profile);
@@ -216,5 +229,6 @@ async fn the_page_shows_a_new_webhook_without_reload_and_its_verdict() {
     );
     let raw = browser.find_all("#body-raw").await;
     assert_eq!(browser.text(&raw[0]).await, "Hello, World!");
+    browser.quit().await;
     let _ = std::fs::remove_file(out);
 }
