@@ -537,7 +537,7 @@ impl Inner {
                 } else {
                     error_chain(e.as_ref())
                 });
-                if is_refused(e.as_ref()) {
+                if crate::error::cause::<crate::egress::Refused>(e.as_ref()).is_some() {
                     Next::Never
                 } else {
                     Next::Scheduled(None)
@@ -634,18 +634,6 @@ enum Next {
     Scheduled(Option<Duration>),
     /// Never: the target is refused (`--deliver-deny-private`), and will be every time.
     Never,
-}
-
-/// Whether `error` or one of its causes is an [`crate::egress::Refused`].
-fn is_refused(error: &(dyn std::error::Error + 'static)) -> bool {
-    let mut current = Some(error);
-    while let Some(e) = current {
-        if e.is::<crate::egress::Refused>() {
-            return true;
-        }
-        current = e.source();
-    }
-    false
 }
 
 /// reqwest's error and its causes, which say what actually failed (refused, reset, DNS).

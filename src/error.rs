@@ -412,3 +412,11 @@ fn fast_api_loc(location: &Location) -> Vec<String> {
         Location::Status => vec!["status".to_owned()],
     }
 }
+
+/// The first of `error` and its causes that is a `T`: what actually failed, under the layers
+/// of wrapping (reqwest's, axum's) that carry it to us.
+pub fn cause<'a, T: std::error::Error + 'static>(
+    error: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a T> {
+    std::iter::successors(Some(error), |e| e.source()).find_map(|e| e.downcast_ref::<T>())
+}

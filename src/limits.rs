@@ -138,20 +138,6 @@ fn is_connection_error(error: &io::Error) -> bool {
 #[error("the request body did not arrive within {0:?}")]
 pub struct BodyTimedOut(pub Duration);
 
-impl BodyTimedOut {
-    /// The deadline, when `error` or one of its causes is a [`BodyTimedOut`].
-    pub fn find(error: &(dyn std::error::Error + 'static)) -> Option<Duration> {
-        let mut current = Some(error);
-        while let Some(e) = current {
-            if let Some(timed_out) = e.downcast_ref::<BodyTimedOut>() {
-                return Some(timed_out.0);
-            }
-            current = e.source();
-        }
-        None
-    }
-}
-
 /// A body that fails with [`BodyTimedOut`] once `limit` has passed since its first poll.
 pub struct Deadline<B> {
     inner: B,

@@ -78,13 +78,14 @@ async fn forward(State(proxy): State<Arc<Proxy>>, request: axum::extract::Reques
     let body = match axum::body::to_bytes(body, MAX_BODY).await {
         Ok(body) => body,
         Err(e) => {
-            let (status, error) = match crate::limits::BodyTimedOut::find(&e) {
-                Some(_) => (StatusCode::REQUEST_TIMEOUT, e.to_string()),
-                None => (
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    format!("bodies over {MAX_BODY} bytes are not proxied"),
-                ),
-            };
+            let (status, error) =
+                match crate::error::cause::<crate::limits::BodyTimedOut>(&e).map(|t| t.0) {
+                    Some(_) => (StatusCode::REQUEST_TIMEOUT, e.to_string()),
+                    None => (
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        format!("bodies over {MAX_BODY} bytes are not proxied"),
+                    ),
+                };
             return (status, axum::Json(json!({ "error": error }))).into_response();
         }
     };

@@ -512,11 +512,11 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 async fn read_body(body: Body, limit: usize) -> Result<axum::body::Bytes, ApiError> {
     axum::body::to_bytes(body, limit).await.map_err(|e| {
-        let too_large = std::error::Error::source(&e)
-            .is_some_and(|source| source.is::<http_body_util::LengthLimitError>());
-        if too_large {
+        if crate::error::cause::<http_body_util::LengthLimitError>(&e).is_some() {
             ApiError::PayloadTooLarge { limit }
-        } else if let Some(after) = crate::limits::BodyTimedOut::find(&e) {
+        } else if let Some(after) =
+            crate::error::cause::<crate::limits::BodyTimedOut>(&e).map(|t| t.0)
+        {
             ApiError::BodyTimedOut(after)
         } else {
             ApiError::BodyUnreadable(e.to_string())

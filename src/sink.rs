@@ -50,7 +50,7 @@ pub async fn capture(State(sink): State<Arc<Sink>>, request: axum::extract::Requ
     let body = match axum::body::to_bytes(body, MAX_BODY).await {
         Ok(body) => body,
         Err(e) => {
-            let status = match crate::limits::BodyTimedOut::find(&e) {
+            let status = match crate::error::cause::<crate::limits::BodyTimedOut>(&e).map(|t| t.0) {
                 Some(_) => StatusCode::REQUEST_TIMEOUT,
                 None => StatusCode::PAYLOAD_TOO_LARGE,
             };
