@@ -160,6 +160,9 @@ pub enum ApiError {
     /// A dependency of the answer is overloaded (the delivery queue is full).
     #[error("{0}")]
     Unavailable(String),
+    /// An answer that JSON cannot represent (a map with non-string keys): a bug of ours.
+    #[error("the answer could not be serialised as JSON: {0}")]
+    Unserializable(String),
     /// Only reachable if the generated dispatch and the route table disagree.
     #[error("operation #{0} is not in the route table")]
     UnknownOperation(usize),
@@ -253,7 +256,9 @@ impl ApiError {
             ApiError::Injected(status) => {
                 StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
             }
-            ApiError::UnknownOperation(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::UnknownOperation(_) | ApiError::Unserializable(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         }
     }
 }

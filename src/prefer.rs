@@ -95,10 +95,7 @@ pub fn respond(doc: &Value, op: &Operation, preference: &Preference) -> Result<R
             None => generate(doc, doc.pointer(schema_pointer), 0),
         },
     };
-    Ok(Reply {
-        status,
-        body: Some(body),
-    })
+    Reply::json(status, &body)
 }
 
 /// A value that fits `schema`: its example, its first enum value, or the smallest value of its

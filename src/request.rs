@@ -1,6 +1,7 @@
 //! What a vendor implementation receives, a request that passed validation, and what it returns.
 
 use axum::http::{HeaderMap, StatusCode};
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
@@ -66,26 +67,33 @@ impl Request {
     }
 }
 
-/// A successful answer. Its `Content-Type` is the one the document declares for its status.
+/// A successful answer, its body already JSON text. Implementations serialise the borrowed
+/// records they show straight into it: building a `serde_json::Value` tree first and
+/// serialising that cost a fifth of a list's time (see benches/RESULTS.md).
+/// Its `Content-Type` is the one the document declares for its status.
 #[derive(Debug)]
 pub struct Reply {
     pub status: StatusCode,
-    pub body: Option<Value>,
+    pub body: Option<Vec<u8>>,
 }
 
 impl Reply {
-    pub fn ok(body: Value) -> Self {
-        Self {
-            status: StatusCode::OK,
-            body: Some(body),
-        }
+    /// `body` as JSON with `status`.
+    pub fn json(status: StatusCode, body: &impl Serialize) -> Result<Self, ApiError> {
+        let bytes =
+            serde_json::to_vec(body).map_err(|e| ApiError::Unserializable(e.to_string()))?;
+        Ok(Self {
+            status,
+            body: Some(bytes),
+        })
     }
 
-    pub fn created(body: Value) -> Self {
-        Self {
-            status: StatusCode::CREATED,
-            body: Some(body),
-        }
+    pub fn ok(body: &impl Serialize) -> Result<Self, ApiError> {
+        Self::json(StatusCode::OK, body)
+    }
+
+    pub fn created(body: &impl Serialize) -> Result<Self, ApiError> {
+        Self::json(StatusCode::CREATED, body)
     }
 
     pub fn no_content() -> Self {

@@ -217,7 +217,7 @@ pub async fn handle(State(edge): State<Arc<Edge>>, request: axum::extract::Reque
     let (parts, body) = request.into_parts();
     let route = edge.routes.find(&parts.method, parts.uri.path());
     let fault = edge.fault_for(&parts, &route).await;
-    let outcome = match (route, fault.as_ref().and_then(|f| f.status)) {
+    let mut outcome = match (route, fault.as_ref().and_then(|f| f.status)) {
         (Ok(found), Some(status)) => {
             let (api, found) = (
                 Some(found.operation.api),
@@ -240,7 +240,8 @@ pub async fn handle(State(edge): State<Arc<Edge>>, request: axum::extract::Reque
             result: Err(miss.error),
         },
     };
-    let rendered = match &outcome.result {
+    // The answer's bytes move into `rendered`; what `observe` reads of a success is there.
+    let rendered = match &mut outcome.result {
         Ok(reply) => render_reply(outcome.found.map(|(_, op)| op), reply),
         Err(error) => render_error(outcome.api, parts.uri.path(), error, edge.context.now()),
     };
@@ -565,21 +566,16 @@ impl Rendered {
     }
 }
 
-fn render_reply(operation: Option<&Operation>, reply: &Reply) -> Rendered {
+fn render_reply(operation: Option<&Operation>, reply: &mut Reply) -> Rendered {
     let status = reply.status.as_u16().to_string();
     let media_type = operation
         .and_then(|op| op.responses.iter().find(|r| r.status == status))
         .and_then(|r| r.media_type)
         .unwrap_or("application/json");
-    let body = reply
-        .body
-        .as_ref()
-        .map(|b| serde_json::to_vec(b).unwrap_or_default())
-        .unwrap_or_default();
     Rendered {
         status: reply.status,
         media_type,
-        body,
+        body: reply.body.take().unwrap_or_default(),
         allow: None,
     }
 }

@@ -123,7 +123,7 @@ impl Elan {
     }
 
     /// The delivery attempts of the request's tenant as ELAN's delivery logs, newest first.
-    fn logs(&self, request: &Request, keep: impl Fn(&Delivery) -> bool) -> Reply {
+    fn logs(&self, request: &Request, keep: impl Fn(&Delivery) -> bool) -> Result<Reply, ApiError> {
         let limit = usize::try_from(request.param_i64("limit").unwrap_or(50)).unwrap_or(50);
         let offset = usize::try_from(request.param_i64("offset").unwrap_or(0)).unwrap_or(0);
         let deliveries = self
@@ -151,7 +151,7 @@ impl Elan {
                 })
             })
             .collect();
-        Reply::ok(Value::Array(logs))
+        Reply::ok(&logs)
     }
 
     /// The subscription in the path, if it belongs to the request's organization.
@@ -167,13 +167,14 @@ impl Elan {
 impl ElanApi for Elan {
     async fn list_webhook_subscriptions(&self, request: Request) -> Result<Reply, ApiError> {
         let org = organization(&request);
-        let listed: Vec<Value> = self.subscriptions.read(&request.tenant, |all| {
-            all.iter()
+        self.subscriptions.read(&request.tenant, |all| {
+            let listed: Vec<Shown> = all
+                .iter()
                 .filter(|s| s.organization_id == org)
                 .map(view)
-                .collect()
-        });
-        Ok(Reply::ok(Value::Array(listed)))
+                .collect();
+            Reply::ok(&listed)
+        })
     }
 
     async fn create_webhook_subscription(
@@ -199,7 +200,7 @@ impl ElanApi for Elan {
             })
             .clone()
         });
-        Ok(Reply::created(view(&created)))
+        Reply::created(&view(&created))
     }
 
     async fn list_all_delivery_logs(&self, request: Request) -> Result<Reply, ApiError> {
@@ -211,13 +212,13 @@ impl ElanApi for Elan {
                 .map(|s| s.id.to_string())
                 .collect()
         });
-        Ok(self.logs(&request, |d| {
+        self.logs(&request, |d| {
             event.as_deref().is_none_or(|e| d.event_type == e) && in_org.contains(&d.subscription)
-        }))
+        })
     }
 
     async fn get_webhook_subscription(&self, request: Request) -> Result<Reply, ApiError> {
-        Ok(Reply::ok(view(&self.find(&request)?)))
+        Reply::ok(&view(&self.find(&request)?))
     }
 
     async fn update_webhook_subscription(
@@ -256,7 +257,7 @@ impl ElanApi for Elan {
             s.updated_at = now;
             Some(s.clone())
         });
-        Ok(Reply::ok(view(&updated.ok_or_else(not_found)?)))
+        Reply::ok(&view(&updated.ok_or_else(not_found)?))
     }
 
     async fn delete_webhook_subscription(&self, request: Request) -> Result<Reply, ApiError> {
@@ -271,7 +272,7 @@ impl ElanApi for Elan {
 
     async fn list_subscription_delivery_logs(&self, request: Request) -> Result<Reply, ApiError> {
         let id = self.find(&request)?.id.to_string();
-        Ok(self.logs(&request, |d| d.subscription == id))
+        self.logs(&request, |d| d.subscription == id)
     }
 
     /// Queues a `workflow.completed` test event; the attempt shows in the subscription's logs.
@@ -287,9 +288,9 @@ impl ElanApi for Elan {
         self.engine
             .enqueue(message)
             .map_err(|e| ApiError::Unavailable(e.to_string()))?;
-        Ok(Reply::ok(
-            json!({ "success": true, "message": "Test event queued for delivery", "event_id": event_id }),
-        ))
+        Reply::ok(
+            &json!({ "success": true, "message": "Test event queued for delivery", "event_id": event_id }),
+        )
     }
 }
 
@@ -321,17 +322,33 @@ fn check_url(url: &str) -> Result<(), ApiError> {
 }
 
 /// The subscription as the API shows it: everything but the secret.
-fn view(s: &Subscription) -> Value {
-    json!({
-        "id": s.id,
-        "name": s.name,
-        "url": s.url,
-        "events": s.events,
-        "headers": s.headers,
-        "is_active": s.is_active,
-        "created_at": crate::clock::format(s.created_at),
-        "updated_at": crate::clock::format(s.updated_at),
-    })
+fn view(s: &Subscription) -> Shown<'_> {
+    Shown {
+        id: s.id,
+        name: &s.name,
+        url: &s.url,
+        events: &s.events,
+        headers: &s.headers,
+        is_active: s.is_active,
+        created_at: &s.created_at,
+        updated_at: &s.updated_at,
+    }
+}
+
+/// A subscription as the API shows it (no organization, no secret), serialised straight from
+/// the stored record.
+#[derive(Serialize)]
+struct Shown<'a> {
+    id: u64,
+    name: &'a str,
+    url: &'a str,
+    events: &'a [EventType],
+    headers: &'a IndexMap<String, String>,
+    is_active: bool,
+    #[serde(serialize_with = "crate::clock::serialize")]
+    created_at: &'a DateTime<Utc>,
+    #[serde(serialize_with = "crate::clock::serialize")]
+    updated_at: &'a DateTime<Utc>,
 }
 
 impl Emitter for Elan {

@@ -162,7 +162,8 @@ impl IngedataApi for Ingedata {
         let fields = sparse_fields(&request)?;
         let order = sort_keys(request.param_str("sort"))?;
         let filters = Filters::new(&request);
-        let (page, data) = self.webhooks.read(&request.tenant, |all| {
+        // Serialised under the read lock, straight from the records: no copy of them is made.
+        self.webhooks.read(&request.tenant, |all| {
             let ordered = all.ordered(&format!("{order:?}"), |a, b| compare(a, b, &order));
             let (page, shown) = Page::of(
                 ordered.filter(|w| filters.matches(w)),
@@ -170,17 +171,16 @@ impl IngedataApi for Ingedata {
                 request.param_i64("page[number]").unwrap_or(1),
                 request.param_i64("page[size]").unwrap_or(PAGE_SIZE),
             );
-            let data: Vec<Value> = shown
-                .into_iter()
-                .map(|w| resource(w, &request, fields.as_deref()))
-                .collect();
-            (page, data)
-        });
-        let mut document = json!({ "data": data, "links": links(&request, &page) });
-        if request.param_bool("count") == Some(true) {
-            document["meta"] = json!({ "count": page.total });
-        }
-        Ok(Reply::ok(document))
+            Reply::ok(&ListDocument {
+                data: shown
+                    .into_iter()
+                    .map(|w| resource(w, &request, fields.as_deref()))
+                    .collect(),
+                links: links(&request, &page),
+                meta: (request.param_bool("count") == Some(true))
+                    .then_some(Count { count: page.total }),
+            })
+        })
     }
 
     async fn create_notification_webhook(
@@ -208,9 +208,9 @@ impl IngedataApi for Ingedata {
             })
             .clone()
         });
-        Ok(Reply::created(
-            json!({ "data": resource(&created, &request, None) }),
-        ))
+        Reply::created(&Document {
+            data: resource(&created, &request, None),
+        })
     }
 
     async fn list_notification_webhook_events(&self, _request: Request) -> Result<Reply, ApiError> {
@@ -218,7 +218,7 @@ impl IngedataApi for Ingedata {
             .iter()
             .map(|(name, description)| json!({ "type": "events", "id": name, "attributes": { "name": name, "description": description } }))
             .collect();
-        Ok(Reply::ok(json!({ "data": data })))
+        Reply::ok(&json!({ "data": data }))
     }
 
     /// Sends `webhook.test` now and answers with what the receiver did.
@@ -245,17 +245,15 @@ impl IngedataApi for Ingedata {
             (None, Some(error)) => format!("Test notification failed: {error}"),
             (None, None) => "Test notification failed".to_owned(),
         };
-        Ok(Reply::ok(
-            json!({ "success": attempt.succeeded(), "message": outcome }),
-        ))
+        Reply::ok(&json!({ "success": attempt.succeeded(), "message": outcome }))
     }
 
     async fn get_notification_webhook(&self, request: Request) -> Result<Reply, ApiError> {
         let fields = sparse_fields(&request)?;
         let webhook = self.find(&request, "resource_id")?;
-        Ok(Reply::ok(
-            json!({ "data": resource(&webhook, &request, fields.as_deref()) }),
-        ))
+        Reply::ok(&Document {
+            data: resource(&webhook, &request, fields.as_deref()),
+        })
     }
 
     async fn update_notification_webhook(
@@ -299,9 +297,9 @@ impl IngedataApi for Ingedata {
         });
         let updated = updated
             .ok_or_else(|| ApiError::NotFound(format!("notification/webhooks {id} not found")))?;
-        Ok(Reply::ok(
-            json!({ "data": resource(&updated, &request, None) }),
-        ))
+        Reply::ok(&Document {
+            data: resource(&updated, &request, None),
+        })
     }
 
     async fn delete_notification_webhook(&self, request: Request) -> Result<Reply, ApiError> {
@@ -312,32 +310,104 @@ impl IngedataApi for Ingedata {
 }
 
 /// A JSON:API resource object; `fields` limits the attributes shown.
-fn resource(w: &Webhook, request: &Request, fields: Option<&[String]>) -> Value {
-    let all = json!({
-        "id": w.id,
-        "account_id": numeric_id_for("account", &request.tenant),
-        "name": w.name,
-        "url": w.url,
-        "secret": w.secret,
-        "events": w.events,
-        "scopes": w.scopes,
-        "created_at": crate::clock::format(w.created_at),
-        "updated_at": crate::clock::format(w.updated_at),
-    });
-    let attributes: Map<String, Value> = match all {
-        Value::Object(map) => map
-            .into_iter()
-            .filter(|(k, _)| fields.is_none_or(|f| f.iter().any(|n| n == k)))
-            .collect(),
-        _ => Map::new(),
-    };
-    json!({
-        "type": TYPE,
-        "id": w.id.to_string(),
-        "attributes": attributes,
-        "relationships": {},
-        "links": { "self": format!("{BASE_PATH}/{}", w.id) },
-    })
+fn resource<'a>(w: &'a Webhook, request: &Request, fields: Option<&[String]>) -> Resource<'a> {
+    let shown = |name: &str| fields.is_none_or(|f| f.iter().any(|n| n == name));
+    let time = |name: &str, time: DateTime<Utc>| shown(name).then(|| crate::clock::format(time));
+    Resource {
+        kind: TYPE,
+        id: w.id.to_string(),
+        attributes: Attributes {
+            id: shown("id").then_some(w.id),
+            account_id: shown("account_id").then(|| numeric_id_for("account", &request.tenant)),
+            name: shown("name").then_some(w.name.as_deref()),
+            url: shown("url").then_some(&w.url),
+            secret: shown("secret").then_some(&w.secret),
+            events: shown("events").then_some(&w.events),
+            scopes: shown("scopes").then_some(&w.scopes),
+            created_at: time("created_at", w.created_at),
+            updated_at: time("updated_at", w.updated_at),
+        },
+        relationships: Relationships {},
+        links: SelfLink {
+            this: format!("{BASE_PATH}/{}", w.id),
+        },
+    }
+}
+
+/// `{"data": …}`: a single resource.
+#[derive(Serialize)]
+struct Document<T> {
+    data: T,
+}
+
+/// A page of resources, with the links to the others and, when `count=true`, their number.
+#[derive(Serialize)]
+struct ListDocument<'a> {
+    data: Vec<Resource<'a>>,
+    links: Links,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    meta: Option<Count>,
+}
+
+#[derive(Serialize)]
+struct Count {
+    count: usize,
+}
+
+/// A webhook as a JSON:API resource, borrowed from the stored record.
+#[derive(Serialize)]
+struct Resource<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    id: String,
+    attributes: Attributes<'a>,
+    relationships: Relationships,
+    links: SelfLink,
+}
+
+/// [`ATTRIBUTES`], each absent when a sparse fieldset leaves it out.
+#[derive(Serialize)]
+struct Attributes<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    account_id: Option<i64>,
+    /// Shown as `null` when the webhook has no name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<Option<&'a str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<&'a String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret: Option<&'a String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    events: Option<&'a Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scopes: Option<&'a Map<String, Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    created_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    updated_at: Option<String>,
+}
+
+/// A webhook has no relationships; JSON:API still shows the empty object.
+#[derive(Serialize)]
+struct Relationships {}
+
+#[derive(Serialize)]
+struct SelfLink {
+    #[serde(rename = "self")]
+    this: String,
+}
+
+/// `self`, `first`, `prev`, `next`, `last` of a page.
+#[derive(Serialize)]
+struct Links {
+    #[serde(rename = "self")]
+    this: String,
+    first: String,
+    prev: Option<String>,
+    next: Option<String>,
+    last: String,
 }
 
 fn parameter_error(name: &str, message: String) -> ApiError {
@@ -505,7 +575,7 @@ impl Filters {
 }
 
 /// `self`, `first`, `prev`, `next`, `last`, keeping the request's other query parameters.
-fn links(request: &Request, page: &Page) -> Value {
+fn links(request: &Request, page: &Page) -> Links {
     let others: Vec<&str> = request
         .query
         .as_deref()
@@ -523,13 +593,13 @@ fn links(request: &Request, page: &Page) -> Value {
             page.per_page
         )
     };
-    json!({
-        "self": link(page.number),
-        "first": link(1),
-        "prev": (page.number > 1).then(|| link(page.number - 1)),
-        "next": (page.number < page.last_page()).then(|| link(page.number + 1)),
-        "last": link(page.last_page()),
-    })
+    Links {
+        this: link(page.number),
+        first: link(1),
+        prev: (page.number > 1).then(|| link(page.number - 1)),
+        next: (page.number < page.last_page()).then(|| link(page.number + 1)),
+        last: link(page.last_page()),
+    }
 }
 
 impl Emitter for Ingedata {

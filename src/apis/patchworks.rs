@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::apis::{Page, Wiring};
 use axum::body::Bytes;
@@ -180,23 +180,18 @@ impl Patchworks {
         self.remember(&request.tenant);
         let flow = self.flow(request)?;
         let per_page = request.param_i64("per_page").unwrap_or(PER_PAGE);
-        let (page, items) = self.store(kind).read(&request.tenant, |all| {
+        let explicit_per_page = request.param("per_page").is_some();
+        // Serialised under the read lock, straight from the records: no copy of them is made.
+        self.store(kind).read(&request.tenant, |all| {
             let (page, shown) = Page::of(
                 all.iter().filter(|t| t.flow_id == flow),
                 None,
                 request.param_i64("page").unwrap_or(1),
                 per_page,
             );
-            let items: Vec<Value> = shown.into_iter().map(|t| view(kind, t, request)).collect();
-            (page, items)
-        });
-        let explicit_per_page = request.param("per_page").is_some();
-        Ok(Reply::ok(laravel_page(
-            items,
-            &page,
-            request,
-            explicit_per_page,
-        )))
+            let items = shown.into_iter().map(|t| view(kind, t, request)).collect();
+            Reply::ok(&laravel_page(items, &page, request, explicit_per_page))
+        })
     }
 
     fn create(&self, kind: Kind, request: &Request) -> Result<Reply, ApiError> {
@@ -222,7 +217,9 @@ impl Patchworks {
             apply(&mut trigger, changes, now);
             all.insert_with(|id| Trigger { id, ..trigger }).clone()
         });
-        Ok(Reply::ok(json!({ "data": view(kind, &created, request) })))
+        Reply::ok(&Data {
+            data: view(kind, &created, request),
+        })
     }
 
     fn update(&self, kind: Kind, request: &Request) -> Result<Reply, ApiError> {
@@ -242,7 +239,9 @@ impl Patchworks {
             apply(trigger, changes, now);
             Ok::<_, ApiError>(trigger.clone())
         })?;
-        Ok(Reply::ok(json!({ "data": view(kind, &updated, request) })))
+        Reply::ok(&Data {
+            data: view(kind, &updated, request),
+        })
     }
 
     fn delete(&self, kind: Kind, request: &Request) -> Result<Reply, ApiError> {
@@ -260,7 +259,7 @@ impl Patchworks {
             Kind::Webhook => "Webhook deleted successfully.",
             Kind::Callback => "Callback deleted successfully.",
         };
-        Ok(Reply::ok(json!({ "message": message })))
+        Reply::ok(&json!({ "message": message }))
     }
 }
 
@@ -358,7 +357,7 @@ fn apply(trigger: &mut Trigger, changes: Changes, now: DateTime<Utc>) {
 }
 
 /// The trigger as the API shows it: never the HMAC key; the absolute URL that starts the flow.
-fn view(kind: Kind, t: &Trigger, request: &Request) -> Value {
+fn view<'a>(kind: Kind, t: &'a Trigger, request: &Request) -> Shown<'a> {
     let url = format!(
         "{}/triggers/{}/flows/{}/{}/{}",
         request.base_url,
@@ -367,29 +366,55 @@ fn view(kind: Kind, t: &Trigger, request: &Request) -> Value {
         kind.plural(),
         t.id
     );
-    let (created_at, updated_at) = (
-        crate::clock::format(t.created_at),
-        crate::clock::format(t.updated_at),
-    );
-    match kind {
-        Kind::Webhook => json!({
-            "id": t.id, "flow_id": t.flow_id, "status": t.status, "format": t.format, "body": t.body,
-            "hmac_algorithm": t.hmac_algorithm, "url": url, "created_at": created_at, "updated_at": updated_at,
-        }),
-        Kind::Callback => json!({
-            "id": t.id, "flow_id": t.flow_id, "status": t.status, "format": t.format, "token": t.token,
-            "url": url, "created_at": created_at, "updated_at": updated_at,
-        }),
+    let webhook = kind == Kind::Webhook;
+    Shown {
+        id: t.id,
+        flow_id: t.flow_id,
+        status: &t.status,
+        format: &t.format,
+        body: webhook.then_some(t.body.as_deref()),
+        hmac_algorithm: webhook.then_some(t.hmac_algorithm.as_deref()),
+        token: (!webhook).then_some(t.token.as_deref()),
+        url,
+        created_at: &t.created_at,
+        updated_at: &t.updated_at,
     }
 }
 
+/// A trigger as the API shows it, borrowed from the stored record: a webhook shows its `body`
+/// and `hmac_algorithm` (never the key), a callback its `token`.
+#[derive(Serialize)]
+struct Shown<'a> {
+    id: u64,
+    flow_id: u64,
+    status: &'a TriggerStatus,
+    format: &'a PayloadFormat,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    body: Option<Option<&'a str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hmac_algorithm: Option<Option<&'a str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token: Option<Option<&'a str>>,
+    url: String,
+    #[serde(serialize_with = "crate::clock::serialize")]
+    created_at: &'a DateTime<Utc>,
+    #[serde(serialize_with = "crate::clock::serialize")]
+    updated_at: &'a DateTime<Utc>,
+}
+
+/// `{"data": …}`: one trigger.
+#[derive(Serialize)]
+struct Data<T> {
+    data: T,
+}
+
 /// Laravel's `LengthAwarePaginator` as JSON: `data`, `links`, `meta`.
-fn laravel_page(
-    data: Vec<Value>,
+fn laravel_page<T>(
+    data: Vec<T>,
     page: &Page,
     request: &Request,
     explicit_per_page: bool,
-) -> Value {
+) -> LaravelPage<T> {
     let path = format!("{}{}", request.base_url, request.path);
     let link = |n: usize| {
         let per_page = if explicit_per_page {
@@ -399,24 +424,50 @@ fn laravel_page(
         };
         format!("{path}?page={n}{per_page}")
     };
-    json!({
-        "data": data,
-        "links": {
-            "first": link(1),
-            "last": link(page.last_page()),
-            "prev": (page.number > 1).then(|| link(page.number - 1)),
-            "next": (page.number < page.last_page()).then(|| link(page.number + 1)),
+    LaravelPage {
+        data,
+        links: PageLinks {
+            first: link(1),
+            last: link(page.last_page()),
+            prev: (page.number > 1).then(|| link(page.number - 1)),
+            next: (page.number < page.last_page()).then(|| link(page.number + 1)),
         },
-        "meta": {
-            "current_page": page.number,
-            "from": page.from(),
-            "last_page": page.last_page(),
-            "path": path,
-            "per_page": page.per_page,
-            "to": page.to(),
-            "total": page.total,
+        meta: PageMeta {
+            current_page: page.number,
+            from: page.from(),
+            last_page: page.last_page(),
+            path,
+            per_page: page.per_page,
+            to: page.to(),
+            total: page.total,
         },
-    })
+    }
+}
+
+#[derive(Serialize)]
+struct LaravelPage<T> {
+    data: Vec<T>,
+    links: PageLinks,
+    meta: PageMeta,
+}
+
+#[derive(Serialize)]
+struct PageLinks {
+    first: String,
+    last: String,
+    prev: Option<String>,
+    next: Option<String>,
+}
+
+#[derive(Serialize)]
+struct PageMeta {
+    current_page: usize,
+    from: Option<usize>,
+    last_page: usize,
+    path: String,
+    per_page: usize,
+    to: Option<usize>,
+    total: usize,
 }
 
 /// The part of a trigger URL that names the tenant without revealing its credential: the first
