@@ -7,6 +7,7 @@
 use std::collections::VecDeque;
 use std::sync::{Mutex, PoisonError};
 
+use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -65,14 +66,19 @@ impl From<&Violation> for ViolationEntry {
 pub struct Entry {
     /// Sequential, from 1.
     pub id: u64,
-    /// RFC 3339.
-    pub time: String,
+    /// RFC 3339. Kept as a time and written only when listed, like the masked tenant: a
+    /// request pays for what the journal keeps, not for how it is shown.
+    #[serde(serialize_with = "crate::clock::serialize")]
+    #[schemars(with = "String")]
+    pub time: DateTime<Utc>,
     pub method: String,
     pub path: String,
     pub query: Option<String>,
-    pub api: Option<String>,
-    pub operation: Option<String>,
-    /// The credential, masked: its first four characters and its length.
+    pub api: Option<&'static str>,
+    pub operation: Option<&'static str>,
+    /// The credential, shown masked: its first four characters and its length.
+    #[serde(serialize_with = "serialize_masked")]
+    #[schemars(with = "Option<String>")]
     pub tenant: Option<String>,
     pub status: u16,
     pub duration_us: u64,
@@ -81,10 +87,16 @@ pub struct Entry {
     pub violations: Vec<ViolationEntry>,
     /// Where the answer broke its contract (only with `--validate-responses`).
     pub response_violations: Vec<ViolationEntry>,
-    /// The unmasked credential, for filtering; never shown.
-    #[serde(skip)]
-    #[schemars(skip)]
-    pub tenant_key: Option<String>,
+}
+
+fn serialize_masked<S: serde::Serializer>(
+    tenant: &Option<String>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match tenant {
+        Some(credential) => s.serialize_some(&mask(credential)),
+        None => s.serialize_none(),
+    }
 }
 
 /// Which entries to list.
@@ -152,13 +164,15 @@ impl Journal {
 
     pub fn list(&self, filter: &Filter) -> Listing {
         let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-        let same = |want: &Option<String>, have: &Option<String>| want.is_none() || want == have;
+        let same = |want: &Option<String>, have: Option<&str>| {
+            want.as_deref().is_none_or(|want| Some(want) == have)
+        };
         let requests = inner
             .entries
             .iter()
             .rev()
-            .filter(|e| same(&filter.api, &e.api) && same(&filter.operation, &e.operation))
-            .filter(|e| same(&filter.tenant, &e.tenant_key))
+            .filter(|e| same(&filter.api, e.api) && same(&filter.operation, e.operation))
+            .filter(|e| same(&filter.tenant, e.tenant.as_deref()))
             .filter(|e| filter.verdict.is_none_or(|v| v == e.verdict))
             .take(filter.limit.unwrap_or(usize::MAX))
             .cloned()

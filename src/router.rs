@@ -245,7 +245,7 @@ pub async fn handle(State(edge): State<Arc<Edge>>, request: axum::extract::Reque
         Ok(reply) => render_reply(outcome.found.map(|(_, op)| op), reply),
         Err(error) => render_error(outcome.api, parts.uri.path(), error, edge.context.now()),
     };
-    edge.observe(&parts, &outcome, &rendered, started.elapsed());
+    edge.observe(&parts, outcome, &rendered, started.elapsed());
     match fault.and_then(|f| f.connection) {
         Some(broken) => break_connection(broken, rendered, &parts),
         None => rendered.into_response(),
@@ -291,7 +291,7 @@ impl Edge {
     /// Everything kept about a request once it is answered: the log line, the journal, the
     /// coverage counters, and the violations of the request and (with `--validate-responses`)
     /// of the answer.
-    fn observe(&self, parts: &Parts, outcome: &Outcome, rendered: &Rendered, elapsed: Duration) {
+    fn observe(&self, parts: &Parts, outcome: Outcome, rendered: &Rendered, elapsed: Duration) {
         let status = rendered.status.as_u16();
         let operation = outcome.found.map(|(_, op)| op.operation_id);
         let request_violations = outcome
@@ -324,7 +324,7 @@ impl Edge {
         if let Some((index, _)) = outcome.found {
             self.coverage.record(index, status);
         }
-        let now = crate::clock::format(self.context.now());
+        let now = self.context.now();
         for (source, violations) in [
             ("request", &request_violations),
             ("response", &response_violations),
@@ -338,7 +338,7 @@ impl Edge {
             }
             self.violations.record(ViolationRecord {
                 id: 0,
-                time: now.clone(),
+                time: crate::clock::format(now),
                 api: outcome.api.map(str::to_owned),
                 operation: operation.map(str::to_owned),
                 tenant: outcome.tenant.as_deref().map(journal::mask),
@@ -366,9 +366,9 @@ impl Edge {
             method: method.to_owned(),
             path: path.to_owned(),
             query: parts.uri.query().map(str::to_owned),
-            api: outcome.api.map(str::to_owned),
-            operation: operation.map(str::to_owned),
-            tenant: outcome.tenant.as_deref().map(journal::mask),
+            api: outcome.api,
+            operation,
+            tenant: outcome.tenant,
             status,
             duration_us: elapsed.as_micros().try_into().unwrap_or(u64::MAX),
             verdict,
@@ -380,7 +380,6 @@ impl Edge {
                 .iter()
                 .map(ViolationEntry::from)
                 .collect(),
-            tenant_key: outcome.tenant.clone(),
         });
     }
 }
@@ -461,11 +460,10 @@ impl Edge {
         let request = Request {
             operation: found.operation,
             tenant,
-            base_url: base_url(&parts.headers),
+            host: parts.headers.get(header::HOST).cloned(),
             path: parts.uri.path().to_owned(),
             query: parts.uri.query().map(str::to_owned),
             params: checked.params,
-            headers: parts.headers.clone(),
             body: checked.body,
         };
         self.apis.dispatch(found.index, request).await
@@ -523,15 +521,6 @@ async fn read_body(body: Body, limit: usize) -> Result<axum::body::Bytes, ApiErr
             ApiError::BodyUnreadable(e.to_string())
         }
     })
-}
-
-/// `http://host` as the client addressed this server (hookmock serves plain HTTP).
-fn base_url(headers: &HeaderMap) -> String {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("127.0.0.1");
-    format!("http://{host}")
 }
 
 /// A response before it becomes one: what response validation reads.

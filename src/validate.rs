@@ -82,7 +82,7 @@ pub struct Incoming<'a> {
 
 /// What passed: parameters by name, coerced to their schema types, and the parsed body.
 pub struct Checked {
-    pub params: Map<String, Value>,
+    pub params: crate::request::Params,
     pub body: Option<Value>,
 }
 
@@ -153,10 +153,10 @@ impl Contracts {
             .ok_or(ApiError::UnknownOperation(index))?;
         let query = parse_query(incoming.query);
         let mut violations = Vec::new();
-        let mut params = Map::new();
+        let mut params = Vec::with_capacity(contract.params.len());
         for p in &contract.params {
             if let Some(value) = p.read(incoming, &query, &mut violations) {
-                params.insert(p.param.name.to_owned(), value);
+                params.push((p.param.name, value));
             }
         }
         let body = contract.check_body(incoming, &mut violations)?;
@@ -409,6 +409,9 @@ impl<'de> serde::de::Visitor<'de> for UniqueKeysVisitor {
 /// Query keys with brackets that name no declared parameter (`page[`, `filter[][]`): refused
 /// even without `--strict`, since a client sending them meant something the API cannot read.
 fn malformed_brackets(contract: &OperationContract, query: &[(String, String)]) -> Vec<Violation> {
+    if !query.iter().any(|(key, _)| key.contains(['[', ']'])) {
+        return Vec::new();
+    }
     unknown_parameters(contract, query)
         .into_iter()
         .filter(|v| matches!(&v.location, Location::Query(key) if key.contains(['[', ']'])))

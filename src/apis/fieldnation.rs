@@ -396,7 +396,9 @@ struct Shown<'a> {
     is_integration_only: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     webhook_attribute: Option<WebhookAttribute>,
+    #[serde(serialize_with = "clock::serialize")]
     created_at: &'a DateTime<Utc>,
+    #[serde(serialize_with = "clock::serialize")]
     updated_at: &'a DateTime<Utc>,
 }
 

@@ -189,7 +189,11 @@ impl Patchworks {
                 request.param_i64("page").unwrap_or(1),
                 per_page,
             );
-            let items = shown.into_iter().map(|t| view(kind, t, request)).collect();
+            let triggers = triggers_url(request);
+            let items = shown
+                .into_iter()
+                .map(|t| view(kind, t, &triggers))
+                .collect();
             Reply::ok(&laravel_page(items, &page, request, explicit_per_page))
         })
     }
@@ -218,7 +222,7 @@ impl Patchworks {
             all.insert_with(|id| Trigger { id, ..trigger }).clone()
         });
         Reply::ok(&Data {
-            data: view(kind, &created, request),
+            data: view(kind, &created, &triggers_url(request)),
         })
     }
 
@@ -240,7 +244,7 @@ impl Patchworks {
             Ok::<_, ApiError>(trigger.clone())
         })?;
         Reply::ok(&Data {
-            data: view(kind, &updated, request),
+            data: view(kind, &updated, &triggers_url(request)),
         })
     }
 
@@ -357,15 +361,18 @@ fn apply(trigger: &mut Trigger, changes: Changes, now: DateTime<Utc>) {
 }
 
 /// The trigger as the API shows it: never the HMAC key; the absolute URL that starts the flow.
-fn view<'a>(kind: Kind, t: &'a Trigger, request: &Request) -> Shown<'a> {
-    let url = format!(
-        "{}/triggers/{}/flows/{}/{}/{}",
-        request.base_url,
-        tenant_key(&request.tenant),
-        t.flow_id,
-        kind.plural(),
-        t.id
-    );
+/// Where the request's tenant's trigger URLs start: `http://host/triggers/<tenant key>`.
+fn triggers_url(request: &Request) -> String {
+    format!(
+        "{}/triggers/{}",
+        request.base_url(),
+        tenant_key(&request.tenant)
+    )
+}
+
+/// `t` as the API shows it; `triggers` is [`triggers_url`], worked out once per answer.
+fn view<'a>(kind: Kind, t: &'a Trigger, triggers: &str) -> Shown<'a> {
+    let url = format!("{triggers}/flows/{}/{}/{}", t.flow_id, kind.plural(), t.id);
     let webhook = kind == Kind::Webhook;
     Shown {
         id: t.id,
@@ -415,7 +422,7 @@ fn laravel_page<T>(
     request: &Request,
     explicit_per_page: bool,
 ) -> LaravelPage<T> {
-    let path = format!("{}{}", request.base_url, request.path);
+    let path = format!("{}{}", request.base_url(), request.path);
     let link = |n: usize| {
         let per_page = if explicit_per_page {
             format!("&per_page={}", page.per_page)
