@@ -164,7 +164,9 @@ impl IngedataApi for Ingedata {
         let filters = Filters::new(&request);
         // Serialised under the read lock, straight from the records: no copy of them is made.
         self.webhooks.read(&request.tenant, |all| {
-            let ordered = all.ordered(&format!("{order:?}"), |a, b| compare(a, b, &order));
+            // The validated `sort` text names its order.
+            let name = request.param_str("sort").unwrap_or("id");
+            let ordered = all.ordered(name, |a, b| compare(a, b, &order));
             let (page, shown) = Page::of(
                 ordered.filter(|w| filters.matches(w)),
                 filters.is_empty().then(|| all.len()),
@@ -516,17 +518,18 @@ struct Filters {
 
 impl Filters {
     fn new(request: &Request) -> Self {
-        let filter = |name: &str| request.param_str(&format!("filter[{name}]"));
+        let filter = |name: &str| request.param_str(name);
         let lower = |name: &str| filter(name).map(str::to_lowercase);
-        let account = numeric_id_for("account", &request.tenant).to_string();
+        let account = || numeric_id_for("account", &request.tenant).to_string();
         Self {
-            ids: filter("id").map(|ids| ids.split(',').map(|id| id.trim().to_owned()).collect()),
-            own_account: filter("account_id").is_none_or(|id| id == account),
-            name: lower("name"),
-            url: lower("url"),
-            event: filter("events").map(str::to_owned),
-            created_at: filter("created_at").map(str::to_owned),
-            updated_at: filter("updated_at").map(str::to_owned),
+            ids: filter("filter[id]")
+                .map(|ids| ids.split(',').map(|id| id.trim().to_owned()).collect()),
+            own_account: filter("filter[account_id]").is_none_or(|id| id == account()),
+            name: lower("filter[name]"),
+            url: lower("filter[url]"),
+            event: filter("filter[events]").map(str::to_owned),
+            created_at: filter("filter[created_at]").map(str::to_owned),
+            updated_at: filter("filter[updated_at]").map(str::to_owned),
         }
     }
 
@@ -576,22 +579,26 @@ impl Filters {
 
 /// `self`, `first`, `prev`, `next`, `last`, keeping the request's other query parameters.
 fn links(request: &Request, page: &Page) -> Links {
-    let others: Vec<&str> = request
+    let mut start = format!("{BASE_PATH}?");
+    for other in request
         .query
         .as_deref()
         .unwrap_or_default()
         .split('&')
         .filter(|p| !p.is_empty() && !p.starts_with("page%5B") && !p.starts_with("page["))
-        .collect();
+    {
+        start.push_str(other);
+        start.push('&');
+    }
+    start.push_str("page[number]=");
+    let size = format!("&page[size]={}", page.per_page);
     let link = |n: usize| {
-        let mut query = others.clone().join("&");
-        if !query.is_empty() {
-            query.push('&');
-        }
-        format!(
-            "{BASE_PATH}?{query}page[number]={n}&page[size]={}",
-            page.per_page
-        )
+        let number = n.to_string();
+        let mut link = String::with_capacity(start.len() + number.len() + size.len());
+        link.push_str(&start);
+        link.push_str(&number);
+        link.push_str(&size);
+        link
     };
     Links {
         this: link(page.number),
