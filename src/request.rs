@@ -78,6 +78,15 @@ impl Request {
 /// The buffer an answer is serialised into starts this large.
 const INITIAL_CAPACITY: usize = 2048;
 
+/// `body` as JSON text, as serde_json writes it, with sonic-rs: its SIMD string escaping made
+/// serialising an answer a third cheaper (a test below holds the two byte-equal).
+pub fn to_json(body: &impl Serialize) -> Result<Vec<u8>, ApiError> {
+    // Most answers fit: growing the buffer from a small start copied it several times.
+    let mut bytes = Vec::with_capacity(INITIAL_CAPACITY);
+    sonic_rs::to_writer(&mut bytes, body).map_err(|e| ApiError::Unserializable(e.to_string()))?;
+    Ok(bytes)
+}
+
 /// A successful answer, its body already JSON text. Implementations serialise the borrowed
 /// records they show straight into it: building a `serde_json::Value` tree first and
 /// serialising that cost a fifth of a list's time (see benches/RESULTS.md).
@@ -91,13 +100,9 @@ pub struct Reply {
 impl Reply {
     /// `body` as JSON with `status`.
     pub fn json(status: StatusCode, body: &impl Serialize) -> Result<Self, ApiError> {
-        // Most answers fit: growing the buffer from serde_json's 128 bytes copied it often.
-        let mut bytes = Vec::with_capacity(INITIAL_CAPACITY);
-        sonic_rs::to_writer(&mut bytes, body)
-            .map_err(|e| ApiError::Unserializable(e.to_string()))?;
         Ok(Self {
             status,
-            body: Some(bytes),
+            body: Some(to_json(body)?),
         })
     }
 

@@ -582,7 +582,8 @@ fn render_error(api: Option<&str>, path: &str, error: &ApiError, now: DateTime<U
     Rendered {
         status,
         media_type: style.media_type(),
-        body: serde_json::to_vec(&body).unwrap_or_default(),
+        // A Value has string keys only: it always serialises.
+        body: crate::request::to_json(&body).unwrap_or_default(),
         allow,
     }
 }

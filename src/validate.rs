@@ -364,13 +364,19 @@ impl<'de> serde::de::Visitor<'de> for UniqueKeysVisitor {
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<UniqueKeys, A::Error> {
         let mut object = serde_json::Map::new();
         while let Some(key) = map.next_key::<String>()? {
-            if object.contains_key(&key) {
-                return Err(serde::de::Error::custom(format_args!(
-                    "duplicate key {key:?}"
-                )));
+            // One lookup both finds a repeat and places the value.
+            match object.entry(key) {
+                serde_json::map::Entry::Occupied(repeated) => {
+                    return Err(serde::de::Error::custom(format_args!(
+                        "duplicate key {:?}",
+                        repeated.key()
+                    )));
+                }
+                serde_json::map::Entry::Vacant(slot) => {
+                    let UniqueKeys(value) = map.next_value()?;
+                    slot.insert(value);
+                }
             }
-            let UniqueKeys(value) = map.next_value()?;
-            object.insert(key, value);
         }
         Ok(UniqueKeys(Value::Object(object)))
     }
