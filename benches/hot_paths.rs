@@ -4,7 +4,8 @@
 //! `cargo bench --bench hot_paths` (add a name to run one group: `-- validation`). Each group
 //! also times a baseline from the same run, so the figures read as ratios: matching against a
 //! `HashMap` lookup of the literal path, validation against parsing the same body with
-//! serde_json alone, signing against one SHA-256 of the body.
+//! serde_json alone, serialising against serde_json's own writer, timestamps against chrono's
+//! formatter, signing against one SHA-256 of the body.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -13,6 +14,7 @@ use axum::http::{HeaderMap, Method};
 use criterion::{Criterion, criterion_group, criterion_main};
 use hookmock::error::{ApiError, ErrorStyle, Violation};
 use hookmock::generated::{DOCUMENTS, OPERATIONS};
+use hookmock::request::to_json;
 use hookmock::router::Routes;
 use hookmock::signing::{self, Scheme};
 use hookmock::validate::{Contracts, Incoming};
@@ -125,7 +127,16 @@ fn serialisation(c: &mut Criterion) {
     let now = chrono::Utc::now();
     let mut group = c.benchmark_group("serialisation");
     group.bench_function("a Field Nation list of 25 webhooks to bytes", |b| {
+        b.iter(|| black_box(to_json(&list).map(|v| v.len())))
+    });
+    group.bench_function("baseline: serde_json::to_vec of the same list", |b| {
         b.iter(|| black_box(serde_json::to_vec(&list).map(|v| v.len())))
+    });
+    group.bench_function("a timestamp (clock::format)", |b| {
+        b.iter(|| black_box(hookmock::clock::format(black_box(now))))
+    });
+    group.bench_function("baseline: chrono's to_rfc3339_opts", |b| {
+        b.iter(|| black_box(black_box(now).to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)))
     });
     for style in [
         ErrorStyle::FieldNation,
@@ -136,7 +147,7 @@ fn serialisation(c: &mut Criterion) {
         group.bench_function(format!("a validation error in the {style:?} shape"), |b| {
             b.iter(|| {
                 let (_, body) = hookmock::error::render(style, &error, "/api/v1/webhooks", now);
-                black_box(serde_json::to_vec(&body).map(|v| v.len()))
+                black_box(to_json(&body).map(|v| v.len()))
             })
         });
     }
