@@ -25,7 +25,7 @@ use crate::journal::{
     Coverage, CoverageReport, Filter, FlowRun, FlowRuns, Journal, Listing, Verdict,
     ViolationListing, Violations,
 };
-use crate::router::constant_time_eq;
+use crate::signing::constant_time_eq;
 use crate::sink::Sink;
 use crate::store::Stores;
 

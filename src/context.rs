@@ -40,6 +40,12 @@ impl Context {
         self.frozen.unwrap_or_else(|| Utc::now().trunc_subsecs(0))
     }
 
+    /// Now, to the millisecond, for what a vendor stamps in milliseconds (Field Nation's
+    /// `X-FN-Request-Timestamp`). Frozen under `--clock`, like [`Self::now`].
+    pub fn now_precise(&self) -> DateTime<Utc> {
+        self.frozen.unwrap_or_else(|| Utc::now().trunc_subsecs(3))
+    }
+
     pub fn uuid(&self) -> uuid::Uuid {
         match &self.sequence {
             None => uuid::Uuid::new_v4(),

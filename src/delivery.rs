@@ -460,7 +460,7 @@ impl Inner {
 
     /// One HTTP attempt. Answers what happened and what it says of the next one.
     async fn send(&self, message: &Message, job: &Job) -> (Attempt, Next) {
-        let now = self.context.now();
+        let now = self.context.now_precise();
         let mut headers: Vec<(String, String)> =
             vec![("content-type".to_owned(), "application/json".to_owned())];
         headers.extend(message.headers.iter().cloned());
@@ -471,16 +471,14 @@ impl Inner {
             now.timestamp_millis(),
         ));
         if let Some((scheme, secret)) = &message.signing {
-            match signing::headers(
+            let signed = signing::headers(
                 *scheme,
                 secret,
                 &message.event_id,
                 now.timestamp(),
                 &message.body,
-            ) {
-                Ok(signed) => headers.extend(signed.into_iter().map(|(k, v)| (k.to_owned(), v))),
-                Err(e) => tracing::warn!(delivery = %job.id, "not signed: {e}"),
-            }
+            );
+            headers.extend(signed.into_iter().map(|(k, v)| (k.to_owned(), v)));
         }
         let mut request = self
             .client
@@ -502,7 +500,7 @@ impl Inner {
         let mut attempt = Attempt {
             seq: 0,
             number: job.attempt,
-            at: crate::clock::format(now),
+            at: crate::clock::format(chrono::SubsecRound::trunc_subsecs(now, 0)),
             url: message.url.clone(),
             request_headers: headers
                 .into_iter()
@@ -735,4 +733,59 @@ pub fn known_event(event: &str, catalogue: &[&str]) -> Result<(), EmitError> {
             known: catalogue.join(", "),
         })
     }
+}
+
+/// Headers that frame or route a request, or describe its body: the hop-by-hop set (RFC 9110
+/// §7.6.1) and the ones the engine sets for every attempt. A custom header among them would
+/// contradict the bytes sent (`Content-Length: 5` truncates the body the receiver reads).
+const FRAMING_HEADERS: &[&str] = &[
+    "connection",
+    "content-encoding",
+    "content-length",
+    "content-type",
+    "expect",
+    "host",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+/// The one rule for the custom headers a subscription may carry (`headers`,
+/// `webhookAttribute.header`): a valid header name and value, neither a framing header nor a
+/// header `scheme` signs with. `pointer` locates the map of headers in the request body; the
+/// violations name each refused header by its own pointer.
+pub fn custom_header_violations<'a>(
+    headers: impl IntoIterator<Item = (&'a String, &'a String)>,
+    scheme: Scheme,
+    pointer: &str,
+) -> Vec<crate::error::Violation> {
+    headers
+        .into_iter()
+        .filter_map(|(name, value)| {
+            let lower = name.to_ascii_lowercase();
+            let reason = if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
+                format!("custom header {name:?} is not a valid HTTP header name")
+            } else if reqwest::header::HeaderValue::from_str(value).is_err() {
+                format!("custom header {name:?} has a value that is not a valid HTTP header value")
+            } else if FRAMING_HEADERS.contains(&lower.as_str()) {
+                format!(
+                    "custom header {name:?} is refused: it frames or routes the request, which the sender sets itself"
+                )
+            } else if scheme.header_names().contains(&lower.as_str()) {
+                format!("custom header {name:?} is refused: the signature headers are the sender's")
+            } else {
+                return None;
+            };
+            let escaped = name.replace('~', "~0").replace('/', "~1");
+            Some(crate::error::Violation::body(
+                format!("{pointer}/{escaped}"),
+                reason,
+            ))
+        })
+        .collect()
 }

@@ -93,12 +93,31 @@ impl Violation {
         if found.chars().count() > 200 {
             found = format!("{}…", found.chars().take(200).collect::<String>());
         }
+        // A missing property is located at the property, not at the object that lacks it:
+        // FastAPI says `["body", "name"]`, JSON:API `/data/attributes/name`.
+        let location = match (error.kind(), location) {
+            (Kind::Required { property }, Location::Body(pointer)) => {
+                let name = property
+                    .as_str()
+                    .map_or_else(|| property.to_string(), str::to_owned);
+                Location::Body(format!(
+                    "{pointer}/{}",
+                    name.replace('~', "~0").replace('/', "~1")
+                ))
+            }
+            (_, location) => location,
+        };
+        // jsonschema names two options and counts the rest; a client needs them all.
+        let message = match error.kind() {
+            Kind::Enum { options } => format!("{found} is not one of {options}"),
+            _ => error.to_string(),
+        };
         Self {
             location,
             rule: error.kind().keyword().to_owned(),
             expected,
             found: Some(found),
-            message: error.to_string(),
+            message,
         }
     }
 
@@ -395,9 +414,18 @@ fn fast_api(error: &ApiError, violations: &[Violation]) -> Value {
     }
     let detail: Vec<Value> = violations
         .iter()
-        .map(|v| json!({ "loc": fast_api_loc(&v.location), "msg": v.message, "type": "value_error" }))
+        .map(|v| json!({ "loc": fast_api_loc(&v.location), "msg": v.message, "type": fast_api_type(v) }))
         .collect();
     json!({ "detail": detail })
+}
+
+/// FastAPI's (pydantic's) error `type`: `missing` for a required field that is absent.
+fn fast_api_type(violation: &Violation) -> &'static str {
+    if violation.rule == "required" {
+        "missing"
+    } else {
+        "value_error"
+    }
 }
 
 /// FastAPI's `loc`: where the value came from, then the path to it.

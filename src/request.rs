@@ -120,3 +120,77 @@ impl Reply {
         }
     }
 }
+
+/// What an update says of one nullable field, the rule every API's updates follow: a field that
+/// is absent keeps its value, `null` clears it, anything else sets it. The generated types
+/// cannot say this (nullable and optional collapse into one `Option`), so updates read such
+/// fields as `#[serde(default)] field: Change<T>` from the raw body.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Change<T> {
+    #[default]
+    Keep,
+    Clear,
+    Set(T),
+}
+
+impl<T> Change<T> {
+    /// Applies the change to a stored nullable value.
+    pub fn apply(self, stored: &mut Option<T>) {
+        match self {
+            Change::Keep => {}
+            Change::Clear => *stored = None,
+            Change::Set(value) => *stored = Some(value),
+        }
+    }
+
+    /// The value the field has once the change is applied to `stored`.
+    pub fn resolve<'a>(&'a self, stored: Option<&'a T>) -> Option<&'a T> {
+        match self {
+            Change::Keep => stored,
+            Change::Clear => None,
+            Change::Set(value) => Some(value),
+        }
+    }
+}
+
+impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for Change<T> {
+    /// Only called for a field that is present: `null` clears, a value sets. An absent field
+    /// takes the `Default`, [`Change::Keep`].
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(match Option::<T>::deserialize(deserializer)? {
+            None => Change::Clear,
+            Some(value) => Change::Set(value),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Change;
+    use serde_json::json;
+
+    #[derive(Debug, serde::Deserialize)]
+    struct Update {
+        #[serde(default)]
+        email: Change<String>,
+    }
+
+    #[test]
+    fn absent_keeps_null_clears_a_value_sets() {
+        let read = |body| {
+            serde_json::from_value::<Update>(body)
+                .expect("an update")
+                .email
+        };
+        let stored = || Some("a@example.com".to_owned());
+        let mut kept = stored();
+        read(json!({})).apply(&mut kept);
+        assert_eq!(kept, stored());
+        let mut cleared = stored();
+        read(json!({"email": null})).apply(&mut cleared);
+        assert_eq!(cleared, None);
+        let mut set = stored();
+        read(json!({"email": "b@example.com"})).apply(&mut set);
+        assert_eq!(set.as_deref(), Some("b@example.com"));
+    }
+}

@@ -494,19 +494,13 @@ fn authenticate(headers: &HeaderMap, allowed: &[String]) -> Result<String, ApiEr
     if !allowed.is_empty()
         && !allowed
             .iter()
-            .any(|a| constant_time_eq(a.as_bytes(), token.as_bytes()))
+            .any(|a| crate::signing::constant_time_eq(a.as_bytes(), token.as_bytes()))
     {
         return Err(ApiError::Unauthenticated(
             "invalid or expired access token".to_owned(),
         ));
     }
     Ok(token.to_owned())
-}
-
-/// Compares without returning early on the first differing byte, so response time does not tell
-/// a caller how much of a guessed token was right.
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 async fn read_body(body: Body, limit: usize) -> Result<axum::body::Bytes, ApiError> {

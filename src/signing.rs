@@ -16,14 +16,36 @@ pub enum Scheme {
     /// Field Nation: `X-FN-Signature: sha256=<hex HMAC-SHA256 of the body>`.
     FieldNation,
     /// Standard Webhooks (Ingedata): `webhook-signature: v1,<base64 HMAC-SHA256 of "id.timestamp.body">`
-    /// keyed with the base64 part of a `whsec_` secret.
+    /// keyed as [`standard_webhooks_key`] says.
     StandardWebhooks,
 }
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum SigningError {
-    #[error("a Standard Webhooks secret is `whsec_` and base64; this one does not decode")]
-    BadSecret,
+impl Scheme {
+    /// The headers this scheme sets on every delivery, lower case: a subscription's custom
+    /// headers may not replace them.
+    pub fn header_names(self) -> &'static [&'static str] {
+        match self {
+            Scheme::Elan => &["x-webhook-signature"],
+            Scheme::FieldNation => &[
+                "x-fn-signature",
+                "x-fn-webhook-id",
+                "x-fn-delivery-id",
+                "x-fn-request-timestamp",
+            ],
+            Scheme::StandardWebhooks => &["webhook-id", "webhook-timestamp", "webhook-signature"],
+        }
+    }
+}
+
+/// The HMAC key of a Standard Webhooks secret. The standard's secrets are `whsec_<base64>`,
+/// keyed with the decoded bytes; a vendor whose API accepts any string as a secret (Ingedata's
+/// does) still signs, keyed with the secret's UTF-8 bytes, so a set secret never means an
+/// unsigned delivery. The recorder verifies with the same key.
+pub fn standard_webhooks_key(secret: &str) -> Vec<u8> {
+    secret
+        .strip_prefix("whsec_")
+        .and_then(|encoded| BASE64.decode(encoded).ok())
+        .unwrap_or_else(|| secret.as_bytes().to_vec())
 }
 
 pub fn hmac_sha256(key: &[u8], message: &[&[u8]]) -> [u8; 32] {
@@ -44,8 +66,8 @@ pub fn headers(
     id: &str,
     timestamp: i64,
     body: &[u8],
-) -> Result<Vec<(&'static str, String)>, SigningError> {
-    Ok(match scheme {
+) -> Vec<(&'static str, String)> {
+    match scheme {
         Scheme::Elan => vec![(
             "X-Webhook-Signature",
             hex::encode(hmac_sha256(secret.as_bytes(), &[body])),
@@ -58,8 +80,7 @@ pub fn headers(
             ),
         )],
         Scheme::StandardWebhooks => {
-            let key = secret.strip_prefix("whsec_").unwrap_or(secret);
-            let key = BASE64.decode(key).map_err(|_| SigningError::BadSecret)?;
+            let key = standard_webhooks_key(secret);
             let timestamp = timestamp.to_string();
             let mac = hmac_sha256(
                 &key,
@@ -71,20 +92,15 @@ pub fn headers(
                 ("webhook-signature", format!("v1,{}", BASE64.encode(mac))),
             ]
         }
-    })
+    }
 }
 
-/// Patchworks' HMAC of a trigger's raw body: `sha256` or `ripemd128`, as bytes.
-pub fn patchworks_hmac(algorithm: &str, key: &str, body: &[u8]) -> Option<Vec<u8>> {
-    match algorithm {
-        "sha256" => Some(hmac_sha256(key.as_bytes(), &[body]).to_vec()),
-        "ripemd128" => {
-            let mut mac = <Hmac<ripemd::Ripemd128> as Mac>::new_from_slice(key.as_bytes()).ok()?;
-            mac.update(body);
-            Some(mac.finalize().into_bytes().to_vec())
-        }
-        _ => None,
-    }
+/// HMAC-RIPEMD-128, one of the hashes Patchworks' trigger signatures may use.
+pub fn hmac_ripemd128(key: &[u8], body: &[u8]) -> [u8; 16] {
+    let mut mac = <Hmac<ripemd::Ripemd128> as Mac>::new_from_slice(key)
+        .unwrap_or_else(|_| unreachable!("HMAC accepts any key length"));
+    mac.update(body);
+    mac.finalize().into_bytes().into()
 }
 
 /// Whether `sent` (hex or base64, any case for hex) is `expected`, compared in constant time.
@@ -93,7 +109,13 @@ pub fn matches_digest(expected: &[u8], sent: &str) -> bool {
     let decoded = hex::decode(sent.to_ascii_lowercase())
         .ok()
         .or_else(|| BASE64.decode(sent).ok());
-    decoded.is_some_and(|bytes| crate::router::constant_time_eq(&bytes, expected))
+    decoded.is_some_and(|bytes| constant_time_eq(&bytes, expected))
+}
+
+/// Compares without returning early on the first differing byte, so response time does not tell
+/// a caller how much of a guessed token or signature was right.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]
@@ -111,8 +133,7 @@ mod tests {
             "",
             0,
             b"Hello, World!",
-        )
-        .expect("signed");
+        );
         assert_eq!(elan, [("X-Webhook-Signature", expected.to_owned())]);
         let fieldnation = headers(
             Scheme::FieldNation,
@@ -120,8 +141,7 @@ mod tests {
             "",
             0,
             b"Hello, World!",
-        )
-        .expect("signed");
+        );
         assert_eq!(
             fieldnation,
             [("X-FN-Signature", format!("sha256={expected}"))]
@@ -137,8 +157,7 @@ mod tests {
             "msg_27UH4WbU6Z5A5EzD8u03UvzRbpk",
             1649367553,
             body,
-        )
-        .expect("signed");
+        );
         assert_eq!(
             signed[2],
             (
@@ -146,24 +165,21 @@ mod tests {
                 "v1,tZ1I4/hDygAJgO5TYxiSd6Sd0kDW6hPenDe+bTa3Kkw=".to_owned()
             )
         );
-        assert_eq!(
-            headers(Scheme::StandardWebhooks, "whsec_***", "id", 1, b"").err(),
-            Some(SigningError::BadSecret)
-        );
+        let plain = headers(Scheme::StandardWebhooks, "my secret!", "id", 1, b"{}");
+        let keyed = hmac_sha256(b"my secret!", &[b"id.1.{}"]);
+        assert_eq!(plain[2].1, format!("v1,{}", BASE64.encode(keyed)));
     }
 
     #[test]
     fn patchworks_digests_are_accepted_in_hex_or_base64() {
-        let digest = patchworks_hmac("sha256", "It's a Secret to Everybody", b"Hello, World!")
-            .expect("known");
+        let digest = hmac_sha256(b"It's a Secret to Everybody", &[b"Hello, World!"]);
         assert!(matches_digest(
             &digest,
             "757107EA0EB2509FC211221CCE984B8A37570B6D7586C22C46F4379C8B043E17"
         ));
-        assert!(matches_digest(&digest, &BASE64.encode(&digest)));
+        assert!(matches_digest(&digest, &BASE64.encode(digest)));
         assert!(!matches_digest(&digest, "757107ea"));
-        let ripemd = patchworks_hmac("ripemd128", "key", b"body").expect("known");
-        assert_eq!(ripemd.len(), 16);
-        assert_eq!(patchworks_hmac("md5", "key", b""), None);
+        let ripemd = hmac_ripemd128(b"key", b"body");
+        assert!(matches_digest(&ripemd, &hex::encode(ripemd)));
     }
 }

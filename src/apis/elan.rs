@@ -2,7 +2,7 @@
 //!
 //! Subscriptions belong to an organization: the `X-Organization-ID` header chooses it, and
 //! without it every tenant's default organization is `org_default`. The secret is write-only.
-//! Delivery logs are what the delivery engine records; until it exists they are empty.
+//! Delivery logs are the attempts the delivery engine recorded.
 
 use std::sync::Arc;
 
@@ -183,6 +183,7 @@ impl ElanApi for Elan {
         body: WebhookSubscriptionCreate,
     ) -> Result<Reply, ApiError> {
         check_url(&body.url)?;
+        check_headers(&body.headers)?;
         let now = self.context.now();
         let org = organization(&request).to_owned();
         let created = self.subscriptions.write(&request.tenant, |all| {
@@ -229,6 +230,7 @@ impl ElanApi for Elan {
         if let Some(url) = &body.url {
             check_url(url)?;
         }
+        check_headers(&body.headers)?;
         // `headers: {}` clears them; an absent `headers` keeps them. The generated type cannot
         // tell the two apart (an absent map is empty), the raw body can.
         let headers_sent = request.body().is_some_and(|b| b.get("headers").is_some());
@@ -319,6 +321,17 @@ fn check_url(url: &str) -> Result<(), ApiError> {
         "/url",
         "URL must use HTTPS",
     )]))
+}
+
+/// Custom headers follow the rule every subscription's do; ELAN signs with
+/// `X-Webhook-Signature` once a secret is set, so that name is refused with or without one.
+fn check_headers(headers: &IndexMap<String, String>) -> Result<(), ApiError> {
+    let violations = delivery::custom_header_violations(headers, Scheme::Elan, "/headers");
+    if violations.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Invalid(violations))
+    }
 }
 
 /// The subscription as the API shows it: everything but the secret.

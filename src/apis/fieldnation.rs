@@ -25,7 +25,7 @@ use crate::generated::FieldnationApi;
 use crate::generated::types::fieldnation::{
     Webhook, WebhookAttribute, WebhookCreate, WebhookMethod, WebhookStatus, WebhookUpdate,
 };
-use crate::request::{Reply, Request};
+use crate::request::{Change, Reply, Request};
 use crate::signing::Scheme;
 use crate::store::Store;
 
@@ -58,7 +58,8 @@ struct Fixture {
     webhooks: Vec<Webhook>,
 }
 
-/// The events Field Nation delivers: work order status changes and the seed's four.
+/// The events Field Nation delivers: work order status changes and the seed's four. The
+/// document's `EventName` enum (a test keeps the two equal), which create and update enforce.
 pub const EVENTS: &[&str] = &[
     "workorder.created",
     "workorder.status.draft",
@@ -231,7 +232,7 @@ impl FieldnationApi for FieldNation {
                 method: body.method.unwrap_or(WebhookMethod::Post),
                 status: body.status.unwrap_or(WebhookStatus::Active),
                 secret: Some(secret),
-                events: body.events.into_iter().map(String::from).collect(),
+                events: body.events.iter().map(ToString::to_string).collect(),
                 notification_email: body.notification_email,
                 model_properties: Vec::new(),
                 is_integration_only: body.is_integration_only.unwrap_or(false),
@@ -262,12 +263,13 @@ impl FieldnationApi for FieldNation {
             check_url(url)?;
         }
         check_custom_headers(body.webhook_attribute.as_ref())?;
+        let nullable: Nullable = request.typed_body()?;
         let id = webhook_id(&request);
         let now = self.context.now();
         let updated = self.webhooks.write(&request.tenant, |all| {
             let (key, _) = all.find(|w| w.webhook_id == id)?;
             let webhook = all.get_mut(key)?;
-            apply_update(webhook, body, now);
+            apply_update(webhook, body, nullable, now);
             Some(webhook.clone())
         });
         self.envelope(view(
@@ -413,24 +415,29 @@ fn check_url(url: &str) -> Result<(), ApiError> {
     }
 }
 
+/// Field Nation's own rule (no `x-fn-` prefix), then the rule every subscription's custom
+/// headers follow ([`delivery::custom_header_violations`]).
 fn check_custom_headers(attribute: Option<&WebhookAttribute>) -> Result<(), ApiError> {
-    let violations: Vec<Violation> = attribute
+    const POINTER: &str = "/webhookAttribute/header";
+    let headers = attribute.into_iter().flat_map(|a| a.header.iter());
+    let (reserved, others): (Vec<_>, Vec<_>) = headers.partition(|(name, _)| {
+        name.to_ascii_lowercase()
+            .starts_with(RESERVED_HEADER_PREFIX)
+    });
+    let mut violations: Vec<Violation> = reserved
         .into_iter()
-        .flat_map(|a| a.header.keys())
-        .filter(|name| {
-            name.to_ascii_lowercase()
-                .starts_with(RESERVED_HEADER_PREFIX)
-        })
-        .map(|name| {
+        .map(|(name, _)| {
             Violation::body(
-                format!(
-                    "/webhookAttribute/header/{}",
-                    name.replace('~', "~0").replace('/', "~1")
-                ),
+                format!("{POINTER}/{}", name.replace('~', "~0").replace('/', "~1")),
                 format!("custom header {name:?} may not start with {RESERVED_HEADER_PREFIX:?}"),
             )
         })
         .collect();
+    violations.extend(delivery::custom_header_violations(
+        others,
+        Scheme::FieldNation,
+        POINTER,
+    ));
     if violations.is_empty() {
         Ok(())
     } else {
@@ -438,8 +445,21 @@ fn check_custom_headers(attribute: Option<&WebhookAttribute>) -> Result<(), ApiE
     }
 }
 
+/// The update's nullable fields, read from the raw body: `null` clears, absent keeps.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Nullable {
+    #[serde(default)]
+    notification_email: Change<String>,
+}
+
 /// A PUT changes only the fields it sends; custom headers are merged, `events` is replaced.
-fn apply_update(webhook: &mut Webhook, body: WebhookUpdate, now: DateTime<Utc>) {
+fn apply_update(
+    webhook: &mut Webhook,
+    body: WebhookUpdate,
+    nullable: Nullable,
+    now: DateTime<Utc>,
+) {
     if let Some(url) = body.url {
         webhook.url = String::from(url);
     }
@@ -451,14 +471,14 @@ fn apply_update(webhook: &mut Webhook, body: WebhookUpdate, now: DateTime<Utc>) 
     }
     // An absent `events` deserializes as empty; an empty list sent is refused by `minItems: 1`.
     if !body.events.is_empty() {
-        webhook.events = body.events.into_iter().map(String::from).collect();
+        webhook.events = body.events.iter().map(ToString::to_string).collect();
     }
     if let Some(secret) = body.secret {
         webhook.secret = Some(secret.to_string());
     }
-    if let Some(email) = body.notification_email {
-        webhook.notification_email = Some(email);
-    }
+    nullable
+        .notification_email
+        .apply(&mut webhook.notification_email);
     if let Some(integration_only) = body.is_integration_only {
         webhook.is_integration_only = integration_only;
     }
@@ -579,6 +599,13 @@ impl Emitter for FieldNation {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_events_delivered_are_the_documents_event_names() {
+        let documented =
+            crate::apis::documented("fieldnation", "/components/schemas/EventName/enum");
+        assert_eq!(documented, json!(EVENTS));
+    }
 
     /// Every field, shown in the vendor's order, which is also the order `fields=` names.
     #[test]

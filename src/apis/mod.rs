@@ -177,6 +177,20 @@ pub fn numeric_id_for(kind: &str, tenant: &str) -> i64 {
     1000 + (hash % 9000) as i64
 }
 
+/// What a bundled document says at `pointer`, for tests that hold a vendor module to its
+/// document.
+#[cfg(test)]
+pub(crate) fn documented(api: &str, pointer: &str) -> serde_json::Value {
+    let doc = crate::generated::DOCUMENTS
+        .iter()
+        .find(|d| d.api == api)
+        .unwrap_or_else(|| panic!("{api} is bundled"));
+    let doc: serde_json::Value = serde_json::from_str(doc.source).expect("JSON");
+    doc.pointer(pointer)
+        .unwrap_or_else(|| panic!("{api} has {pointer}"))
+        .clone()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

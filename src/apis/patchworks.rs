@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::apis::{Page, Wiring};
@@ -28,7 +28,7 @@ use crate::generated::types::patchworks::{
     FlowsUpdateWebhooksRequest, PayloadFormat, TriggerStatus,
 };
 use crate::journal::{FlowRun, FlowRuns};
-use crate::request::{Reply, Request};
+use crate::request::{Change, Reply, Request};
 use crate::signing;
 use crate::store::Store;
 
@@ -51,7 +51,7 @@ struct Trigger {
     #[serde(default)]
     body: Option<String>,
     #[serde(default)]
-    hmac_algorithm: Option<String>,
+    hmac_algorithm: Option<HmacAlgorithm>,
     #[serde(default)]
     hmac_secret_key: Option<String>,
     #[serde(default)]
@@ -90,26 +90,71 @@ impl Kind {
     }
 }
 
-/// The fields a create or update sends. Read from the raw body because for the nullable ones
-/// (`body`, `hmac_*`) "sent as null" clears and "not sent" keeps, which the generated types
-/// (where nullable and optional collapse into one `Option`) cannot tell apart.
+/// The hashes a webhook's `X-HMAC-HASH` may use: the document's `hmac_algorithm` enum. Stored
+/// typed, so no stored state (an import, a fixture) can name one the trigger cannot compute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum HmacAlgorithm {
+    Sha256,
+    Ripemd128,
+}
+
+impl HmacAlgorithm {
+    fn name(self) -> &'static str {
+        match self {
+            HmacAlgorithm::Sha256 => "sha256",
+            HmacAlgorithm::Ripemd128 => "ripemd128",
+        }
+    }
+
+    fn digest(self, key: &str, body: &[u8]) -> Vec<u8> {
+        match self {
+            HmacAlgorithm::Sha256 => signing::hmac_sha256(key.as_bytes(), &[body]).to_vec(),
+            HmacAlgorithm::Ripemd128 => signing::hmac_ripemd128(key.as_bytes(), body).to_vec(),
+        }
+    }
+}
+
+/// The fields a create or update sends, read from the raw body so that a nullable one sent as
+/// `null` clears it and an absent one keeps it ([`Change`]).
 #[derive(Debug, Default, Deserialize)]
 struct Changes {
     status: Option<TriggerStatus>,
     format: Option<PayloadFormat>,
-    #[serde(default, deserialize_with = "present")]
-    body: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
-    hmac_algorithm: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
-    hmac_secret_key: Option<Option<String>>,
+    #[serde(default)]
+    body: Change<String>,
+    #[serde(default)]
+    hmac_algorithm: Change<HmacAlgorithm>,
+    #[serde(default)]
+    hmac_secret_key: Change<String>,
 }
 
-/// `Some(value)` for a field that is present, null included.
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    d: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::deserialize(d).map(Some)
+/// What the other requests declare: a webhook's create has no HMAC settings (its update has,
+/// and validates them), a callback neither a body template nor HMAC settings. Like Laravel's
+/// validated input, anything else sent is ignored, so it cannot be stored.
+#[derive(Debug, Default, Deserialize)]
+struct Declared {
+    status: Option<TriggerStatus>,
+    format: Option<PayloadFormat>,
+    #[serde(default)]
+    body: Change<String>,
+}
+
+/// The changes a create or update asks for, reading only the fields its request declares.
+fn read_changes(kind: Kind, create: bool, request: &Request) -> Result<Changes, ApiError> {
+    if kind == Kind::Webhook && !create {
+        return request.typed_body();
+    }
+    let declared: Declared = request.typed_body()?;
+    Ok(Changes {
+        status: declared.status,
+        format: declared.format,
+        body: match kind {
+            Kind::Webhook => declared.body,
+            Kind::Callback => Change::Keep,
+        },
+        ..Changes::default()
+    })
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -201,8 +246,7 @@ impl Patchworks {
     fn create(&self, kind: Kind, request: &Request) -> Result<Reply, ApiError> {
         self.remember(&request.tenant);
         let flow = self.flow(request)?;
-        let changes: Changes = request.typed_body()?;
-        check_hmac(&changes, None)?;
+        let changes = read_changes(kind, true, request)?;
         let now = self.context.now();
         let token = (kind == Kind::Callback).then(|| self.context.hex(32));
         let created = self.store(kind).write(&request.tenant, |all| {
@@ -229,7 +273,7 @@ impl Patchworks {
     fn update(&self, kind: Kind, request: &Request) -> Result<Reply, ApiError> {
         self.remember(&request.tenant);
         let flow = self.flow(request)?;
-        let changes: Changes = request.typed_body()?;
+        let changes = read_changes(kind, false, request)?;
         let raw = request.param_str(kind.param()).unwrap_or_default();
         let now = self.context.now();
         let updated = self.store(kind).write(&request.tenant, |all| {
@@ -239,7 +283,7 @@ impl Patchworks {
                 .and_then(|id| all.get_mut(id))
                 .filter(|t| t.flow_id == flow);
             let trigger = trigger.ok_or_else(|| not_found(kind.model(), raw))?;
-            check_hmac(&changes, Some(trigger))?;
+            check_hmac(&changes, trigger)?;
             apply(trigger, changes, now);
             Ok::<_, ApiError>(trigger.clone())
         })?;
@@ -322,15 +366,13 @@ fn not_found(model: &str, id: &str) -> ApiError {
 }
 
 /// Laravel's `required_with`: an algorithm needs a key (sent now, or stored before).
-fn check_hmac(changes: &Changes, stored: Option<&Trigger>) -> Result<(), ApiError> {
-    let algorithm = match &changes.hmac_algorithm {
-        Some(sent) => sent.as_ref(),
-        None => stored.and_then(|t| t.hmac_algorithm.as_ref()),
-    };
-    let key = match &changes.hmac_secret_key {
-        Some(sent) => sent.as_ref(),
-        None => stored.and_then(|t| t.hmac_secret_key.as_ref()),
-    };
+fn check_hmac(changes: &Changes, stored: &Trigger) -> Result<(), ApiError> {
+    let algorithm = changes
+        .hmac_algorithm
+        .resolve(stored.hmac_algorithm.as_ref());
+    let key = changes
+        .hmac_secret_key
+        .resolve(stored.hmac_secret_key.as_ref());
     if algorithm.is_some() && key.is_none_or(String::is_empty) {
         let message = "The hmac secret key field is required when hmac algorithm is present.";
         return Err(ApiError::Invalid(vec![Violation::body(
@@ -348,15 +390,9 @@ fn apply(trigger: &mut Trigger, changes: Changes, now: DateTime<Utc>) {
     if let Some(format) = changes.format {
         trigger.format = format;
     }
-    if let Some(body) = changes.body {
-        trigger.body = body;
-    }
-    if let Some(algorithm) = changes.hmac_algorithm {
-        trigger.hmac_algorithm = algorithm;
-    }
-    if let Some(key) = changes.hmac_secret_key {
-        trigger.hmac_secret_key = key;
-    }
+    changes.body.apply(&mut trigger.body);
+    changes.hmac_algorithm.apply(&mut trigger.hmac_algorithm);
+    changes.hmac_secret_key.apply(&mut trigger.hmac_secret_key);
     trigger.updated_at = now;
 }
 
@@ -380,7 +416,7 @@ fn view<'a>(kind: Kind, t: &'a Trigger, triggers: &str) -> Shown<'a> {
         status: &t.status,
         format: &t.format,
         body: webhook.then_some(t.body.as_deref()),
-        hmac_algorithm: webhook.then_some(t.hmac_algorithm.as_deref()),
+        hmac_algorithm: webhook.then_some(t.hmac_algorithm.map(HmacAlgorithm::name)),
         token: (!webhook).then_some(t.token.as_deref()),
         url,
         created_at: &t.created_at,
@@ -399,7 +435,7 @@ struct Shown<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     body: Option<Option<&'a str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    hmac_algorithm: Option<Option<&'a str>>,
+    hmac_algorithm: Option<Option<&'static str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     token: Option<Option<&'a str>>,
     url: String,
@@ -549,6 +585,11 @@ impl Patchworks {
                     .cloned()
             })
             .ok_or_else(missing)?;
+        // The credential first: a caller without it learns nothing of the trigger's state.
+        match kind {
+            Kind::Webhook => check_hmac_header(&trigger, headers, body)?,
+            Kind::Callback => check_token(&trigger, headers, query)?,
+        }
         if trigger.status != TriggerStatus::Deployed {
             return Err((
                 StatusCode::CONFLICT,
@@ -558,10 +599,6 @@ impl Patchworks {
                     trigger.status
                 ),
             ));
-        }
-        match kind {
-            Kind::Webhook => check_hmac_header(&trigger, headers, body)?,
-            Kind::Callback => check_token(&trigger, headers, query)?,
         }
         let (body, body_encoding) = match std::str::from_utf8(body) {
             Ok(text) => (text.to_owned(), "utf8"),
@@ -593,15 +630,11 @@ fn check_hmac_header(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<(), (StatusCode, String)> {
-    let (Some(algorithm), Some(key)) = (&trigger.hmac_algorithm, &trigger.hmac_secret_key) else {
+    let (Some(algorithm), Some(key)) = (trigger.hmac_algorithm, &trigger.hmac_secret_key) else {
         return Ok(());
     };
-    let expected = signing::patchworks_hmac(algorithm, key, body).ok_or_else(|| {
-        (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("unknown hmac_algorithm {algorithm:?}"),
-        )
-    })?;
+    let expected = algorithm.digest(key, body);
+    let algorithm = algorithm.name();
     let sent = headers.get("x-hmac-hash").and_then(|v| v.to_str().ok());
     match sent {
         Some(sent) if signing::matches_digest(&expected, sent) => Ok(()),
@@ -640,7 +673,7 @@ fn check_token(
         .map(str::to_owned)
         .or(from_query);
     match sent {
-        Some(sent) if crate::router::constant_time_eq(sent.as_bytes(), token.as_bytes()) => Ok(()),
+        Some(sent) if crate::signing::constant_time_eq(sent.as_bytes(), token.as_bytes()) => Ok(()),
         _ => Err((StatusCode::UNAUTHORIZED, "The patchworks-signature header (or ?patchworks_signature=) must carry the callback's token.".to_owned())),
     }
 }

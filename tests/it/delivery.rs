@@ -360,29 +360,8 @@ async fn field_nation_does_not_retry_a_4xx_and_notifies_by_email() {
 async fn ingedata_signs_the_standard_webhooks_way_and_its_test_answers_from_the_attempt() {
     let server = fast_server().await;
     let receiver = Receiver::start(&[]).await;
-    let body = json!({"data": {"type": "webhooks", "attributes": {"url": receiver.url, "events": ["task.completed"]}}});
-    let (_, created) = server
-        .call(
-            Some("inge"),
-            Method::POST,
-            "/api/v3/notification/webhooks",
-            Some(body),
-        )
-        .await;
-    let id = created["data"]["id"].as_str().expect("an id").to_owned();
-    let secret = created["data"]["attributes"]["secret"]
-        .as_str()
-        .expect("a secret")
-        .to_owned();
-
-    let (status, answer) = server
-        .call(
-            Some("inge"),
-            Method::POST,
-            &format!("/api/v3/notification/webhooks/test/{id}"),
-            None,
-        )
-        .await;
+    let (id, secret) = server.ingedata_webhook("inge", &receiver.url, None).await;
+    let (status, answer) = server.ingedata_test("inge", &id).await;
     assert_eq!(
         (status, &answer["success"]),
         (200, &json!(true)),
@@ -417,24 +396,8 @@ async fn a_test_to_an_unreachable_endpoint_says_why() {
         .expect("bind");
     let url = format!("http://{}/gone", closed.local_addr().expect("address"));
     drop(closed);
-    let body = json!({"data": {"type": "webhooks", "attributes": {"url": url, "events": ["task.completed"]}}});
-    let (_, created) = server
-        .call(
-            Some("inge"),
-            Method::POST,
-            "/api/v3/notification/webhooks",
-            Some(body),
-        )
-        .await;
-    let id = created["data"]["id"].as_str().expect("an id");
-    let (status, answer) = server
-        .call(
-            Some("inge"),
-            Method::POST,
-            &format!("/api/v3/notification/webhooks/test/{id}"),
-            None,
-        )
-        .await;
+    let (id, _) = server.ingedata_webhook("inge", &url, None).await;
+    let (status, answer) = server.ingedata_test("inge", &id).await;
     assert_eq!(
         (status, &answer["success"]),
         (200, &json!(false)),
@@ -643,4 +606,53 @@ async fn redirects_are_not_followed() {
     assert_eq!(logs[0]["status_code"], 302, "{}", logs[0]);
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(elsewhere.count(), 0, "the redirect was followed");
+}
+
+/// Ingedata accepts any string as a secret; one not of the `whsec_` form still signs (Standard
+/// Webhooks keyed with its UTF-8 bytes), never an unsigned delivery.
+#[tokio::test]
+async fn an_ingedata_secret_of_any_form_signs_its_deliveries() {
+    let server = fast_server().await;
+    let receiver = Receiver::start(&[]).await;
+    let (id, _) = server
+        .ingedata_webhook("inge", &receiver.url, Some("my secret!"))
+        .await;
+    let (status, answer) = server.ingedata_test("inge", &id).await;
+    assert_eq!((status, &answer["success"]), (200, &json!(true)));
+    let hook = &receiver.wait_for(1).await[0];
+    let signed = format!(
+        "{}.{}.",
+        hook.header("webhook-id"),
+        hook.header("webhook-timestamp")
+    );
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(b"my secret!").expect("any key length");
+    mac.update(signed.as_bytes());
+    mac.update(&hook.body);
+    use base64::Engine as _;
+    let expected = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+    assert_eq!(hook.header("webhook-signature"), format!("v1,{expected}"));
+}
+
+/// Field Nation's `X-FN-Request-Timestamp` is the attempt's time in real milliseconds.
+#[tokio::test]
+async fn field_nation_stamps_deliveries_in_real_milliseconds() {
+    let server = fast_server().await;
+    let receiver = Receiver::start(&[]).await;
+    fieldnation_webhook(&server, &receiver.url).await;
+    for n in 0..5 {
+        let event = json!({"api": "fieldnation", "event": "workorder.status.assigned"});
+        server
+            .call(None, Method::POST, "/__admin/events", Some(event))
+            .await;
+        let got = receiver.wait_for(n + 1).await;
+        let millis: i64 = got[n]
+            .header("x-fn-request-timestamp")
+            .parse()
+            .expect("unix ms");
+        if millis % 1000 != 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(7)).await;
+    }
+    panic!("five deliveries, each stamped in whole seconds");
 }

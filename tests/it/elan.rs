@@ -240,3 +240,31 @@ async fn delivery_logs_are_empty_until_something_is_delivered() {
         404
     );
 }
+
+/// Headers that frame or route a delivery, and ELAN's signature header, are the sender's.
+#[tokio::test]
+async fn custom_headers_that_frame_the_request_or_sign_it_are_refused_by_name() {
+    let server = TestServer::start().await;
+    for name in [
+        "Host",
+        "Content-Type",
+        "Content-Length",
+        "X-Webhook-Signature",
+    ] {
+        let body = json!({"name": "n", "url": "https://x.example.com", "events": ["workflow.completed"], "headers": {name: "x"}});
+        let (status, answer) = server
+            .call(
+                Some("elan-key"),
+                reqwest::Method::POST,
+                "/webhooks",
+                Some(body),
+            )
+            .await;
+        assert_eq!(status, 422, "{name}: {answer}");
+        assert_eq!(
+            answer["detail"][0]["loc"],
+            json!(["body", "headers", name]),
+            "{answer}"
+        );
+    }
+}

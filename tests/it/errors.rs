@@ -315,3 +315,50 @@ async fn cors_preflights_are_answered_unless_turned_off() {
             .contains_key("access-control-allow-origin")
     );
 }
+
+/// A missing required field is located at the field itself, in every vendor's shape.
+#[tokio::test]
+async fn a_missing_field_is_located_at_the_field() {
+    let server = TestServer::start().await;
+    let (status, elan) = server
+        .call(
+            Some("t"),
+            Method::POST,
+            "/webhooks",
+            Some(json!({"url": "https://x.example.com", "events": ["workflow.completed"]})),
+        )
+        .await;
+    assert_eq!(status, 422, "{elan}");
+    assert_eq!(elan["detail"][0]["loc"], json!(["body", "name"]), "{elan}");
+    assert_eq!(elan["detail"][0]["type"], "missing", "{elan}");
+
+    let (status, fieldnation) = server
+        .call(
+            Some("t"),
+            Method::POST,
+            "/api/v1/webhooks",
+            Some(json!({"url": "https://x.example.com"})),
+        )
+        .await;
+    assert_eq!(status, 400, "{fieldnation}");
+    assert_eq!(
+        fieldnation["errors"][0]["field"], "/events",
+        "{fieldnation}"
+    );
+
+    let (status, ingedata) = server
+        .call(
+            Some("t"),
+            Method::POST,
+            "/api/v3/notification/webhooks",
+            Some(
+                json!({"data": {"type": "webhooks", "attributes": {"events": ["task.completed"]}}}),
+            ),
+        )
+        .await;
+    assert_eq!(status, 422, "{ingedata}");
+    assert_eq!(
+        ingedata["errors"][0]["source"]["pointer"], "/data/attributes/url",
+        "{ingedata}"
+    );
+}

@@ -338,3 +338,88 @@ async fn tenants_do_not_see_each_others_webhooks() {
         "{got:?}"
     );
 }
+
+/// `null` clears a nullable field; an absent one keeps it.
+#[tokio::test]
+async fn null_clears_the_notification_email_and_absent_keeps_it() {
+    let server = TestServer::with_fixtures().await;
+    let put = |body: Value| {
+        let server = &server;
+        async move {
+            server
+                .call(
+                    Some("team-a"),
+                    reqwest::Method::PUT,
+                    "/api/v1/webhooks/wh_abc123",
+                    Some(body),
+                )
+                .await
+        }
+    };
+    let (status, kept) = put(json!({"status": "inactive"})).await;
+    assert_eq!(status, 200, "{kept}");
+    assert!(kept["result"]["notificationEmail"].is_string(), "{kept}");
+    let (status, cleared) = put(json!({"notificationEmail": null})).await;
+    assert_eq!(status, 200, "{cleared}");
+    assert!(
+        cleared["result"].get("notificationEmail").is_none(),
+        "{cleared}"
+    );
+    let (_, read) = server.get("team-a", "/api/v1/webhooks/wh_abc123").await;
+    assert!(read["result"].get("notificationEmail").is_none(), "{read}");
+}
+
+/// The event catalogue is enforced as ELAN's and Ingedata's are.
+#[tokio::test]
+async fn an_unknown_event_is_refused_naming_it_and_the_known_ones() {
+    let server = TestServer::start().await;
+    let body = json!({"url": "https://x.example.com", "events": ["workorder.bogus"]});
+    let (status, answer) = server
+        .call(
+            Some("team-a"),
+            reqwest::Method::POST,
+            "/api/v1/webhooks",
+            Some(body),
+        )
+        .await;
+    assert_eq!(status, 400, "{answer}");
+    assert_eq!(answer["errors"][0]["field"], "/events/0", "{answer}");
+    let message = answer["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("workorder.bogus") && message.contains("workorder.status.assigned"),
+        "{answer}"
+    );
+}
+
+/// Headers that frame or route a delivery are the sender's, so they are refused at write time.
+#[tokio::test]
+async fn custom_headers_that_frame_the_request_are_refused_by_name() {
+    let server = TestServer::start().await;
+    for name in ["Content-Length", "Transfer-Encoding", "Host", "Connection"] {
+        let body = json!({"url": "https://x.example.com", "events": ["workorder.created"], "webhookAttribute": {"header": {name: "5"}}});
+        let (status, answer) = server
+            .call(
+                Some("team-a"),
+                reqwest::Method::POST,
+                "/api/v1/webhooks",
+                Some(body),
+            )
+            .await;
+        assert_eq!(status, 400, "{name}: {answer}");
+        assert_eq!(
+            answer["errors"][0]["field"],
+            format!("/webhookAttribute/header/{name}"),
+            "{answer}"
+        );
+        let update = json!({"webhookAttribute": {"header": {name: "5"}}});
+        let (status, _) = server
+            .call(
+                Some("team-a"),
+                reqwest::Method::PUT,
+                "/api/v1/webhooks/wh_missing",
+                Some(update),
+            )
+            .await;
+        assert_eq!(status, 400, "{name}: refused before the lookup");
+    }
+}

@@ -18,7 +18,7 @@ use hookmock::router::Routes;
 use hookmock::server::{Bound, Config};
 use hookmock::validate::Contracts;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// A running hookmock and the validating forwarder in front of it.
 pub struct TestServer {
@@ -149,6 +149,45 @@ impl TestServer {
     /// `GET path` as `token`.
     pub async fn get(&self, token: &str, path: &str) -> (u16, Value) {
         self.call(Some(token), reqwest::Method::GET, path, None)
+            .await
+    }
+
+    /// An Ingedata webhook of `tenant` sending `task.completed` to `url`, with `secret` or a
+    /// generated one; answers its ID and secret.
+    pub async fn ingedata_webhook(
+        &self,
+        tenant: &str,
+        url: &str,
+        secret: Option<&str>,
+    ) -> (String, String) {
+        let mut attributes = json!({"url": url, "events": ["task.completed"]});
+        if let Some(secret) = secret {
+            attributes["secret"] = json!(secret);
+        }
+        let body = json!({"data": {"type": "webhooks", "attributes": attributes}});
+        let (status, created) = self
+            .call(
+                Some(tenant),
+                reqwest::Method::POST,
+                "/api/v3/notification/webhooks",
+                Some(body),
+            )
+            .await;
+        assert_eq!(status, 201, "{created}");
+        let field = |pointer: &str| {
+            created
+                .pointer(pointer)
+                .and_then(Value::as_str)
+                .unwrap_or_else(|| panic!("{pointer} in {created}"))
+                .to_owned()
+        };
+        (field("/data/id"), field("/data/attributes/secret"))
+    }
+
+    /// `POST …/test/{id}`: Ingedata sends `webhook.test` at once and answers with the outcome.
+    pub async fn ingedata_test(&self, tenant: &str, id: &str) -> (u16, Value) {
+        let path = format!("/api/v3/notification/webhooks/test/{id}");
+        self.call(Some(tenant), reqwest::Method::POST, &path, None)
             .await
     }
 

@@ -221,3 +221,113 @@ async fn the_events_endpoint_lists_what_can_be_subscribed_to() {
         404
     );
 }
+
+/// Every filter the seed lists works: each one narrows the list to the webhook it describes.
+#[tokio::test]
+async fn every_filter_the_seed_lists_works() {
+    let server = TestServer::start().await;
+    let create = |name: &str, secret: &str, scopes: Value, event: &str| json!({"data": {"type": "webhooks", "attributes": {"name": name, "url": format!("https://{name}.example.com"), "secret": secret, "scopes": scopes, "events": [event]}}});
+    let mut ids = Vec::new();
+    for body in [
+        create(
+            "alpha",
+            "my secret!",
+            json!({"project": "p1", "level": 2}),
+            "task.created",
+        ),
+        create(
+            "beta",
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            json!({}),
+            "task.completed",
+        ),
+    ] {
+        let (status, created) = server
+            .call(
+                Some("inge"),
+                reqwest::Method::POST,
+                "/api/v3/notification/webhooks",
+                Some(body),
+            )
+            .await;
+        assert_eq!(status, 201, "{created}");
+        ids.push(created["data"]["id"].as_str().expect("an id").to_owned());
+    }
+    let (_, all) = server.get("inge", "/api/v3/notification/webhooks").await;
+    let account = all["data"][0]["attributes"]["account_id"].to_string();
+    let today = &all["data"][0]["attributes"]["created_at"]
+        .as_str()
+        .expect("a time")[..10];
+    let names = |doc: &Value| -> Vec<String> {
+        doc["data"]
+            .as_array()
+            .unwrap_or_else(|| panic!("a list: {doc}"))
+            .iter()
+            .map(|r| r["attributes"]["name"].as_str().unwrap_or("-").to_owned())
+            .collect()
+    };
+    let alpha_id = format!("id%5D={}", ids[0]);
+    let account = format!("account_id%5D={account}");
+    let created_at = format!("created_at%5D={today}");
+    let updated_at = format!("updated_at%5D={today}");
+    for (filter, expected) in [
+        (alpha_id.as_str(), vec!["alpha"]),
+        (account.as_str(), vec!["alpha", "beta"]),
+        ("account_id%5D=1", vec![]),
+        ("name%5D=ALP", vec!["alpha"]),
+        ("url%5D=beta.example", vec!["beta"]),
+        ("secret%5D=my%20secret!", vec!["alpha"]),
+        ("secret%5D=my", vec![]),
+        ("events%5D=task.completed", vec!["beta"]),
+        ("scopes%5D=project", vec!["alpha"]),
+        ("scopes%5D=project:p1", vec!["alpha"]),
+        ("scopes%5D=level:2", vec!["alpha"]),
+        ("scopes%5D=project:p2", vec![]),
+        (created_at.as_str(), vec!["alpha", "beta"]),
+        (updated_at.as_str(), vec!["alpha", "beta"]),
+        ("created_at%5D=1999-01-01", vec![]),
+    ] {
+        let path = format!("/api/v3/notification/webhooks?filter%5B{filter}");
+        let (status, doc) = server.get("inge", &path).await;
+        assert_eq!(status, 200, "{path}: {doc}");
+        assert_eq!(names(&doc), expected, "{path}");
+    }
+}
+
+/// `null` clears the name; an absent name keeps it.
+#[tokio::test]
+async fn null_clears_the_name_and_absent_keeps_it() {
+    let server = TestServer::start().await;
+    let body = json!({"data": {"type": "webhooks", "attributes": {"name": "named", "url": "https://n.example.com", "events": ["task.created"]}}});
+    let (_, created) = server
+        .call(
+            Some("inge"),
+            reqwest::Method::POST,
+            "/api/v3/notification/webhooks",
+            Some(body),
+        )
+        .await;
+    let path = format!(
+        "/api/v3/notification/webhooks/{}",
+        created["data"]["id"].as_str().expect("an id")
+    );
+    let patch = |attributes: Value| {
+        let (server, path) = (&server, &path);
+        async move {
+            server
+                .call(
+                    Some("inge"),
+                    reqwest::Method::PATCH,
+                    path,
+                    Some(json!({"data": {"type": "webhooks", "attributes": attributes}})),
+                )
+                .await
+        }
+    };
+    let (status, kept) = patch(json!({"url": "https://m.example.com"})).await;
+    assert_eq!(status, 200, "{kept}");
+    assert_eq!(kept["data"]["attributes"]["name"], "named");
+    let (status, cleared) = patch(json!({"name": null})).await;
+    assert_eq!(status, 200, "{cleared}");
+    assert_eq!(cleared["data"]["attributes"]["name"], Value::Null);
+}

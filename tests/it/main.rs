@@ -19,6 +19,7 @@ mod model;
 mod patchworks;
 mod persistence;
 mod recorder;
+mod resilience;
 mod routing;
 mod serve;
 mod soak;

@@ -410,3 +410,104 @@ async fn fixture_trigger_urls_work_for_a_tenant_that_only_read_them() {
         200
     );
 }
+
+/// The create request declares no HMAC settings: like Laravel's validated input, it ignores
+/// them, so nothing a create stores can make the trigger answer 5xx; the update validates them.
+#[tokio::test]
+async fn a_create_ignores_hmac_settings_it_does_not_declare_and_the_update_validates_them() {
+    let server = TestServer::with_fixtures().await;
+    let sent =
+        json!({"status": "Deployed", "hmac_algorithm": "md5", "hmac_secret_key": "k".repeat(500)});
+    let (status, created) = server
+        .call(
+            Some("pw-api-key"),
+            reqwest::Method::POST,
+            "/api/v1/flows/12/webhooks",
+            Some(sent),
+        )
+        .await;
+    assert_eq!(status, 200, "{created}");
+    assert_eq!(created["data"]["hmac_algorithm"], Value::Null, "{created}");
+    let url = created["data"]["url"].as_str().expect("a trigger URL");
+    let (status, answer) = call_trigger(url, &[], "{}").await;
+    assert_eq!(status, 200, "no HMAC is configured: {answer}");
+
+    let path = format!("/api/v1/flows/12/webhooks/{}", created["data"]["id"]);
+    for (update, field) in [
+        (
+            json!({"hmac_algorithm": "md5", "hmac_secret_key": "a"}),
+            "hmac_algorithm",
+        ),
+        (
+            json!({"hmac_algorithm": "sha256", "hmac_secret_key": "k".repeat(129)}),
+            "hmac_secret_key",
+        ),
+    ] {
+        let (status, answer) = server
+            .call(
+                Some("pw-api-key"),
+                reqwest::Method::PUT,
+                &path,
+                Some(update),
+            )
+            .await;
+        assert_eq!(status, 422, "{answer}");
+        assert!(answer["errors"][field].is_array(), "{answer}");
+    }
+    assert_eq!(call_trigger(url, &[], "{}").await.0, 200);
+}
+
+/// Stored state comes in through imports too: one naming an algorithm the trigger cannot
+/// compute is refused whole, and the triggers keep working.
+#[tokio::test]
+async fn an_import_with_an_unknown_hmac_algorithm_is_refused() {
+    let server = TestServer::with_fixtures().await;
+    let client = server.patchworks("pw-api-key");
+    let created = client
+        .create_flow_webhook("12", &body(json!({"status": "Deployed"})))
+        .await
+        .expect("created")
+        .into_inner()
+        .data;
+    let (_, mut state) = server
+        .call(None, reqwest::Method::GET, "/__admin/state", None)
+        .await;
+    let stored = state
+        .pointer_mut(&format!(
+            "/apis/patchworks/webhooks/pw-api-key/items/{}",
+            created.id
+        ))
+        .unwrap_or_else(|| panic!("the webhook in the export"));
+    stored["hmac_algorithm"] = json!("md5");
+    stored["hmac_secret_key"] = json!("a");
+    let (status, answer) = server
+        .call(None, reqwest::Method::PUT, "/__admin/state", Some(state))
+        .await;
+    assert_eq!(status, 400, "{answer}");
+    assert!(
+        answer["error"].as_str().is_some_and(|e| e.contains("md5")),
+        "{answer}"
+    );
+    assert_eq!(call_trigger(&created.url, &[], "{}").await.0, 200);
+}
+
+/// The credential is checked before the trigger's state is revealed.
+#[tokio::test]
+async fn an_inactive_callback_answers_401_to_a_caller_without_its_token() {
+    let server = TestServer::with_fixtures().await;
+    let client = server.patchworks("pw-api-key");
+    let callback = client
+        .create_flow_callback("12", &body(json!({"status": "Inactive"})))
+        .await
+        .expect("created")
+        .into_inner()
+        .data;
+    assert_eq!(call_trigger(&callback.url, &[], "{}").await.0, 401);
+    let (status, answer) = call_trigger(
+        &callback.url,
+        &[("patchworks-signature", &callback.token)],
+        "{}",
+    )
+    .await;
+    assert_eq!(status, 409, "{answer}");
+}

@@ -561,3 +561,38 @@ async fn max_records_bounds_memory_not_the_file() {
         "the file keeps all"
     );
 }
+
+/// An Ingedata secret that is not of the `whsec_` form signs with its UTF-8 bytes, and the
+/// recorder verifies it the same way.
+#[tokio::test]
+async fn an_ingedata_secret_of_any_form_is_verified_by_the_recorder() {
+    let out = TempFile::new("ingedata-plain");
+    let config = Config {
+        record: Some(settings(&out, &["ingedata=my secret!"])),
+        ..TestServer::config()
+    };
+    let server = TestServer::with_config(config).await;
+    let sink = server.url("/__sink/ingedata");
+    let (id, _) = server
+        .ingedata_webhook("inge", &sink, Some("my secret!"))
+        .await;
+    let (status, answer) = server.ingedata_test("inge", &id).await;
+    assert_eq!(
+        (status, &answer["success"]),
+        (200, &json!(true)),
+        "{answer}"
+    );
+    let (_, records) = server
+        .call(
+            None,
+            Method::GET,
+            "/__admin/received?path=/__sink/ingedata",
+            None,
+        )
+        .await;
+    assert_eq!(
+        records[0]["signature"],
+        json!({"verdict": "verified", "scheme": "standard-webhooks", "secret": "ingedata"}),
+        "{records}"
+    );
+}
