@@ -54,13 +54,38 @@ impl Default for Limits {
     }
 }
 
-/// Serves `router` on `listener` until `shutdown` completes, then waits for the connections'
-/// requests in flight to be answered.
+/// Tells long-lived answers (event streams) that the server is stopping. Graceful shutdown waits
+/// for every answer in flight to end, and a stream only ends when told to: without this, an open
+/// page kept Ctrl-C waiting for ever.
+#[derive(Debug, Clone)]
+pub struct Closing(tokio::sync::watch::Sender<bool>);
+
+impl Default for Closing {
+    fn default() -> Self {
+        Self(tokio::sync::watch::Sender::new(false))
+    }
+}
+
+impl Closing {
+    pub fn close(&self) {
+        self.0.send_replace(true);
+    }
+
+    /// Completes once [`Self::close`] was called (at once if it already was).
+    pub async fn closed(&self) {
+        let mut watching = self.0.subscribe();
+        let _ = watching.wait_for(|closed| *closed).await;
+    }
+}
+
+/// Serves `router` on `listener` until `shutdown` completes, then closes `closing` (ending the
+/// event streams) and waits for the connections' requests in flight to be answered.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     limits: Limits,
     shutdown: impl Future<Output = ()>,
+    closing: &Closing,
 ) {
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let graceful = GracefulShutdown::new();
@@ -89,6 +114,7 @@ pub async fn serve(
         });
     }
     drop(listener);
+    closing.close();
     graceful.shutdown().await;
 }
 

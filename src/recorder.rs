@@ -152,6 +152,72 @@ pub struct Incoming {
     pub remote: Option<String>,
 }
 
+/// What the recorder tells its event streams.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// A record with this ID was captured.
+    Captured(u64),
+    /// Every record was forgotten (`DELETE /__admin/received`).
+    Cleared,
+}
+
+/// A record without its headers and body: what a list of many needs to show.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Summary {
+    pub id: u64,
+    pub received_at: String,
+    pub method: String,
+    pub path: String,
+    pub query: Option<String>,
+    pub size: usize,
+    pub event_type: Option<String>,
+    pub event_id: Option<String>,
+    pub signature: Verdict,
+    pub answered: u16,
+}
+
+impl Record {
+    pub fn summary(&self) -> Summary {
+        Summary {
+            id: self.id,
+            received_at: self.received_at.clone(),
+            method: self.method.clone(),
+            path: self.path.clone(),
+            query: self.query.clone(),
+            size: self.size,
+            event_type: self.event_type.clone(),
+            event_id: self.event_id.clone(),
+            signature: self.signature.clone(),
+            answered: self.answered,
+        }
+    }
+}
+
+/// One page of a list, and what it is a page of.
+#[derive(Debug)]
+pub struct Listing {
+    /// Matching records, newest first, at most the filter's limit.
+    pub records: Vec<Record>,
+    /// How many records match, the limit aside.
+    pub matched: usize,
+    /// How many records are kept in memory.
+    pub stored: usize,
+    /// The ID of the newest record captured (0 before the first).
+    pub last_id: u64,
+}
+
+/// The records an event stream sends next.
+#[derive(Debug)]
+pub struct Batch {
+    /// IDs the stream expected that are no longer kept (evicted by `--max-records`, or
+    /// cleared): the stream says so instead of skipping them silently.
+    pub missed: Option<(u64, u64)>,
+    /// Matching records from the expected ID on, oldest first.
+    pub records: Vec<Record>,
+    /// The ID the stream expects after this batch.
+    pub next: u64,
+}
+
 /// Which records to list.
 #[derive(Debug, Default)]
 pub struct Filter {
@@ -164,6 +230,8 @@ pub struct Filter {
     pub text: Option<String>,
     /// Records with an ID above this.
     pub since: Option<u64>,
+    /// Records with an ID below this (to load older ones, a page at a time).
+    pub before: Option<u64>,
     pub limit: Option<usize>,
 }
 
@@ -188,7 +256,7 @@ pub struct Recorder {
     /// Attempts seen per event ID, for `fail_first`.
     attempts: Mutex<HashMap<String, u32>>,
     rules: RwLock<Vec<Rule>>,
-    new_records: broadcast::Sender<Record>,
+    changes: broadcast::Sender<Change>,
 }
 
 /// The file and the last ID written to it.
@@ -221,14 +289,15 @@ impl Recorder {
         while records.len() > settings.max_records {
             records.pop_front();
         }
-        let (new_records, _) = broadcast::channel(1024);
+        // A stream that lags behind this many changes reads the records from memory anyway.
+        let (changes, _) = broadcast::channel(1024);
         Ok(Self {
             settings,
             file: Mutex::new(Journal { file, last_id }),
             records: RwLock::new(records),
             attempts: Mutex::default(),
             rules: RwLock::default(),
-            new_records,
+            changes,
         })
     }
 
@@ -289,13 +358,7 @@ impl Recorder {
             answered,
         };
         self.append(&mut record)?;
-        let mut records = self.records.write().unwrap_or_else(PoisonError::into_inner);
-        records.push_back(record.clone());
-        if records.len() > self.settings.max_records {
-            records.pop_front();
-        }
-        drop(records);
-        let _ = self.new_records.send(record.clone());
+        let _ = self.changes.send(Change::Captured(record.id));
         Ok((record, Duration::from_millis(answer.delay_ms)))
     }
 
@@ -308,7 +371,9 @@ impl Recorder {
             .unwrap_or_else(|| self.settings.answer.clone())
     }
 
-    /// Writes one line, giving the record its ID; flushed, and synced with `--fsync always`.
+    /// Writes one line, giving the record its ID; flushed, and synced with `--fsync always`;
+    /// then keeps it in memory. Both under the file's lock, so that records are kept in ID order
+    /// (streams find their place by halving) and none is visible before the ones before it.
     fn append(&self, record: &mut Record) -> Result<(), RecorderError> {
         let write_error = |source| RecorderError::Write {
             path: self.settings.out.display().to_string(),
@@ -323,6 +388,11 @@ impl Recorder {
             journal.file.sync_data().map_err(write_error)?;
         }
         journal.last_id = record.id;
+        let mut records = self.records.write().unwrap_or_else(PoisonError::into_inner);
+        records.push_back(record.clone());
+        if records.len() > self.settings.max_records {
+            records.pop_front();
+        }
         Ok(())
     }
 
@@ -342,16 +412,62 @@ impl Recorder {
         self.settings.forward.as_deref()
     }
 
-    /// Matching records, newest first.
-    pub fn list(&self, filter: &Filter) -> Vec<Record> {
+    /// Matching records, newest first, with how many match and how many are kept.
+    pub fn list(&self, filter: &Filter) -> Listing {
+        let matcher = Matcher::new(filter);
+        // Before the records' lock: a capture takes the file's lock, then the records'.
+        let last_id = self.last_id();
         let records = self.records.read().unwrap_or_else(PoisonError::into_inner);
-        records
-            .iter()
-            .rev()
-            .filter(|r| keep(r, filter))
-            .take(filter.limit.unwrap_or(usize::MAX))
-            .cloned()
-            .collect()
+        let limit = filter.limit.unwrap_or(usize::MAX);
+        let (mut shown, mut matched) = (Vec::new(), 0);
+        for record in records.iter().rev().filter(|r| matcher.keeps(r)) {
+            if shown.len() < limit {
+                shown.push(record.clone());
+            }
+            matched += 1;
+        }
+        Listing {
+            records: shown,
+            matched,
+            stored: records.len(),
+            last_id,
+        }
+    }
+
+    /// The ID of the newest record captured (0 before the first).
+    pub fn last_id(&self) -> u64 {
+        self.file
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .last_id
+    }
+
+    /// What a stream that expects ID `next` sends now: at most `limit` matching records, oldest
+    /// first, and the IDs from `next` on that are no longer kept (found when a later one is).
+    pub fn after(&self, next: u64, filter: &Filter, limit: usize) -> Batch {
+        let matcher = Matcher::new(filter);
+        let records = self.records.read().unwrap_or_else(PoisonError::into_inner);
+        // Records are kept in ID order: the first one at or after `next` is found by halving.
+        let start = records.partition_point(|r| r.id < next);
+        let missed = records
+            .get(start)
+            .filter(|first| first.id > next)
+            .map(|first| (next, first.id - 1));
+        let mut batch = Batch {
+            next: missed.map_or(next, |(_, to)| to + 1),
+            missed,
+            records: Vec::new(),
+        };
+        for record in records.range(start..) {
+            if batch.records.len() == limit {
+                break;
+            }
+            batch.next = record.id + 1;
+            if matcher.keeps(record) {
+                batch.records.push(record.clone());
+            }
+        }
+        batch
     }
 
     pub fn get(&self, id: u64) -> Option<Record> {
@@ -372,10 +488,12 @@ impl Recorder {
         let mut records = self.records.write().unwrap_or_else(PoisonError::into_inner);
         let cleared = records.len();
         records.clear();
+        drop(records);
         self.attempts
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clear();
+        let _ = self.changes.send(Change::Cleared);
         Ok(cleared)
     }
 
@@ -390,9 +508,10 @@ impl Recorder {
             .clone()
     }
 
-    /// New records as they are captured (for the SSE stream).
-    pub fn subscribe(&self) -> broadcast::Receiver<Record> {
-        self.new_records.subscribe()
+    /// Captures and clears as they happen, for the event streams. A stream reads the records
+    /// themselves with [`Self::after`], so one that lags misses nothing still kept.
+    pub fn subscribe(&self) -> broadcast::Receiver<Change> {
+        self.changes.subscribe()
     }
 }
 
@@ -427,37 +546,66 @@ pub fn read_records(
     Ok((records, good_length))
 }
 
-fn keep(record: &Record, filter: &Filter) -> bool {
-    let text = filter.text.as_deref().map(str::to_lowercase);
-    filter
-        .path
-        .as_deref()
-        .is_none_or(|p| record.path.starts_with(p))
-        && filter
-            .method
+/// A [`Filter`] ready to test records: the search text lower-cased once, not per record.
+struct Matcher<'a> {
+    filter: &'a Filter,
+    text: Option<String>,
+}
+
+impl<'a> Matcher<'a> {
+    fn new(filter: &'a Filter) -> Self {
+        Self {
+            filter,
+            text: filter.text.as_deref().map(str::to_lowercase),
+        }
+    }
+
+    fn keeps(&self, record: &Record) -> bool {
+        let filter = self.filter;
+        filter
+            .path
             .as_deref()
-            .is_none_or(|m| record.method.eq_ignore_ascii_case(m))
-        && filter
-            .scheme
-            .as_deref()
-            .is_none_or(|s| record.signature.scheme() == Some(s))
-        && filter
-            .verdict
-            .as_deref()
-            .is_none_or(|v| record.signature.name() == v)
-        && filter
-            .event
-            .as_deref()
-            .is_none_or(|e| record.event_type.as_deref() == Some(e))
-        && filter.since.is_none_or(|since| record.id > since)
-        && text.is_none_or(|t| {
-            record.path.to_lowercase().contains(&t)
-                || record.body.to_lowercase().contains(&t)
-                || record
-                    .headers
-                    .iter()
-                    .any(|h| h.value.to_lowercase().contains(&t))
-        })
+            .is_none_or(|p| record.path.starts_with(p))
+            && filter
+                .method
+                .as_deref()
+                .is_none_or(|m| record.method.eq_ignore_ascii_case(m))
+            && filter
+                .scheme
+                .as_deref()
+                .is_none_or(|s| record.signature.scheme() == Some(s))
+            && filter
+                .verdict
+                .as_deref()
+                .is_none_or(|v| record.signature.name() == v)
+            && filter
+                .event
+                .as_deref()
+                .is_none_or(|e| record.event_type.as_deref() == Some(e))
+            && filter.since.is_none_or(|since| record.id > since)
+            && filter.before.is_none_or(|before| record.id < before)
+            && self.text.as_deref().is_none_or(|t| {
+                contains_folded(&record.path, t)
+                    || contains_folded(&record.body, t)
+                    || record.headers.iter().any(|h| contains_folded(&h.value, t))
+            })
+    }
+}
+
+/// Whether `hay` contains `needle` (already lower case), ignoring case. ASCII needles are
+/// compared in place: lower-casing a copy of every body for every search made a search over
+/// 100,000 records take seconds.
+fn contains_folded(hay: &str, needle: &str) -> bool {
+    if needle.is_ascii() {
+        let needle = needle.as_bytes();
+        needle.is_empty()
+            || hay
+                .as_bytes()
+                .windows(needle.len())
+                .any(|w| w.eq_ignore_ascii_case(needle))
+    } else {
+        hay.to_lowercase().contains(needle)
+    }
 }
 
 fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {

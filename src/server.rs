@@ -8,7 +8,7 @@ use std::time::Duration;
 use axum::Router;
 use tokio::net::TcpListener;
 
-use crate::limits::Limits;
+use crate::limits::{Closing, Limits};
 use crate::persist::{StateFile, StateFileError};
 use tower_http::cors::CorsLayer;
 
@@ -111,6 +111,8 @@ pub enum StartError {
 pub struct App {
     pub router: Router,
     pub engine: Engine,
+    /// Ends the recorder's event streams when the server stops.
+    pub closing: Closing,
     /// With `--state-file`: already loaded, and kept saved.
     pub state_file: Option<Arc<StateFile>>,
 }
@@ -165,10 +167,11 @@ pub fn app(config: &Config) -> Result<App, StartError> {
         max_body: config.max_body,
         validate_responses: config.validate_responses,
     };
+    let closing = Closing::default();
     let sink = config
         .record
         .clone()
-        .map(|settings| open_sink(settings, &context))
+        .map(|settings| open_sink(settings, &context, "/__sink/", &closing))
         .transpose()?;
     let stores = Arc::new(wiring.stores);
     let state_file = match &config.state_file {
@@ -212,14 +215,18 @@ pub fn app(config: &Config) -> Result<App, StartError> {
     Ok(App {
         router,
         engine,
+        closing,
         state_file,
     })
 }
 
-/// The recorder of `settings` behind its HTTP handlers; with `--fsync batch`, synced every second.
+/// The recorder of `settings` behind its HTTP handlers, capturing below `prefix`; with
+/// `--fsync batch`, synced every second.
 fn open_sink(
     settings: recorder::Settings,
     context: &Arc<Context>,
+    prefix: &'static str,
+    closing: &Closing,
 ) -> Result<Arc<Sink>, RecorderError> {
     let recorder = Arc::new(Recorder::open(settings)?);
     if recorder.fsync_mode() == Fsync::Batch {
@@ -233,7 +240,12 @@ fn open_sink(
             }
         });
     }
-    Ok(Sink::new(recorder, context.clone()))
+    Ok(Sink::new(
+        recorder,
+        context.clone(),
+        prefix,
+        closing.clone(),
+    ))
 }
 
 /// `/__sink` and everything below it, captured.
@@ -245,8 +257,8 @@ fn sink_routes(sink: Arc<Sink>) -> Router {
 }
 
 /// `hookmock record`: the sink alone. Every request is captured, except `/__admin/...`.
-pub fn recorder_app(settings: recorder::Settings) -> Result<Router, StartError> {
-    let sink = open_sink(settings, &Arc::new(Context::live()))?;
+pub fn recorder_app(settings: recorder::Settings, closing: &Closing) -> Result<Router, StartError> {
+    let sink = open_sink(settings, &Arc::new(Context::live()), "/", closing)?;
     Ok(Router::new()
         .fallback(capture)
         .with_state(sink.clone())
@@ -259,6 +271,7 @@ pub struct Bound {
     listener: TcpListener,
     router: Router,
     engine: Engine,
+    closing: Closing,
     limits: Limits,
     state_file: Option<Arc<StateFile>>,
 }
@@ -269,6 +282,7 @@ impl Bound {
         let bound = Self::bind(
             app.router,
             app.engine,
+            app.closing,
             SocketAddr::new(config.host, config.port),
         );
         Ok(Self {
@@ -284,7 +298,9 @@ impl Bound {
     ) -> Result<Self, StartError> {
         let context = Arc::new(Context::live());
         let engine = Engine::start(context, delivery::Settings::default());
-        Self::bind(recorder_app(settings)?, engine, addr).await
+        let closing = Closing::default();
+        let router = recorder_app(settings, &closing)?;
+        Self::bind(router, engine, closing, addr).await
     }
 
     /// `hookmock proxy` on `addr`: `api`'s requests forwarded to `upstream`, both ways checked.
@@ -298,12 +314,18 @@ impl Bound {
         Self::bind(
             crate::proxy::app(api, upstream, journal_size)?,
             engine,
+            Closing::default(),
             addr,
         )
         .await
     }
 
-    async fn bind(router: Router, engine: Engine, addr: SocketAddr) -> Result<Self, StartError> {
+    async fn bind(
+        router: Router,
+        engine: Engine,
+        closing: Closing,
+        addr: SocketAddr,
+    ) -> Result<Self, StartError> {
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|e| StartError::Bind(addr, e))?;
@@ -311,6 +333,7 @@ impl Bound {
             listener,
             router,
             engine,
+            closing,
             limits: Limits::default(),
             state_file: None,
         })
@@ -335,7 +358,14 @@ impl Bound {
         shutdown: impl Future<Output = ()> + Send + 'static,
         drain: Duration,
     ) -> std::io::Result<usize> {
-        crate::limits::serve(self.listener, self.router, self.limits, shutdown).await;
+        crate::limits::serve(
+            self.listener,
+            self.router,
+            self.limits,
+            shutdown,
+            &self.closing,
+        )
+        .await;
         let pending = self.engine.drain(drain).await;
         if let Some(file) = self.state_file {
             file.save_off_the_runtime().await;

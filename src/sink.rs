@@ -12,13 +12,15 @@ use axum::http::{StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
-use futures_util::Stream;
+use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::json;
+use tokio::sync::broadcast::error::RecvError;
 
 use crate::connection::Peer;
 use crate::context::Context;
-use crate::recorder::{Filter, Incoming, Record, Recorder, Rule};
+use crate::limits::Closing;
+use crate::recorder::{Batch, Change, Filter, Incoming, Record, Recorder, Rule};
 
 /// The largest body the sink captures.
 const MAX_BODY: usize = 16 * 1024 * 1024;
@@ -28,10 +30,19 @@ pub struct Sink {
     pub context: Arc<Context>,
     /// Sends replays.
     pub client: reqwest::Client,
+    /// Where webhooks are captured: `/` for `hookmock record`, `/__sink/` beside the mock.
+    pub prefix: &'static str,
+    /// Ends the event streams when the server stops.
+    pub closing: Closing,
 }
 
 impl Sink {
-    pub fn new(recorder: Arc<Recorder>, context: Arc<Context>) -> Arc<Self> {
+    pub fn new(
+        recorder: Arc<Recorder>,
+        context: Arc<Context>,
+        prefix: &'static str,
+        closing: Closing,
+    ) -> Arc<Self> {
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -40,6 +51,8 @@ impl Sink {
             recorder,
             context,
             client,
+            prefix,
+            closing,
         })
     }
 }
@@ -130,25 +143,55 @@ pub fn admin_routes(sink: Arc<Sink>) -> Router {
         .with_state(sink)
 }
 
+/// `GET /__admin/received`: matching records, newest first (`view=summary` leaves out headers
+/// and bodies). The headers say what the page is a part of: `X-Total-Count` records match (the
+/// limit aside), `X-Stored-Count` are kept, `X-Last-Id` is the newest captured (a stream opened
+/// with `since=` that ID misses nothing), and `X-Sink-Prefix` is where webhooks are captured.
 async fn list(
     State(sink): State<Arc<Sink>>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    match filter(&query) {
-        Ok(filter) => axum::Json(sink.recorder.list(&filter)).into_response(),
-        Err(message) => error(StatusCode::BAD_REQUEST, message),
+    let (summary, query) = view(query);
+    let filter = match filter(&query) {
+        Ok(filter) => filter,
+        Err(message) => return error(StatusCode::BAD_REQUEST, message),
+    };
+    let listing = sink.recorder.list(&filter);
+    let counts = [
+        ("x-total-count", listing.matched.to_string()),
+        ("x-stored-count", listing.stored.to_string()),
+        ("x-last-id", listing.last_id.to_string()),
+        ("x-sink-prefix", sink.prefix.to_owned()),
+    ];
+    let mut response = if summary {
+        let summaries: Vec<_> = listing.records.iter().map(Record::summary).collect();
+        axum::Json(summaries).into_response()
+    } else {
+        axum::Json(listing.records).into_response()
+    };
+    for (name, value) in counts {
+        if let Ok(value) = header::HeaderValue::from_str(&value) {
+            response.headers_mut().insert(name, value);
+        }
     }
+    response
+}
+
+/// Takes `view` out of the query: `summary`, or `full` (the default).
+fn view(mut query: HashMap<String, String>) -> (bool, HashMap<String, String>) {
+    let summary = query.remove("view").is_some_and(|v| v == "summary");
+    (summary, query)
 }
 
 /// `GET /__admin/received` filters: path (prefix), method, scheme, verdict, event, q (text),
-/// since (an ID), limit.
+/// since and before (IDs), limit.
 pub fn filter(query: &HashMap<String, String>) -> Result<Filter, String> {
     let known = [
-        "path", "method", "scheme", "verdict", "event", "q", "since", "limit",
+        "path", "method", "scheme", "verdict", "event", "q", "since", "before", "limit",
     ];
     if let Some(unknown) = query.keys().find(|k| !known.contains(&k.as_str())) {
         return Err(format!(
-            "unknown query parameter {unknown:?}; known: {}",
+            "unknown query parameter {unknown:?}; known: {}, view",
             known.join(", ")
         ));
     }
@@ -169,14 +212,16 @@ pub fn filter(query: &HashMap<String, String>) -> Result<Filter, String> {
             "verdict: {v:?} is not one of verified, invalid, unsigned"
         ));
     }
+    let text = |name: &str| query.get(name).filter(|v| !v.is_empty()).cloned();
     Ok(Filter {
-        path: query.get("path").cloned(),
-        method: query.get("method").cloned(),
-        scheme: query.get("scheme").cloned(),
-        verdict: query.get("verdict").cloned(),
-        event: query.get("event").cloned(),
-        text: query.get("q").cloned(),
+        path: text("path"),
+        method: text("method"),
+        scheme: text("scheme"),
+        verdict: text("verdict"),
+        event: text("event"),
+        text: text("q"),
         since: number("since")?,
+        before: number("before")?,
         limit: number("limit")?.and_then(|n| usize::try_from(n).ok()),
     })
 }
@@ -222,12 +267,20 @@ async fn curl(State(sink): State<Arc<Sink>>, Path(id): Path<u64>) -> Response {
             quote(&format!("{}: {}", h.name, h.value))
         ));
     }
-    if record.size > 0 {
-        let body = match record.body_encoding.as_str() {
-            "base64" => format!("\"$(printf %s {} | base64 -d)\"", quote(&record.body)),
-            _ => quote(&record.body),
+    // A shell argument cannot carry a NUL byte (`"$(… | base64 -d)"` dropped them): a binary
+    // body is piped to curl's standard input instead, byte for byte.
+    let piped = record.size > 0 && (record.body_encoding == "base64" || record.body.contains('\0'));
+    if piped {
+        let encoded = match record.body_encoding.as_str() {
+            "base64" => record.body.clone(),
+            _ => base64::engine::general_purpose::STANDARD.encode(&record.body),
         };
-        command.push_str(&format!(" \\\n  --data-binary {body}"));
+        command = format!(
+            "printf %s {} | base64 -d | {command} \\\n  --data-binary @-",
+            quote(&encoded)
+        );
+    } else if record.size > 0 {
+        command.push_str(&format!(" \\\n  --data-binary {}", quote(&record.body)));
     }
     (
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
@@ -241,10 +294,44 @@ fn quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
 }
 
+/// Where to replay a record, and what to change in it first.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ReplayRequest {
     url: String,
+    /// Replaces the recorded headers (`Host` and `Content-Length` are always the sender's).
+    #[serde(default)]
+    headers: Option<Vec<crate::delivery::Header>>,
+    /// Replaces the recorded body: text, or base64 with `body_encoding: "base64"`.
+    #[serde(default)]
+    body: Option<String>,
+    #[serde(default)]
+    body_encoding: Option<String>,
+}
+
+impl ReplayRequest {
+    /// `record` with the edits applied.
+    fn edit(self, mut record: Record) -> Result<Record, String> {
+        if let Some(headers) = self.headers {
+            record.headers = headers;
+        }
+        if let Some(body) = self.body {
+            let encoding = self.body_encoding.unwrap_or_else(|| "utf8".to_owned());
+            if !["utf8", "base64"].contains(&encoding.as_str()) {
+                return Err(format!(
+                    "body_encoding: {encoding:?} is not one of utf8, base64"
+                ));
+            }
+            if encoding == "base64" {
+                base64::engine::general_purpose::STANDARD
+                    .decode(&body)
+                    .map_err(|e| format!("body: not base64: {e}"))?;
+            }
+            record.body = body;
+            record.body_encoding = encoding;
+        }
+        Ok(record)
+    }
 }
 
 /// `--forward`: the captured request, byte for byte, to the local app; its answer is logged.
@@ -286,11 +373,18 @@ async fn replay(State(sink): State<Arc<Sink>>, Path(id): Path<u64>, body: Bytes)
         Err(e) => {
             return error(
                 StatusCode::BAD_REQUEST,
-                format!("the body must be {{\"url\": \"…\"}}: {e}"),
+                format!(
+                    "the body must be {{\"url\": \"…\"}}, optionally with \"headers\", \"body\", \"body_encoding\": {e}"
+                ),
             );
         }
     };
-    match resend(&sink.client, &record, &target.url).await {
+    let url = target.url.clone();
+    let record = match target.edit(record) {
+        Ok(record) => record,
+        Err(message) => return error(StatusCode::BAD_REQUEST, message),
+    };
+    match resend(&sink.client, &record, &url).await {
         Ok(response) => {
             let status = response.status().as_u16();
             let text = response.text().await.unwrap_or_default();
@@ -298,7 +392,7 @@ async fn replay(State(sink): State<Arc<Sink>>, Path(id): Path<u64>, body: Bytes)
         }
         Err(e) => error(
             StatusCode::BAD_GATEWAY,
-            format!("replay to {} failed: {e}", target.url),
+            format!("replay to {url} failed: {e}"),
         ),
     }
 }
@@ -310,28 +404,124 @@ async fn clear(State(sink): State<Arc<Sink>>) -> Response {
     }
 }
 
-/// Server-Sent Events, one `record` event per new capture.
+/// Records a stream reads from the recorder at a time.
+const STREAM_BATCH: usize = 256;
+
+/// `GET /__admin/received/stream`: Server-Sent Events, in ID order, each with its ID:
+/// - `record`: a captured record (`view=summary`: without headers and body);
+/// - `missed`: `{"from", "to"}`, IDs the stream should have sent that are no longer kept
+///   (`--max-records` evicted them, or a clear): a record is never skipped silently;
+/// - `cleared`: every record was forgotten.
+///
+/// It starts after the `Last-Event-ID` a reconnecting browser sends, or `since=ID`, else with
+/// the next capture, and takes the list's filters. Captures only wake it: the records come from
+/// the recorder's memory, so a reader that falls behind catches up instead of losing any. It
+/// ends when the server stops.
 async fn stream(
     State(sink): State<Arc<Sink>>,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    let receiver = sink.recorder.subscribe();
-    let events = futures_util::stream::unfold(receiver, |mut receiver| async move {
+    Query(query): Query<HashMap<String, String>>,
+    headers: header::HeaderMap,
+) -> Response {
+    let (summary, mut query) = view(query);
+    let since = query.remove("since");
+    let filter = match filter(&query) {
+        Ok(filter) => filter,
+        Err(message) => return error(StatusCode::BAD_REQUEST, message),
+    };
+    let last_event = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    // Subscribed before the starting point is read: a capture in between is not lost.
+    let changes = sink.recorder.subscribe();
+    // A reconnecting browser's Last-Event-ID wins over the `since` of the URL it reopens.
+    let next = match last_event.or(since).map(|v| v.parse::<u64>()) {
+        Some(Ok(after)) => after + 1,
+        Some(Err(_)) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "since (or Last-Event-ID) is not a whole number".to_owned(),
+            );
+        }
+        None => sink.recorder.last_id() + 1,
+    };
+    let reader = StreamReader {
+        sink: sink.clone(),
+        filter,
+        summary,
+        changes,
+        next,
+        ready: std::collections::VecDeque::new(),
+    };
+    let events = futures_util::stream::unfold(reader, |mut reader| async move {
+        let event = reader.next_event().await?;
+        Some((Ok::<_, Infallible>(event), reader))
+    });
+    Sse::new(events)
+        .keep_alive(KeepAlive::default())
+        .into_response()
+}
+
+/// One event stream's place in the recorder.
+struct StreamReader {
+    sink: Arc<Sink>,
+    filter: Filter,
+    summary: bool,
+    changes: tokio::sync::broadcast::Receiver<Change>,
+    /// The ID the stream expects next.
+    next: u64,
+    ready: std::collections::VecDeque<Event>,
+}
+
+impl StreamReader {
+    /// The next event, waiting for a capture when there is none; `None` once the server stops.
+    async fn next_event(&mut self) -> Option<Event> {
         loop {
-            match receiver.recv().await {
-                Ok(record) => {
-                    let event = Event::default()
-                        .event("record")
-                        .id(record.id.to_string())
-                        .json_data(&record)
-                        .unwrap_or_default();
-                    return Some((Ok(event), receiver));
-                }
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+            if let Some(event) = self.ready.pop_front() {
+                return Some(event);
+            }
+            let batch = self
+                .sink
+                .recorder
+                .after(self.next, &self.filter, STREAM_BATCH);
+            if batch.next != self.next {
+                self.queue(batch);
+                continue;
+            }
+            tokio::select! {
+                () = self.sink.closing.closed() => return None,
+                change = self.changes.recv() => match change {
+                    Ok(Change::Cleared) => self.ready.push_back(
+                        Event::default().event("cleared").data("{}"),
+                    ),
+                    // A lag only means the wake-ups were merged: the records are read anyway.
+                    Ok(Change::Captured(_)) | Err(RecvError::Lagged(_)) => {}
+                    Err(RecvError::Closed) => return None,
+                },
             }
         }
-    });
-    Sse::new(events).keep_alive(KeepAlive::default())
+    }
+
+    fn queue(&mut self, batch: Batch) {
+        if let Some((from, to)) = batch.missed {
+            self.ready.push_back(
+                Event::default()
+                    .event("missed")
+                    .id(to.to_string())
+                    .data(json!({ "from": from, "to": to }).to_string()),
+            );
+        }
+        for record in &batch.records {
+            let event = Event::default().event("record").id(record.id.to_string());
+            let event = if self.summary {
+                event.json_data(record.summary())
+            } else {
+                event.json_data(record)
+            };
+            self.ready.push_back(event.unwrap_or_default());
+        }
+        self.next = batch.next;
+    }
 }
 
 async fn set_rules(State(sink): State<Arc<Sink>>, body: Bytes) -> Response {

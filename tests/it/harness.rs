@@ -426,8 +426,12 @@ pub struct Served {
 impl Served {
     /// `hookmock serve --port 0 ARGS`, once it prints where it listens.
     pub fn start(args: &[&str]) -> Self {
+        Self::command(&[&["serve", "--port", "0"], args].concat())
+    }
+
+    /// `hookmock ARGS` (a command that listens, on port 0), once it prints where it listens.
+    pub fn command(args: &[&str]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_hookmock"))
-            .args(["serve", "--port", "0"])
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -448,12 +452,17 @@ impl Served {
 
     /// SIGTERM, and the exit.
     pub fn terminate(mut self) -> std::process::ExitStatus {
+        self.signal("TERM");
+        self.child.wait().expect("exits")
+    }
+
+    /// Sends `signal` (`INT`, `TERM`) to the process.
+    pub fn signal(&self, signal: &str) {
         let sent = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
+            .args([&format!("-{signal}"), &self.child.id().to_string()])
             .status()
             .expect("kill runs");
-        assert!(sent.success(), "SIGTERM sent");
-        self.child.wait().expect("exits")
+        assert!(sent.success(), "SIG{signal} sent");
     }
 }
 

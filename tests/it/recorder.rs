@@ -319,14 +319,14 @@ async fn a_record_can_be_replayed_byte_for_byte_and_copied_as_curl() {
         .await
         .expect("text");
     assert!(
-        curl.starts_with("curl -X POST 'http://")
+        curl.contains("curl -X POST 'http://")
             && curl.contains("/binary?x=1'")
             && curl.contains("-H 'x-custom: a'"),
         "{curl}"
     );
     assert!(
-        curl.contains("base64 -d"),
-        "binary bodies are decoded by the command: {curl}"
+        curl.starts_with("printf %s ") && curl.contains("| base64 -d | curl -X POST 'http://"),
+        "binary bodies are piped to curl: {curl}"
     );
     assert_eq!(
         reqwest::get(format!("{base}/__admin/received/999"))
@@ -595,4 +595,271 @@ async fn an_ingedata_secret_of_any_form_is_verified_by_the_recorder() {
         json!({"verdict": "verified", "scheme": "standard-webhooks", "secret": "ingedata"}),
         "{records}"
     );
+}
+
+/// The exported command sends the exact bytes of any body, NUL bytes included: run by a shell,
+/// it sends the record again to the recorder, which captures the same bytes.
+#[tokio::test]
+async fn the_curl_command_of_a_binary_body_is_byte_exact() {
+    let out = TempFile::new("curl");
+    let base = recorder(settings(&out, &[])).await;
+    let bytes: Vec<u8> = (0..2560u32).map(|n| (n % 256) as u8).collect();
+    let text_with_nul = "a\0b 'quoted' $(not run)\n".as_bytes().to_vec();
+    for (path, body) in [("/binary", bytes), ("/text", text_with_nul)] {
+        reqwest::Client::new()
+            .post(format!("{base}{path}"))
+            .body(body.clone())
+            .send()
+            .await
+            .expect("sent");
+        let original = received(&base, &format!("?path={path}")).await;
+        let id = original[0]["id"].as_u64().expect("an id");
+        let curl = reqwest::get(format!("{base}/__admin/received/{id}/curl"))
+            .await
+            .expect("sent")
+            .text()
+            .await
+            .expect("text");
+        let ran = tokio::process::Command::new("sh")
+            .args(["-c", &curl])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .await
+            .expect("sh runs");
+        assert!(ran.success(), "{curl}");
+        let again = received(&base, &format!("?path={path}")).await;
+        assert_eq!(again.len(), 2, "{curl}");
+        let decode = |r: &Value| {
+            use base64::Engine as _;
+            match r["body_encoding"].as_str() {
+                Some("base64") => base64::engine::general_purpose::STANDARD
+                    .decode(r["body"].as_str().unwrap_or_default())
+                    .expect("base64"),
+                _ => r["body"].as_str().unwrap_or_default().as_bytes().to_vec(),
+            }
+        };
+        assert_eq!(decode(&again[0]), body, "{path}: {curl}");
+    }
+}
+
+/// Reads server-sent events from `stream` until `done` says so (at most 30 s); answers each
+/// event's name and data.
+async fn read_events(
+    stream: &mut (impl futures::Stream<Item = reqwest::Result<axum::body::Bytes>> + Unpin),
+    mut done: impl FnMut(&[(String, Value)]) -> bool,
+) -> Vec<(String, Value)> {
+    let (mut buffer, mut events) = (String::new(), Vec::new());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !done(&events) {
+        let chunk = tokio::time::timeout_at(deadline, stream.next())
+            .await
+            .unwrap_or_else(|_| panic!("{} events, then nothing", events.len()))
+            .expect("open")
+            .expect("bytes");
+        buffer.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = buffer.find("\n\n") {
+            let block: String = buffer.drain(..end + 2).collect();
+            let field = |name: &str| {
+                block
+                    .lines()
+                    .find_map(|l| l.strip_prefix(name))
+                    .map(str::to_owned)
+            };
+            if let (Some(event), Some(data)) = (field("event: "), field("data: ")) {
+                events.push((event, serde_json::from_str(&data).expect("JSON data")));
+            }
+        }
+    }
+    events
+}
+
+/// A reader that falls far behind a burst gets every record still kept, and is told which
+/// ones it missed because `--max-records` evicted them first: every ID is accounted for once.
+#[tokio::test]
+async fn a_slow_stream_reader_gets_every_record_or_is_told_it_missed_it() {
+    let out = TempFile::new("slow");
+    let base = recorder(Settings {
+        max_records: 1000,
+        fsync: hookmock::recorder::Fsync::Batch,
+        ..Settings::new(out.0.clone())
+    })
+    .await;
+    // Whole records (48 MiB in all), more than the socket buffers hold.
+    let response = reqwest::get(format!("{base}/__admin/received/stream"))
+        .await
+        .expect("connected");
+    let mut stream = response.bytes_stream();
+    // Nothing is read while 3,000 webhooks of 16 KiB arrive: the reader lags by far more than
+    // the 1,024 wake-ups the recorder buffers, and the oldest records are evicted.
+    let padding = "x".repeat(16 * 1024);
+    let http = reqwest::Client::new();
+    futures::stream::iter(0..3000)
+        .for_each_concurrent(16, |n| {
+            let (http, base, padding) = (&http, &base, &padding);
+            async move {
+                http.post(format!("{base}/burst"))
+                    .body(format!("{{\"n\": {n}, \"p\": \"{padding}\"}}"))
+                    .send()
+                    .await
+                    .expect("sent");
+            }
+        })
+        .await;
+    let covered = |events: &[(String, Value)]| {
+        events
+            .iter()
+            .map(|(name, data)| match name.as_str() {
+                "record" => 1,
+                "missed" => {
+                    data["to"].as_u64().unwrap_or(0) - data["from"].as_u64().unwrap_or(0) + 1
+                }
+                _ => 0,
+            })
+            .sum::<u64>()
+    };
+    let events = read_events(&mut stream, |events| covered(events) >= 3000).await;
+    let mut seen = Vec::new();
+    for (name, data) in &events {
+        match name.as_str() {
+            "record" => seen.push(data["id"].as_u64().expect("an id")),
+            "missed" => {
+                seen.extend(data["from"].as_u64().unwrap_or(0)..=data["to"].as_u64().unwrap_or(0))
+            }
+            other => panic!("unexpected event {other}"),
+        }
+    }
+    assert_eq!(
+        seen,
+        (1..=3000).collect::<Vec<u64>>(),
+        "each ID once, in order"
+    );
+    assert!(
+        events.iter().any(|(name, _)| name == "missed"),
+        "the evicted ones are reported"
+    );
+    assert!(
+        events.iter().filter(|(name, _)| name == "record").count() >= 1000,
+        "the ones still kept are sent"
+    );
+}
+
+/// A reconnecting reader resumes after the last event it got (the browser's Last-Event-ID),
+/// and `since=` starts a stream in the past.
+#[tokio::test]
+async fn a_stream_resumes_after_the_last_event_id() {
+    let out = TempFile::new("resume");
+    let base = recorder(settings(&out, &[])).await;
+    let http = reqwest::Client::new();
+    for n in 0..5 {
+        http.post(format!("{base}/n/{n}"))
+            .body("{}")
+            .send()
+            .await
+            .expect("sent");
+    }
+    let response = http
+        .get(format!("{base}/__admin/received/stream?since=1"))
+        .header("Last-Event-ID", "3")
+        .send()
+        .await
+        .expect("connected");
+    let mut stream = response.bytes_stream();
+    let events = read_events(&mut stream, |events| events.len() >= 2).await;
+    let ids: Vec<u64> = events
+        .iter()
+        .filter_map(|(_, d)| d["id"].as_u64())
+        .collect();
+    assert_eq!(ids, [4, 5]);
+    let response = http
+        .get(format!("{base}/__admin/received/stream?since=3&path=/n/4"))
+        .send()
+        .await
+        .expect("connected");
+    let mut stream = response.bytes_stream();
+    let events = read_events(&mut stream, |events| !events.is_empty()).await;
+    assert_eq!(events[0].1["path"], "/n/4", "filters apply to the stream");
+}
+
+/// Lists say what they are a page of, and older pages are reached by ID.
+#[tokio::test]
+async fn lists_count_what_matches_and_page_back_by_id() {
+    let out = TempFile::new("pages");
+    let base = recorder(settings(&out, &[])).await;
+    let http = reqwest::Client::new();
+    for n in 0..30 {
+        let body = if n % 3 == 0 {
+            "{\"kind\": \"Needle\"}"
+        } else {
+            "{}"
+        };
+        http.post(format!("{base}/p/{n}"))
+            .body(body)
+            .send()
+            .await
+            .expect("sent");
+    }
+    let response = http
+        .get(format!(
+            "{base}/__admin/received?q=needle&limit=4&view=summary"
+        ))
+        .send()
+        .await
+        .expect("sent");
+    let header = |name: &str| response.headers()[name].to_str().expect("text").to_owned();
+    assert_eq!(
+        (
+            header("x-total-count"),
+            header("x-stored-count"),
+            header("x-last-id")
+        ),
+        ("10".to_owned(), "30".to_owned(), "30".to_owned())
+    );
+    let page: Vec<Value> = response.json().await.expect("JSON");
+    let ids: Vec<u64> = page.iter().filter_map(|r| r["id"].as_u64()).collect();
+    assert_eq!(ids, [28, 25, 22, 19]);
+    assert!(page[0].get("body").is_none(), "a summary has no body");
+    let older = received(&base, "?q=needle&limit=4&before=19").await;
+    let ids: Vec<u64> = older.iter().filter_map(|r| r["id"].as_u64()).collect();
+    assert_eq!(ids, [16, 13, 10, 7]);
+}
+
+/// Ctrl-C ends the open event streams (an open page) and the process within two seconds, for
+/// `hookmock record` and `serve --record` alike.
+#[tokio::test]
+async fn ctrl_c_exits_promptly_with_an_event_stream_open() {
+    for name in ["record", "serve"] {
+        let out = TempFile::new(&format!("sigint-{name}"));
+        let file = out.0.to_string_lossy().into_owned();
+        let args: Vec<&str> = match name {
+            "record" => vec!["record", "--port", "0", "--out", &file],
+            _ => vec!["serve", "--port", "0", "--record", &file],
+        };
+        let mut served = crate::harness::Served::command(&args);
+        let response = reqwest::get(format!("{}/__admin/received/stream", served.url))
+            .await
+            .expect("connected");
+        assert_eq!(response.status(), 200, "{name}");
+        let mut stream = response.bytes_stream();
+        served.signal("INT");
+        let asked = std::time::Instant::now();
+        let exited = loop {
+            if let Some(status) = served.child.try_wait().expect("waits") {
+                break Some(status);
+            }
+            if asked.elapsed() > Duration::from_secs(2) {
+                break None;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        assert!(
+            exited.is_some_and(|s| s.success()),
+            "{name}: still running 2 s after SIGINT ({exited:?})"
+        );
+        let end = tokio::time::timeout(Duration::from_secs(2), async {
+            while let Some(Ok(_)) = stream.next().await {}
+        })
+        .await;
+        assert!(end.is_ok(), "{name}: the stream ended");
+    }
 }

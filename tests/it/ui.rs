@@ -8,6 +8,7 @@
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use futures::StreamExt as _;
 use hookmock::recorder::{Fsync, Settings};
 use hookmock::server::Bound;
 use hookmock::verify::Secret;
@@ -137,6 +138,48 @@ impl Browser {
         .to_owned()
     }
 
+    /// Runs `script` in the page (a function body; `arguments` are `args`) and answers its value.
+    async fn execute(&self, script: &str, args: Value) -> Value {
+        self.command(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({ "script": script, "args": args })),
+        )
+        .await
+    }
+
+    /// Waits (at most 20 s) until `script` answers `true`; fails with what it last answered.
+    async fn wait_until(&self, what: &str, script: &str) {
+        let mut last = Value::Null;
+        for _ in 0..400 {
+            last = self.execute(script, json!([])).await;
+            if last == json!(true) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{what}: still {last} after 20 s");
+    }
+
+    /// Types `keys` (WebDriver key codes allowed) into the element that has the focus.
+    async fn press(&self, keys: &str) {
+        let active = self
+            .command(reqwest::Method::GET, "/element/active", None)
+            .await;
+        let id = active
+            .as_object()
+            .and_then(|o| o.values().next())
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        self.command(
+            reqwest::Method::POST,
+            &format!("/element/{id}/value"),
+            Some(json!({ "text": keys })),
+        )
+        .await;
+    }
+
     async fn click(&self, element: &str) {
         self.command(
             reqwest::Method::POST,
@@ -168,30 +211,134 @@ impl Drop for Browser {
     }
 }
 
+/// Whether the browser tests can run here; with `HOOKMOCK_BROWSER_TESTS` set they must.
+fn browser_available() -> bool {
+    if std::path::Path::new(DRIVER).exists() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("HOOKMOCK_BROWSER_TESTS").is_none(),
+        "HOOKMOCK_BROWSER_TESTS is set but {DRIVER} is missing"
+    );
+    eprintln!("skipped: no {DRIVER} (install chromium and chromium-driver, as .ci/run does)");
+    false
+}
+
+const SECRET: &str = "It's a Secret to Everybody";
+
+/// `hookmock record` in-process on a free port, verifying GitHub signatures with [`SECRET`];
+/// stopped (as Ctrl-C stops it) when `stop` is sent or dropped.
+struct Recording {
+    base: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    out: std::path::PathBuf,
+}
+
+impl Recording {
+    async fn start(max_records: usize) -> Self {
+        let out = std::env::temp_dir().join(format!(
+            "hookmock-ui-{}.ndjson",
+            uuid::Uuid::new_v4().simple()
+        ));
+        Self::on(out, max_records).await
+    }
+
+    /// On an existing NDJSON file.
+    async fn on(out: std::path::PathBuf, max_records: usize) -> Self {
+        let settings = Settings {
+            fsync: Fsync::Batch,
+            max_records,
+            secrets: vec![Secret::parse(&format!("github={SECRET}"), 1)],
+            ..Settings::new(out.clone())
+        };
+        let bound = Bound::recorder(settings, "127.0.0.1:0".parse().expect("an address"))
+            .await
+            .expect("starts");
+        let base = format!("http://{}", bound.local_addr().expect("an address"));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(bound.run(
+            async move {
+                let _ = stopped.await;
+            },
+            Duration::ZERO,
+        ));
+        Self {
+            base,
+            stop: Some(stop),
+            out,
+        }
+    }
+
+    fn stop(&mut self) {
+        self.stop.take();
+    }
+}
+
+impl Drop for Recording {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.out);
+    }
+}
+
+/// A GitHub-signed webhook to `path`.
+async fn send(http: &reqwest::Client, base: &str, path: &str, body: String) {
+    use hmac::Mac as _;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(SECRET.as_bytes()).expect("a key");
+    mac.update(body.as_bytes());
+    let signature = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+    http.post(format!("{base}{path}"))
+        .header("X-Hub-Signature-256", signature)
+        .header("X-GitHub-Event", "push")
+        .body(body)
+        .send()
+        .await
+        .expect("sent");
+}
+
+/// `count` signed webhooks of about `size` bytes, 16 at a time.
+async fn burst(base: &str, count: usize, size: usize) {
+    let http = reqwest::Client::new();
+    let padding = "x".repeat(size);
+    futures::stream::iter(0..count)
+        .for_each_concurrent(16, |n| {
+            let (http, padding) = (&http, &padding);
+            async move {
+                let body = json!({"n": n, "padding": padding}).to_string();
+                send(http, base, &format!("/burst/{n}"), body).await;
+            }
+        })
+        .await;
+}
+
+/// Opens the page and waits until it is live.
+async fn open_live(browser: &Browser, base: &str) {
+    browser.open(&format!("{base}/__ui")).await;
+    browser
+        .wait_until(
+            "the status",
+            "return document.getElementById('status').textContent === 'live'",
+        )
+        .await;
+}
+
+/// Records the main thread's long tasks (over 50 ms), for [`longest_task`].
+const WATCH_LONG_TASKS: &str = "window.longTasks = []; new PerformanceObserver((list) => { for (const e of list.getEntries()) window.longTasks.push(e.duration); }).observe({ type: 'longtask', buffered: true }); return true;";
+
+async fn longest_task(browser: &Browser) -> f64 {
+    browser
+        .execute("return Math.max(0, ...window.longTasks);", json!([]))
+        .await
+        .as_f64()
+        .unwrap_or(f64::MAX)
+}
+
 #[tokio::test]
 async fn the_page_shows_a_new_webhook_without_reload_and_its_verdict() {
-    if !std::path::Path::new(DRIVER).exists() {
-        assert!(
-            std::env::var_os("HOOKMOCK_BROWSER_TESTS").is_none(),
-            "HOOKMOCK_BROWSER_TESTS is set but {DRIVER} is missing"
-        );
-        eprintln!("skipped: no {DRIVER} (install chromium and chromium-driver, as .ci/run does)");
+    if !browser_available() {
         return;
     }
-    let out = std::env::temp_dir().join(format!(
-        "hookmock-ui-{}.ndjson",
-        uuid::Uuid::new_v4().simple()
-    ));
-    let settings = Settings {
-        fsync: Fsync::Batch,
-        secrets: vec![Secret::parse("github=It's a Secret to Everybody", 1)],
-        ..Settings::new(out.clone())
-    };
-    let bound = Bound::recorder(settings, "127.0.0.1:0".parse().expect("an address"))
-        .await
-        .expect("starts");
-    let base = crate::harness::spawn(bound).await;
-
+    let recording = Recording::start(1000).await;
+    let base = recording.base.clone();
     let browser = Browser::start().await;
     browser.open(&format!("{base}/__ui")).await;
     let status = browser.find_all("#status").await;
@@ -214,7 +361,7 @@ async fn the_page_shows_a_new_webhook_without_reload_and_its_verdict() {
         .await
         .expect("sent");
 
-    let rows = browser.find_all("#records tr").await;
+    let rows = browser.find_all("#records tr[data-id]").await;
     assert_eq!(rows.len(), 1);
     let row = browser.text(&rows[0]).await;
     assert!(
@@ -230,5 +377,261 @@ async fn the_page_shows_a_new_webhook_without_reload_and_its_verdict() {
     let raw = browser.find_all("#body-raw").await;
     assert_eq!(browser.text(&raw[0]).await, "Hello, World!");
     browser.quit().await;
-    let _ = std::fs::remove_file(out);
+}
+
+/// A CI-sized burst with the page open: every record reaches the list, all of it can be
+/// scrolled to, the page never freezes, a deep row opens in a pane that stays in view, and the
+/// keyboard alone can move, open and close.
+#[tokio::test]
+async fn a_burst_of_2000_reaches_the_page_which_stays_responsive() {
+    if !browser_available() {
+        return;
+    }
+    let recording = Recording::start(10_000).await;
+    let browser = Browser::start().await;
+    browser
+        .command(
+            reqwest::Method::POST,
+            "/window/rect",
+            Some(json!({"width": 1400, "height": 900})),
+        )
+        .await;
+    open_live(&browser, &recording.base).await;
+    browser.execute(WATCH_LONG_TASKS, json!([])).await;
+    burst(&recording.base, 2000, 1024).await;
+    browser
+        .wait_until(
+            "every record counted",
+            "return document.getElementById('counts').textContent.startsWith('2000 of 2000')",
+        )
+        .await;
+    let longest = longest_task(&browser).await;
+    // The benchmark holds the page to 200 ms; here a freeze (the old page's was 31 s) fails.
+    assert!(longest < 1000.0, "a main-thread task took {longest} ms");
+
+    browser
+        .execute(
+            "const v = document.getElementById('viewport'); v.scrollTop = v.scrollHeight; return true;",
+            json!([]),
+        )
+        .await;
+    browser
+        .wait_until(
+            "the oldest row drawn",
+            "return !!document.querySelector('#records tr[data-id=\"1\"]')",
+        )
+        .await;
+    browser
+        .execute(
+            "document.getElementById('viewport').scrollTop = 1500 * 28; return true;",
+            json!([]),
+        )
+        .await;
+    browser
+        .wait_until(
+            "row 500 drawn",
+            "return !!document.querySelector('#records tr[data-id=\"500\"]')",
+        )
+        .await;
+    let row = browser.find_all("#records tr[data-id=\"500\"]").await;
+    browser.click(&row[0]).await;
+    browser
+        .wait_until(
+            "the detail pane of row 500, in view",
+            "const d = document.getElementById('detail'); const r = d.getBoundingClientRect(); return !d.hidden && !!d.querySelector('#verdict') && d.textContent.includes('#500,') && r.top >= 0 && r.top < window.innerHeight && r.right <= window.innerWidth + 1;",
+        )
+        .await;
+    browser
+        .wait_until(
+            "every column of the list in view beside the pane",
+            "const t = document.getElementById('received-table').getBoundingClientRect(); const d = document.getElementById('detail').getBoundingClientRect(); return t.right <= d.left && document.documentElement.scrollWidth <= window.innerWidth;",
+        )
+        .await;
+
+    // The keyboard: Esc closes, / filters, arrows move, Enter opens.
+    browser.press("\u{E00C}").await;
+    browser
+        .wait_until(
+            "Esc closes the pane",
+            "return document.getElementById('detail').hidden",
+        )
+        .await;
+    browser.press("/").await;
+    browser
+        .wait_until(
+            "/ focuses the filter",
+            "return document.activeElement.id === 'filter'",
+        )
+        .await;
+    browser.press("\u{E00C}").await;
+    browser
+        .execute(
+            "document.getElementById('viewport').scrollTop = 0; return true;",
+            json!([]),
+        )
+        .await;
+    browser.press("\u{E015}").await;
+    browser.press("\u{E015}").await;
+    browser
+        .wait_until(
+            "two arrows down focus the second row",
+            "return document.activeElement.dataset.id === '1999'",
+        )
+        .await;
+    browser.press("\u{E007}").await;
+    browser
+        .wait_until(
+            "Enter opens it",
+            "const d = document.getElementById('detail'); return !d.hidden && d.textContent.includes('#1999,');",
+        )
+        .await;
+    browser.quit().await;
+}
+
+/// The filter searches the whole history on the server, not the rows the page holds; when the
+/// server goes away, the page says so.
+#[tokio::test]
+async fn the_filter_finds_an_old_record_and_a_stopped_server_is_shown() {
+    if !browser_available() {
+        return;
+    }
+    let mut recording = Recording::start(10_000).await;
+    let http = reqwest::Client::new();
+    send(
+        &http,
+        &recording.base,
+        "/old",
+        json!({"needle": "only-in-the-first"}).to_string(),
+    )
+    .await;
+    burst(&recording.base, 400, 64).await;
+    let browser = Browser::start().await;
+    open_live(&browser, &recording.base).await;
+    browser
+        .wait_until(
+            "one page of the newest, and the total",
+            "return document.getElementById('counts').textContent.startsWith('200 of 401')",
+        )
+        .await;
+    let filter = browser.find_all("#filter").await;
+    browser
+        .command(
+            reqwest::Method::POST,
+            &format!("/element/{}/value", filter[0]),
+            Some(json!({"text": "only-in-the-first"})),
+        )
+        .await;
+    browser
+        .wait_until(
+            "the old record alone",
+            "const rows = [...document.querySelectorAll('#records tr[data-id]')]; return rows.length === 1 && rows[0].dataset.id === '1' && document.getElementById('counts').textContent === '1 of 1 matching (401 stored)';",
+        )
+        .await;
+    assert!(
+        browser
+            .execute("return location.search;", json!([]))
+            .await
+            .as_str()
+            .is_some_and(|q| q.contains("q=only-in-the-first")),
+        "the filter is kept in the URL"
+    );
+    browser
+        .command(
+            reqwest::Method::POST,
+            &format!("/element/{}/clear", filter[0]),
+            Some(json!({})),
+        )
+        .await;
+    browser
+        .command(
+            reqwest::Method::POST,
+            &format!("/element/{}/value", filter[0]),
+            Some(json!({"text": "matches-nothing"})),
+        )
+        .await;
+    browser
+        .wait_until(
+            "no matches, said",
+            "const e = document.getElementById('no-records'); return !e.hidden && e.textContent.includes('No received webhooks match');",
+        )
+        .await;
+
+    recording.stop();
+    browser
+        .wait_until(
+            "the lost connection, shown",
+            "const e = document.getElementById('error'); return !e.hidden && e.textContent.includes('lost');",
+        )
+        .await;
+    browser.quit().await;
+}
+
+/// The benchmark of the page at volume (not a test: it prints what it measures). Run with
+/// `cargo test --release --test it page_at_volume -- --ignored --nocapture`; the targets are
+/// 2,000 webhooks on screen within 2 s of the last one sent, no main-thread task over 200 ms,
+/// and a page over 100,000 stored records loaded in under 1 s.
+#[tokio::test]
+#[ignore = "a benchmark: run it on purpose"]
+async fn page_at_volume() {
+    if !browser_available() {
+        return;
+    }
+    let recording = Recording::start(200_000).await;
+    let browser = Browser::start().await;
+    open_live(&browser, &recording.base).await;
+    browser.execute(WATCH_LONG_TASKS, json!([])).await;
+    let started = std::time::Instant::now();
+    burst(&recording.base, 2000, 1024).await;
+    let sent = started.elapsed();
+    browser
+        .wait_until(
+            "every record counted",
+            "return document.getElementById('counts').textContent.startsWith('2000 of 2000')",
+        )
+        .await;
+    let on_screen = started.elapsed() - sent;
+    let longest = longest_task(&browser).await;
+    println!(
+        "burst: 2000 sent in {sent:.2?}; all on screen {on_screen:.2?} after the last (target 2 s); longest main-thread task {longest:.0} ms (target 200 ms)"
+    );
+    browser
+        .command(
+            reqwest::Method::POST,
+            "/window/rect",
+            Some(json!({"width": 1400, "height": 900})),
+        )
+        .await;
+    let row = browser.find_all("#records tr[data-id]").await;
+    browser.click(&row[3]).await;
+    browser.find_all("#verdict").await;
+    let replay = browser.find_all("#replay").await;
+    browser.click(&replay[0]).await;
+    let png = browser
+        .command(reqwest::Method::GET, "/screenshot", None)
+        .await;
+    use base64::Engine as _;
+    let png = base64::engine::general_purpose::STANDARD
+        .decode(png.as_str().unwrap_or_default())
+        .unwrap_or_default();
+    let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("recorder-page-1400.png");
+    std::fs::write(&shot, png).expect("the screenshot is written");
+    println!(
+        "screenshot at 1400 px with a record open: {}",
+        shot.display()
+    );
+
+    burst(&recording.base, 98_000, 64).await;
+    let reload = std::time::Instant::now();
+    browser.open(&format!("{}/__ui", recording.base)).await;
+    browser
+        .wait_until(
+            "the newest page of 100,000",
+            "return document.getElementById('counts').textContent.startsWith('200 of 100000')",
+        )
+        .await;
+    println!(
+        "100,000 stored: page loaded and listed in {:.2?} (target 1 s)",
+        reload.elapsed()
+    );
+    browser.quit().await;
 }
