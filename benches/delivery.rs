@@ -60,7 +60,7 @@ async fn hookmock_rate(receiver_url: &str, count: &AtomicUsize) -> f64 {
     let bound = Bound::new(&config).await.expect("starts");
     let base = format!("http://{}", bound.local_addr().expect("address"));
     tokio::spawn(bound.run(std::future::pending(), Duration::ZERO));
-    let http = reqwest::Client::new();
+    let http = hookmock::wire::client();
     for n in 0..SUBSCRIPTIONS {
         let body =
             json!({"url": format!("{receiver_url}/{n}"), "events": ["workorder.status.assigned"]});
@@ -87,7 +87,7 @@ async fn hookmock_rate(receiver_url: &str, count: &AtomicUsize) -> f64 {
 
 /// The floor: the same number of POSTs of a payload of the same size, unsigned, `WORKERS` at a time.
 async fn baseline_rate(receiver_url: &str, count: &AtomicUsize) -> f64 {
-    let http = reqwest::Client::new();
+    let http = hookmock::wire::client();
     let body = json!({"event": {"name": "workorder.status.assigned", "params": {}}, "timestamp": "2025-01-15T10:30:00Z", "triggered_by_user": {"id": 1}, "workorder": {"id": 1}}).to_string();
     let next = Arc::new(AtomicUsize::new(0));
     let start_count = count.load(Ordering::Relaxed);

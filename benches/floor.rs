@@ -49,7 +49,9 @@ async fn main() {
         return;
     }
     tokio::spawn(async move { axum::serve(listener, app()).await });
-    let answer = reqwest::get(format!("http://{addr}/api/v1/webhooks"))
+    let answer = hookmock::wire::client()
+        .get(format!("http://{addr}/api/v1/webhooks"))
+        .send()
         .await
         .expect("the floor answers");
     let body = answer.bytes().await.expect("a body");

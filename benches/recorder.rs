@@ -19,7 +19,7 @@ const SIGNATURE: &str = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c
 
 /// Sends `total` signed POSTs to `url`, `SENDERS` at a time; answers requests per second.
 async fn load(url: &str, total: usize) -> f64 {
-    let http = reqwest::Client::new();
+    let http = hookmock::wire::client();
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let mut tasks = Vec::new();

@@ -18,12 +18,12 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::apis::flow_runs::{FlowRun, FlowRuns};
 use crate::delivery::{self, Delivery, DeliveryError, EmitError, Emitters, Engine, Notice};
 use crate::faults::{Faults, Rule as FaultRule};
 use crate::generated::{DOCUMENTS, OPERATIONS};
 use crate::journal::{
-    Coverage, CoverageReport, Filter, FlowRun, FlowRuns, Journal, Listing, Verdict,
-    ViolationListing, Violations,
+    Coverage, CoverageReport, Filter, Journal, Listing, Verdict, ViolationListing, Violations,
 };
 use crate::signing::constant_time_eq;
 use crate::sink::Sink;
@@ -312,7 +312,10 @@ async fn set_faults(
     body: Bytes,
 ) -> Result<axum::Json<Vec<FaultRule>>, AdminError> {
     let rules: Vec<FaultRule> = parse(&body)?;
-    admin.faults.set(rules.clone()).map_err(bad_request)?;
+    admin
+        .faults
+        .set(rules.clone())
+        .map_err(|e| bad_request(e.to_string()))?;
     Ok(axum::Json(rules))
 }
 

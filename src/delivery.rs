@@ -13,20 +13,21 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::context::Context;
 use crate::signing::{self, Scheme};
 use crate::store::Store;
+use crate::wire::Header;
 
-/// Delays before each attempt, in seconds (the first is immediate). Field Nation's documented
-/// schedule: at most 8 attempts.
-pub const FIELD_NATION_SCHEDULE: &[u64] = &[0, 10, 20, 40, 80, 160, 320, 640];
-/// Standard Webhooks' schedule (ELAN and Ingedata): immediately, 5 s, 5 min, 30 min, 2 h, 5 h,
+/// Standard Webhooks' retry schedule: immediately, 5 s, 5 min, 30 min, 2 h, 5 h,
 /// 10 h, 10 h.
 pub const STANDARD_SCHEDULE: &[u64] = &[0, 5, 300, 1800, 7200, 18000, 36000, 36000];
+
+/// Finished deliveries the log keeps by default (`--delivery-log-size`).
+pub const DEFAULT_LOG_SIZE: usize = 10_000;
 
 /// Response bodies are logged up to this many bytes.
 const LOGGED_BODY: usize = 4096;
@@ -38,6 +39,20 @@ pub struct RetryPolicy {
     /// Field Nation never retries a 4xx; Standard Webhooks senders retry anything but 2xx.
     pub retry_client_errors: bool,
 }
+
+/// What a vendor's [`Stamp`] knows of the attempt being sent.
+pub struct Attempting<'a> {
+    pub subscription: &'a str,
+    /// The delivery's ID, the same on every attempt.
+    pub delivery: &'a str,
+    /// 1 for the first attempt.
+    pub attempt: u32,
+    /// When the attempt is sent, to the millisecond.
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The headers a vendor adds to each attempt.
+pub type Stamp = fn(&Attempting<'_>) -> Vec<(String, String)>;
 
 /// Called when a receiver answers 410 Gone: the vendor disables the subscription.
 pub type OnGone = Arc<dyn Fn() + Send + Sync>;
@@ -57,6 +72,8 @@ pub struct Message {
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
     pub signing: Option<(Scheme, String)>,
+    /// Headers the vendor stamps on each attempt besides its signature (IDs, times).
+    pub stamp: Option<Stamp>,
     pub policy: RetryPolicy,
     /// Where to send a notice when every attempt failed (Field Nation's `notificationEmail`).
     pub notify: Option<String>,
@@ -89,13 +106,6 @@ pub struct Attempt {
     pub response_body: Option<String>,
     pub duration_ms: u64,
     pub error: Option<String>,
-}
-
-/// One header as sent or received (order and repeats kept).
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct Header {
-    pub name: String,
-    pub value: String,
 }
 
 impl Attempt {
@@ -163,7 +173,7 @@ impl Default for Settings {
             queue: 10_000,
             timeout: Duration::from_secs(30),
             time_scale: 1.0,
-            log_size: crate::journal::DEFAULT_CAPACITY,
+            log_size: DEFAULT_LOG_SIZE,
             deny_private: false,
         }
     }
@@ -258,7 +268,7 @@ impl Engine {
     pub fn start(context: Arc<Context>, settings: Settings) -> Self {
         let (queue, receiver) = mpsc::channel(settings.queue.max(1));
         // Redirects are never followed: the receiver's answer is the outcome.
-        let mut client = reqwest::Client::builder()
+        let mut client = crate::wire::client_builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(settings.timeout);
         if settings.deny_private {
@@ -464,12 +474,14 @@ impl Inner {
         let mut headers: Vec<(String, String)> =
             vec![("content-type".to_owned(), "application/json".to_owned())];
         headers.extend(message.headers.iter().cloned());
-        headers.extend(vendor_headers(
-            message,
-            &job.id,
-            job.attempt,
-            now.timestamp_millis(),
-        ));
+        if let Some(stamp) = message.stamp {
+            headers.extend(stamp(&Attempting {
+                subscription: &message.subscription,
+                delivery: &job.id,
+                attempt: job.attempt,
+                at: now,
+            }));
+        }
         if let Some((scheme, secret)) = &message.signing {
             let signed = signing::headers(
                 *scheme,
@@ -603,26 +615,6 @@ impl Inner {
             on_gone();
         }
         delay
-    }
-}
-
-/// Headers a vendor sends besides its signature.
-fn vendor_headers(
-    message: &Message,
-    delivery: &str,
-    attempt: u32,
-    unix_ms: i64,
-) -> Vec<(String, String)> {
-    match message.signing.as_ref().map(|(scheme, _)| *scheme) {
-        Some(Scheme::FieldNation) => vec![
-            ("X-FN-Webhook-Id".to_owned(), message.subscription.clone()),
-            (
-                "X-FN-Delivery-Id".to_owned(),
-                format!("{delivery}:{attempt}"),
-            ),
-            ("X-FN-Request-Timestamp".to_owned(), unix_ms.to_string()),
-        ],
-        _ => Vec::new(),
     }
 }
 
@@ -776,7 +768,7 @@ pub fn custom_header_violations<'a>(
                 format!(
                     "custom header {name:?} is refused: it frames or routes the request, which the sender sets itself"
                 )
-            } else if scheme.header_names().contains(&lower.as_str()) {
+            } else if scheme.sets(name) {
                 format!("custom header {name:?} is refused: the signature headers are the sender's")
             } else {
                 return None;

@@ -56,6 +56,14 @@ pub struct Target<'a> {
     pub path: &'a str,
 }
 
+/// A rule whose `rate` is not a probability; `index` is its place in the list.
+#[derive(Debug, thiserror::Error)]
+#[error("/{index}/rate: {rate} is not between 0 and 1")]
+pub struct RateOutOfRange {
+    pub index: usize,
+    pub rate: f64,
+}
+
 #[derive(Debug, Default)]
 pub struct Faults {
     rules: RwLock<Vec<Rule>>,
@@ -70,16 +78,16 @@ impl Faults {
         }
     }
 
-    pub fn set(&self, rules: Vec<Rule>) -> Result<(), String> {
-        if let Some((i, rule)) = rules
+    pub fn set(&self, rules: Vec<Rule>) -> Result<(), RateOutOfRange> {
+        if let Some((index, rule)) = rules
             .iter()
             .enumerate()
             .find(|(_, r)| r.rate.is_some_and(|rate| !(0.0..=1.0).contains(&rate)))
         {
-            return Err(format!(
-                "/{i}/rate: {} is not between 0 and 1",
-                rule.rate.unwrap_or_default()
-            ));
+            return Err(RateOutOfRange {
+                index,
+                rate: rule.rate.unwrap_or_default(),
+            });
         }
         *self.rules.write().unwrap_or_else(PoisonError::into_inner) = rules;
         Ok(())

@@ -4,7 +4,26 @@
 //! generated from `openapi/` ([`generated`]), [`validate`] checks it against its document, the
 //! vendor module in [`apis`] implements the operation on the [`store`], and the router renders
 //! the reply or the [`error`] in the vendor's shape, and records it in the [`journal`]. The
-//! [`admin`] API reads the journal and exports, imports and resets the stores.
+//! [`admin`] API reads the journal and exports, imports and resets the stores. Events go the
+//! same way down: a vendor module builds a message, [`delivery`] signs ([`signing`]) and sends it.
+//!
+//! # Layers
+//!
+//! Each module belongs to a layer and imports only modules of its own layer or of lower ones,
+//! with no cycle (the test `layers` in `tests/it/` reads every `crate::` path and fails on an
+//! edge against these rules or a cycle):
+//!
+//! 1. foundations, which know nothing of HTTP routes or vendors: [`clock`], [`wire`],
+//!    [`error`], [`spec`], [`context`], [`connection`], [`signing`], [`egress`], [`store`],
+//!    [`fixtures`];
+//! 2. the contract engine, read from the documents: [`generated`], [`request`], [`validate`],
+//!    [`prefer`], [`faults`], [`verify`];
+//! 3. the stateful engines: [`delivery`], [`journal`], [`recorder`], [`persist`];
+//! 4. the vendor overrides: [`apis`], the only place an operation's behaviour is written;
+//! 5. the HTTP edge: [`limits`], [`router`], [`sink`], [`ui`], [`admin`], [`proxy`];
+//! 6. the assembly: [`server`], which wires the others from a configuration.
+//!
+//! The command line (`src/bin/hookmock/`) uses the library and is not part of it.
 
 pub mod admin;
 pub mod apis;
@@ -33,3 +52,4 @@ pub mod store;
 pub mod ui;
 pub mod validate;
 pub mod verify;
+pub mod wire;

@@ -15,11 +15,10 @@ use serde_json::json;
 
 use crate::context::Context;
 use crate::error::Violation;
-use crate::generated::{DOCUMENTS, OPERATIONS};
+use crate::generated::DOCUMENTS;
 use crate::journal::{Coverage, RequestCopy, ViolationEntry, ViolationRecord, Violations};
 use crate::router::Routes;
-use crate::server::StartError;
-use crate::validate::{CompileError, Contracts, Incoming};
+use crate::validate::{Contracts, Incoming};
 
 /// The largest body passed through.
 const MAX_BODY: usize = 16 * 1024 * 1024;
@@ -35,13 +34,16 @@ pub struct Proxy {
     context: Context,
 }
 
-/// The proxy for `api`, forwarding to `upstream` (scheme, host and optional base path).
-pub fn app(api: &str, upstream: &str, journal_size: usize) -> Result<Router, StartError> {
-    if !DOCUMENTS.iter().any(|d| d.api == api) {
-        let known: Vec<&str> = DOCUMENTS.iter().map(|d| d.api).collect();
-        return Err(StartError::UnknownApi(api.to_owned(), known.join(", ")));
-    }
-    let client = reqwest::Client::builder()
+/// The proxy for `api`, forwarding to `upstream` (scheme, host and optional base path), checking
+/// both ways with `routes` and `contracts` (the server compiles them, responses included).
+pub fn app(
+    api: &str,
+    upstream: &str,
+    routes: Routes,
+    contracts: Contracts,
+    journal_size: usize,
+) -> Router {
+    let client = crate::wire::client_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap_or_default();
@@ -56,21 +58,20 @@ pub fn app(api: &str, upstream: &str, journal_size: usize) -> Result<Router, Sta
         api: api.to_owned(),
         upstream: upstream.trim_end_matches('/').to_owned(),
         client,
-        routes: Routes::new(OPERATIONS, |a| a == api).map_err(StartError::Routes)?,
-        contracts: Contracts::compile(DOCUMENTS, OPERATIONS, true)
-            .map_err(|e: CompileError| StartError::Contracts(e))?,
+        routes,
+        contracts,
         violations: violations.clone(),
         coverage: coverage.clone(),
         context: Context::live(),
     };
-    Ok(Router::new()
+    Router::new()
         .fallback(forward)
         .with_state(Arc::new(proxy))
         .nest(
             "/__admin",
             crate::admin::violations_routes(violations)
                 .merge(crate::admin::coverage_routes(coverage, served)),
-        ))
+        )
 }
 
 async fn forward(State(proxy): State<Arc<Proxy>>, request: axum::extract::Request) -> Response {

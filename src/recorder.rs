@@ -21,8 +21,8 @@ use serde_json::Value;
 use sha2::Digest as _;
 use tokio::sync::broadcast;
 
-use crate::delivery::Header;
 use crate::verify::{self, Secret, Verdict};
+use crate::wire::Header;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Fsync {

@@ -12,14 +12,14 @@ use axum::response::{IntoResponse, Response};
 
 use chrono::{DateTime, Utc};
 
+use crate::apis::shapes::{self, ErrorStyle};
 use crate::apis::{self, Apis};
 use crate::connection::Peer;
 use crate::context::Context;
-use crate::error::{self, ApiError, ErrorStyle, Violation};
+use crate::error::{ApiError, Violation};
 use crate::faults::{Break, Faults, Rule as FaultRule, Target};
 use crate::journal::{
-    self, Coverage, Entry, Journal, RequestCopy, Verdict, ViolationEntry, ViolationRecord,
-    Violations,
+    Coverage, Entry, Journal, RequestCopy, Verdict, ViolationEntry, ViolationRecord, Violations,
 };
 use crate::request::{Reply, Request};
 use crate::spec::Operation;
@@ -61,12 +61,22 @@ pub struct Miss {
     pub error: ApiError,
 }
 
+/// Two operations whose path templates cannot both be routed.
+#[derive(Debug, thiserror::Error)]
+#[error("{api}.{operation_id}: route {path}: {reason}")]
+pub struct RouteConflict {
+    pub api: &'static str,
+    pub operation_id: &'static str,
+    pub path: &'static str,
+    pub reason: matchit::InsertError,
+}
+
 impl Routes {
     /// The routes of `operations` whose API `serve` accepts.
     pub fn new(
         operations: &'static [Operation],
         serve: impl Fn(&str) -> bool,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, RouteConflict> {
         let mut routes = Self {
             matcher: matchit::Router::new(),
             paths: Vec::new(),
@@ -83,8 +93,11 @@ impl Routes {
                     routes
                         .matcher
                         .insert(op.path, routes.paths.len())
-                        .map_err(|e| {
-                            format!("{}.{}: route {}: {e}", op.api, op.operation_id, op.path)
+                        .map_err(|reason| RouteConflict {
+                            api: op.api,
+                            operation_id: op.operation_id,
+                            path: op.path,
+                            reason,
                         })?;
                     routes.paths.push(PathRoutes {
                         template: op.path,
@@ -341,7 +354,7 @@ impl Edge {
                 time: crate::clock::format(now),
                 api: outcome.api.map(str::to_owned),
                 operation: operation.map(str::to_owned),
-                tenant: outcome.tenant.as_deref().map(journal::mask),
+                tenant: outcome.tenant.as_deref().map(crate::wire::mask),
                 source: source.to_owned(),
                 status,
                 request: RequestCopy::new(
@@ -565,7 +578,7 @@ fn render_reply(operation: Option<&Operation>, reply: &mut Reply) -> Rendered {
 
 fn render_error(api: Option<&str>, path: &str, error: &ApiError, now: DateTime<Utc>) -> Rendered {
     let style = api.map(apis::error_style).unwrap_or(ErrorStyle::Laravel);
-    let (status, body) = error::render(style, error, path, now);
+    let (status, body) = shapes::render(style, error, path, now);
     if status.is_server_error() {
         tracing::error!(%error, "server error");
     }

@@ -15,16 +15,17 @@ use tower_http::cors::CorsLayer;
 use chrono::{DateTime, Utc};
 
 use crate::admin::Admin;
-use axum::routing::{any, post};
+use axum::routing::any;
 
-use crate::apis::{Wiring, patchworks};
+use crate::apis::Wiring;
+use crate::apis::flow_runs::FlowRuns;
 use crate::context::Context;
 use crate::delivery::{self, Emitters, Engine};
 use crate::faults::Faults;
 use crate::fixtures::{FixtureError, Fixtures};
 use crate::generated::{DOCUMENTS, OPERATIONS};
 use crate::journal::Journal;
-use crate::journal::{Coverage, FlowRuns, Violations};
+use crate::journal::{Coverage, Violations};
 use crate::recorder::{self, Fsync, Recorder, RecorderError};
 use crate::router::{Edge, Routes, handle};
 use crate::sink::{Sink, capture};
@@ -98,7 +99,7 @@ pub enum StartError {
     #[error(transparent)]
     Fixtures(#[from] FixtureError),
     #[error("the route table is inconsistent: {0}")]
-    Routes(String),
+    Routes(#[from] crate::router::RouteConflict),
     #[error(transparent)]
     Recorder(#[from] RecorderError),
     #[error("cannot listen on {0}: {1}")]
@@ -122,10 +123,7 @@ pub struct App {
 /// runtime.
 pub fn app(config: &Config) -> Result<App, StartError> {
     for name in &config.apis {
-        if !DOCUMENTS.iter().any(|d| d.api == name) {
-            let known: Vec<&str> = DOCUMENTS.iter().map(|d| d.api).collect();
-            return Err(StartError::UnknownApi(name.clone(), known.join(", ")));
-        }
+        known_api(name)?;
     }
     let serves = |api: &str| config.apis.is_empty() || config.apis.iter().any(|a| a == api);
     let context = Arc::new(match config.clock {
@@ -142,19 +140,13 @@ pub fn app(config: &Config) -> Result<App, StartError> {
         emitters: Emitters::default(),
     };
     let apis = crate::apis::new(&mut wiring, &config.fixtures)?;
-    // Patchworks' trigger URLs are not part of its management API: callers of a flow call them.
-    let triggers = Router::new()
-        .route(
-            "/triggers/{key}/flows/{flow}/{kind}/{id}",
-            post(patchworks::trigger),
-        )
-        .with_state(apis.patchworks.clone());
+    let vendor_routes = crate::apis::routes(&apis);
     let journal = Arc::new(Journal::new(config.journal_size));
     let violations = Arc::new(Violations::new(config.journal_size));
     let coverage = Arc::new(Coverage::default());
     let faults = Arc::new(Faults::new(config.latency.clone()));
     let edge = Edge {
-        routes: Routes::new(OPERATIONS, serves).map_err(StartError::Routes)?,
+        routes: Routes::new(OPERATIONS, serves)?,
         contracts: Contracts::compile(DOCUMENTS, OPERATIONS, config.validate_responses)?
             .strict(config.strict),
         apis,
@@ -202,7 +194,7 @@ pub fn app(config: &Config) -> Result<App, StartError> {
     let router = Router::new()
         .fallback(handle)
         .with_state(Arc::new(edge))
-        .merge(triggers)
+        .merge(vendor_routes)
         .merge(sink.map(sink_routes).unwrap_or_default())
         .merge(crate::admin::ui_router(admin.clone()))
         .nest("/__admin", crate::admin::router(admin));
@@ -218,6 +210,15 @@ pub fn app(config: &Config) -> Result<App, StartError> {
         closing,
         state_file,
     })
+}
+
+/// `name` if a bundled document has it, else the error that names the bundled ones.
+fn known_api(name: &str) -> Result<(), StartError> {
+    if DOCUMENTS.iter().any(|d| d.api == name) {
+        return Ok(());
+    }
+    let known: Vec<&str> = DOCUMENTS.iter().map(|d| d.api).collect();
+    Err(StartError::UnknownApi(name.to_owned(), known.join(", ")))
 }
 
 /// The recorder of `settings` behind its HTTP handlers, capturing below `prefix`; with
@@ -310,9 +311,12 @@ impl Bound {
         addr: SocketAddr,
         journal_size: usize,
     ) -> Result<Self, StartError> {
+        known_api(api)?;
+        let routes = Routes::new(OPERATIONS, |a| a == api)?;
+        let contracts = Contracts::compile(DOCUMENTS, OPERATIONS, true)?;
         let engine = Engine::start(Arc::new(Context::live()), delivery::Settings::default());
         Self::bind(
-            crate::proxy::app(api, upstream, journal_size)?,
+            crate::proxy::app(api, upstream, routes, contracts, journal_size),
             engine,
             Closing::default(),
             addr,

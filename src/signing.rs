@@ -1,5 +1,6 @@
-//! The signature schemes hookmock signs outgoing webhooks with, and verifies Patchworks'
-//! inbound triggers with. Every signature covers the exact bytes sent.
+//! The signature schemes hookmock signs outgoing webhooks with, and the HMACs it checks inbound
+//! trigger calls with. Every signature covers the exact bytes sent. The schemes are named by
+//! their wire format; which vendor uses which, with which header, is said in `apis/`.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -8,31 +9,29 @@ use sha2::Sha256;
 
 type HmacSha256 = Hmac<Sha256>;
 
-/// How a vendor signs its deliveries.
+/// How a sender signs its deliveries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scheme {
-    /// ELAN: `X-Webhook-Signature: <hex HMAC-SHA256 of the body>`.
-    Elan,
-    /// Field Nation: `X-FN-Signature: sha256=<hex HMAC-SHA256 of the body>`.
-    FieldNation,
-    /// Standard Webhooks (Ingedata): `webhook-signature: v1,<base64 HMAC-SHA256 of "id.timestamp.body">`
+    /// `<header>: <prefix><hex HMAC-SHA256 of the body>`, GitHub's form (`X-Hub-Signature-256:
+    /// sha256=…`) with the sender's own header and prefix.
+    HexHmac {
+        header: &'static str,
+        prefix: &'static str,
+    },
+    /// Standard Webhooks: `webhook-signature: v1,<base64 HMAC-SHA256 of "id.timestamp.body">`
     /// keyed as [`standard_webhooks_key`] says.
     StandardWebhooks,
 }
 
 impl Scheme {
-    /// The headers this scheme sets on every delivery, lower case: a subscription's custom
-    /// headers may not replace them.
-    pub fn header_names(self) -> &'static [&'static str] {
+    /// Whether this scheme sets the header `name` (any case) on every delivery: a
+    /// subscription's custom headers may not replace it.
+    pub fn sets(self, name: &str) -> bool {
         match self {
-            Scheme::Elan => &["x-webhook-signature"],
-            Scheme::FieldNation => &[
-                "x-fn-signature",
-                "x-fn-webhook-id",
-                "x-fn-delivery-id",
-                "x-fn-request-timestamp",
-            ],
-            Scheme::StandardWebhooks => &["webhook-id", "webhook-timestamp", "webhook-signature"],
+            Scheme::HexHmac { header, .. } => header.eq_ignore_ascii_case(name),
+            Scheme::StandardWebhooks => ["webhook-id", "webhook-timestamp", "webhook-signature"]
+                .iter()
+                .any(|h| h.eq_ignore_ascii_case(name)),
         }
     }
 }
@@ -68,14 +67,10 @@ pub fn headers(
     body: &[u8],
 ) -> Vec<(&'static str, String)> {
     match scheme {
-        Scheme::Elan => vec![(
-            "X-Webhook-Signature",
-            hex::encode(hmac_sha256(secret.as_bytes(), &[body])),
-        )],
-        Scheme::FieldNation => vec![(
-            "X-FN-Signature",
+        Scheme::HexHmac { header, prefix } => vec![(
+            header,
             format!(
-                "sha256={}",
+                "{prefix}{}",
                 hex::encode(hmac_sha256(secret.as_bytes(), &[body]))
             ),
         )],
@@ -95,7 +90,7 @@ pub fn headers(
     }
 }
 
-/// HMAC-RIPEMD-128, one of the hashes Patchworks' trigger signatures may use.
+/// HMAC-RIPEMD-128, one of the hashes a trigger's `X-HMAC-HASH` may use.
 pub fn hmac_ripemd128(key: &[u8], body: &[u8]) -> [u8; 16] {
     let mut mac = <Hmac<ripemd::Ripemd128> as Mac>::new_from_slice(key)
         .unwrap_or_else(|_| unreachable!("HMAC accepts any key length"));
@@ -122,13 +117,16 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 mod tests {
     use super::*;
 
-    /// GitHub's published example: `X-Hub-Signature-256` is the same hex HMAC-SHA256 ELAN and
-    /// Field Nation send.
+    /// GitHub's published example: `X-Hub-Signature-256` is a hex HMAC-SHA256, with any header
+    /// and prefix.
     #[test]
     fn hex_hmac_matches_githubs_published_vector() {
         let expected = "757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
         let elan = headers(
-            Scheme::Elan,
+            Scheme::HexHmac {
+                header: "X-Webhook-Signature",
+                prefix: "",
+            },
             "It's a Secret to Everybody",
             "",
             0,
@@ -136,7 +134,10 @@ mod tests {
         );
         assert_eq!(elan, [("X-Webhook-Signature", expected.to_owned())]);
         let fieldnation = headers(
-            Scheme::FieldNation,
+            Scheme::HexHmac {
+                header: "X-FN-Signature",
+                prefix: "sha256=",
+            },
             "It's a Secret to Everybody",
             "",
             0,

@@ -43,7 +43,7 @@ impl Sink {
         prefix: &'static str,
         closing: Closing,
     ) -> Arc<Self> {
-        let client = reqwest::Client::builder()
+        let client = crate::wire::client_builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap_or_default();
@@ -154,7 +154,7 @@ async fn list(
     let (summary, query) = view(query);
     let filter = match filter(&query) {
         Ok(filter) => filter,
-        Err(message) => return error(StatusCode::BAD_REQUEST, message),
+        Err(e) => return error(StatusCode::BAD_REQUEST, e.to_string()),
     };
     let listing = sink.recorder.list(&filter);
     let counts = [
@@ -183,24 +183,36 @@ fn view(mut query: HashMap<String, String>) -> (bool, HashMap<String, String>) {
     (summary, query)
 }
 
+/// A query the recorder's API cannot read.
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    #[error("unknown query parameter {0:?}; known: {known}, view", known = FILTERS.join(", "))]
+    Unknown(String),
+    #[error("{name}: {value:?} is not a whole number")]
+    NotANumber { name: &'static str, value: String },
+    #[error("verdict: {0:?} is not one of verified, invalid, unsigned")]
+    Verdict(String),
+}
+
+/// The filters of `GET /__admin/received` and its stream.
+const FILTERS: &[&str] = &[
+    "path", "method", "scheme", "verdict", "event", "q", "since", "before", "limit",
+];
+
 /// `GET /__admin/received` filters: path (prefix), method, scheme, verdict, event, q (text),
 /// since and before (IDs), limit.
-pub fn filter(query: &HashMap<String, String>) -> Result<Filter, String> {
-    let known = [
-        "path", "method", "scheme", "verdict", "event", "q", "since", "before", "limit",
-    ];
-    if let Some(unknown) = query.keys().find(|k| !known.contains(&k.as_str())) {
-        return Err(format!(
-            "unknown query parameter {unknown:?}; known: {}, view",
-            known.join(", ")
-        ));
+pub fn filter(query: &HashMap<String, String>) -> Result<Filter, QueryError> {
+    if let Some(unknown) = query.keys().find(|k| !FILTERS.contains(&k.as_str())) {
+        return Err(QueryError::Unknown(unknown.clone()));
     }
-    let number = |name: &str| -> Result<Option<u64>, String> {
+    let number = |name: &'static str| -> Result<Option<u64>, QueryError> {
         query
             .get(name)
-            .map(|v| {
-                v.parse()
-                    .map_err(|_| format!("{name}: {v:?} is not a whole number"))
+            .map(|value| {
+                value.parse().map_err(|_| QueryError::NotANumber {
+                    name,
+                    value: value.clone(),
+                })
             })
             .transpose()
     };
@@ -208,9 +220,7 @@ pub fn filter(query: &HashMap<String, String>) -> Result<Filter, String> {
         .get("verdict")
         .filter(|v| !["verified", "invalid", "unsigned"].contains(&v.as_str()))
     {
-        return Err(format!(
-            "verdict: {v:?} is not one of verified, invalid, unsigned"
-        ));
+        return Err(QueryError::Verdict(v.clone()));
     }
     let text = |name: &str| query.get(name).filter(|v| !v.is_empty()).cloned();
     Ok(Filter {
@@ -301,7 +311,7 @@ struct ReplayRequest {
     url: String,
     /// Replaces the recorded headers (`Host` and `Content-Length` are always the sender's).
     #[serde(default)]
-    headers: Option<Vec<crate::delivery::Header>>,
+    headers: Option<Vec<crate::wire::Header>>,
     /// Replaces the recorded body: text, or base64 with `body_encoding: "base64"`.
     #[serde(default)]
     body: Option<String>,
@@ -309,23 +319,30 @@ struct ReplayRequest {
     body_encoding: Option<String>,
 }
 
+/// A replay's edit that cannot be applied.
+#[derive(Debug, thiserror::Error)]
+enum EditError {
+    #[error("body_encoding: {0:?} is not one of utf8, base64")]
+    Encoding(String),
+    #[error("body: not base64: {0}")]
+    NotBase64(base64::DecodeError),
+}
+
 impl ReplayRequest {
     /// `record` with the edits applied.
-    fn edit(self, mut record: Record) -> Result<Record, String> {
+    fn edit(self, mut record: Record) -> Result<Record, EditError> {
         if let Some(headers) = self.headers {
             record.headers = headers;
         }
         if let Some(body) = self.body {
             let encoding = self.body_encoding.unwrap_or_else(|| "utf8".to_owned());
             if !["utf8", "base64"].contains(&encoding.as_str()) {
-                return Err(format!(
-                    "body_encoding: {encoding:?} is not one of utf8, base64"
-                ));
+                return Err(EditError::Encoding(encoding));
             }
             if encoding == "base64" {
                 base64::engine::general_purpose::STANDARD
                     .decode(&body)
-                    .map_err(|e| format!("body: not base64: {e}"))?;
+                    .map_err(EditError::NotBase64)?;
             }
             record.body = body;
             record.body_encoding = encoding;
@@ -382,7 +399,7 @@ async fn replay(State(sink): State<Arc<Sink>>, Path(id): Path<u64>, body: Bytes)
     let url = target.url.clone();
     let record = match target.edit(record) {
         Ok(record) => record,
-        Err(message) => return error(StatusCode::BAD_REQUEST, message),
+        Err(e) => return error(StatusCode::BAD_REQUEST, e.to_string()),
     };
     match resend(&sink.client, &record, &url).await {
         Ok(response) => {
@@ -426,7 +443,7 @@ async fn stream(
     let since = query.remove("since");
     let filter = match filter(&query) {
         Ok(filter) => filter,
-        Err(message) => return error(StatusCode::BAD_REQUEST, message),
+        Err(e) => return error(StatusCode::BAD_REQUEST, e.to_string()),
     };
     let last_event = headers
         .get("last-event-id")

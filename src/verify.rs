@@ -197,28 +197,46 @@ fn matches(computed: &[u8], sent: &[u8]) -> Check {
     }
 }
 
+/// Why a signature header cannot be checked at all.
+#[derive(Debug, thiserror::Error)]
+enum Refusal {
+    #[error("malformed header: {0} is missing")]
+    Missing(String),
+    #[error("malformed header: {header} {text:?} is not a unix time")]
+    NotUnixTime { header: String, text: String },
+    #[error("malformed header: {0:?} is not hex")]
+    NotHex(String),
+    #[error("timestamp {at} is {ahead} s in the future (tolerance {tolerance} s)")]
+    Future { at: i64, ahead: i64, tolerance: i64 },
+    #[error("timestamp {at} is stale: {age} s old (tolerance {tolerance} s)")]
+    Stale { at: i64, age: i64, tolerance: i64 },
+}
+
 /// A timestamp within the tolerance, or the reason it is not.
-fn timely(request: &Request<'_>, header: &str, timestamp: Option<&str>) -> Result<i64, String> {
-    let text = timestamp.ok_or_else(|| format!("malformed header: {header} is missing"))?;
-    let at: i64 = text
-        .trim()
-        .parse()
-        .map_err(|_| format!("malformed header: {header} {text:?} is not a unix time"))?;
+fn timely(request: &Request<'_>, header: &str, timestamp: Option<&str>) -> Result<i64, Refusal> {
+    let text = timestamp.ok_or_else(|| Refusal::Missing(header.to_owned()))?;
+    let at: i64 = text.trim().parse().map_err(|_| Refusal::NotUnixTime {
+        header: header.to_owned(),
+        text: text.to_owned(),
+    })?;
+    let tolerance = request.tolerance;
     match at - request.now {
-        d if d > request.tolerance => Err(format!(
-            "timestamp {at} is {d} s in the future (tolerance {} s)",
-            request.tolerance
-        )),
-        d if -d > request.tolerance => Err(format!(
-            "timestamp {at} is stale: {} s old (tolerance {} s)",
-            -d, request.tolerance
-        )),
+        d if d > tolerance => Err(Refusal::Future {
+            at,
+            ahead: d,
+            tolerance,
+        }),
+        d if -d > tolerance => Err(Refusal::Stale {
+            at,
+            age: -d,
+            tolerance,
+        }),
         _ => Ok(at),
     }
 }
 
-fn hex_digest(text: &str) -> Result<Vec<u8>, String> {
-    hex::decode(text.trim()).map_err(|_| format!("malformed header: {text:?} is not hex"))
+fn hex_digest(text: &str) -> Result<Vec<u8>, Refusal> {
+    hex::decode(text.trim()).map_err(|_| Refusal::NotHex(text.to_owned()))
 }
 
 /// `webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<b64> [v1,<b64> …]` (or `svix-*`).
@@ -234,7 +252,7 @@ fn standard_webhooks(request: &Request<'_>, secret: &str) -> Check {
     };
     let timestamp = match timely(request, &format!("{prefix}-timestamp"), header("timestamp")) {
         Ok(at) => at.to_string(),
-        Err(reason) => return Check::Refused(reason),
+        Err(reason) => return Check::Refused(reason.to_string()),
     };
     let key = standard_webhooks_key(secret);
     let mac = hmac_sha256(
@@ -287,7 +305,7 @@ fn hex_prefixed(request: &Request<'_>, header: &str, prefix: &str, secret: &str)
         .unwrap_or(value);
     match hex_digest(digest) {
         Ok(sent) => matches(&hmac_sha256(secret.as_bytes(), &[request.body]), &sent),
-        Err(reason) => Check::Refused(reason),
+        Err(reason) => Check::Refused(reason.to_string()),
     }
 }
 
@@ -304,7 +322,7 @@ fn stripe(request: &Request<'_>, secret: &str) -> Check {
     let timestamp = pairs.iter().find(|(k, _)| *k == "t").map(|(_, v)| *v);
     let at = match timely(request, "Stripe-Signature t=", timestamp) {
         Ok(at) => at.to_string(),
-        Err(reason) => return Check::Refused(reason),
+        Err(reason) => return Check::Refused(reason.to_string()),
     };
     let sent: Vec<Vec<u8>> = pairs
         .iter()
@@ -344,7 +362,7 @@ fn slack(request: &Request<'_>, secret: &str) -> Check {
         request.headers.header("x-slack-request-timestamp"),
     ) {
         Ok(at) => at.to_string(),
-        Err(reason) => return Check::Refused(reason),
+        Err(reason) => return Check::Refused(reason.to_string()),
     };
     let value = request
         .headers
@@ -361,7 +379,7 @@ fn slack(request: &Request<'_>, secret: &str) -> Check {
             ),
             &sent,
         ),
-        Err(reason) => Check::Refused(reason),
+        Err(reason) => Check::Refused(reason.to_string()),
     }
 }
 

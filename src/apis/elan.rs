@@ -52,6 +52,12 @@ struct Fixture {
     subscriptions: Vec<Subscription>,
 }
 
+/// ELAN signs a subscription's deliveries, when it has a secret, with a hex HMAC-SHA256.
+const SIGNATURE: Scheme = Scheme::HexHmac {
+    header: "X-Webhook-Signature",
+    prefix: "",
+};
+
 /// The event sent by `POST /webhooks/{id}/test`.
 const TEST_EVENT: &str = "workflow.completed";
 
@@ -108,7 +114,8 @@ impl Elan {
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
             body: payload.to_string().into_bytes(),
-            signing: s.secret.clone().map(|secret| (Scheme::Elan, secret)),
+            signing: s.secret.clone().map(|secret| (SIGNATURE, secret)),
+            stamp: None,
             policy: RetryPolicy {
                 schedule: STANDARD_SCHEDULE,
                 retry_client_errors: true,
@@ -326,7 +333,7 @@ fn check_url(url: &str) -> Result<(), ApiError> {
 /// Custom headers follow the rule every subscription's do; ELAN signs with
 /// `X-Webhook-Signature` once a secret is set, so that name is refused with or without one.
 fn check_headers(headers: &IndexMap<String, String>) -> Result<(), ApiError> {
-    let violations = delivery::custom_header_violations(headers, Scheme::Elan, "/headers");
+    let violations = delivery::custom_header_violations(headers, SIGNATURE, "/headers");
     if violations.is_empty() {
         Ok(())
     } else {

@@ -16,9 +16,7 @@ use serde_json::{Map, Value, json};
 use crate::apis::{Page, Wiring, loopback_or_https, numeric_id_for};
 use crate::clock;
 use crate::context::Context;
-use crate::delivery::{
-    self, EmitError, Emitter, Engine, FIELD_NATION_SCHEDULE, Message, RetryPolicy,
-};
+use crate::delivery::{self, EmitError, Emitter, Engine, Message, RetryPolicy};
 use crate::error::{ApiError, Location, Violation};
 use crate::fixtures::{FixtureError, Fixtures};
 use crate::generated::FieldnationApi;
@@ -48,6 +46,35 @@ const FIELDS: &[&str] = &[
     "createdAt",
     "updatedAt",
 ];
+
+/// Field Nation signs every delivery: `X-FN-Signature: sha256=<hex HMAC-SHA256 of the body>`.
+const SIGNATURE: Scheme = Scheme::HexHmac {
+    header: "X-FN-Signature",
+    prefix: "sha256=",
+};
+
+/// The headers Field Nation sends with each attempt besides its signature: the webhook, the
+/// delivery and attempt (`<uuid>:<attempt>`), and the time in unix milliseconds.
+fn stamp(attempt: &delivery::Attempting<'_>) -> Vec<(String, String)> {
+    vec![
+        (
+            "X-FN-Webhook-Id".to_owned(),
+            attempt.subscription.to_owned(),
+        ),
+        (
+            "X-FN-Delivery-Id".to_owned(),
+            format!("{}:{}", attempt.delivery, attempt.attempt),
+        ),
+        (
+            "X-FN-Request-Timestamp".to_owned(),
+            attempt.at.timestamp_millis().to_string(),
+        ),
+    ]
+}
+
+/// Delays before each attempt, in seconds (the first is immediate): Field Nation's documented
+/// schedule, at most 8 attempts.
+const SCHEDULE: &[u64] = &[0, 10, 20, 40, 80, 160, 320, 640];
 
 /// Custom header names may not use the prefix of the headers Field Nation itself sends.
 const RESERVED_HEADER_PREFIX: &str = "x-fn-";
@@ -136,9 +163,10 @@ impl FieldNation {
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
             body: payload.to_string().into_bytes(),
-            signing: w.secret.clone().map(|secret| (Scheme::FieldNation, secret)),
+            signing: w.secret.clone().map(|secret| (SIGNATURE, secret)),
+            stamp: Some(stamp),
             policy: RetryPolicy {
-                schedule: FIELD_NATION_SCHEDULE,
+                schedule: SCHEDULE,
                 retry_client_errors: false,
             },
             notify: w.notification_email.clone(),
@@ -434,9 +462,7 @@ fn check_custom_headers(attribute: Option<&WebhookAttribute>) -> Result<(), ApiE
         })
         .collect();
     violations.extend(delivery::custom_header_violations(
-        others,
-        Scheme::FieldNation,
-        POINTER,
+        others, SIGNATURE, POINTER,
     ));
     if violations.is_empty() {
         Ok(())

@@ -132,6 +132,7 @@ impl Ingedata {
             headers: Vec::new(),
             body: payload.to_string().into_bytes(),
             signing: Some((Scheme::StandardWebhooks, w.secret.clone())),
+            stamp: None,
             policy: RetryPolicy {
                 schedule: STANDARD_SCHEDULE,
                 retry_client_errors: true,

@@ -3,18 +3,20 @@
 
 pub mod elan;
 pub mod fieldnation;
+pub mod flow_runs;
 pub mod ingedata;
 pub mod patchworks;
+pub mod shapes;
 
 use std::sync::Arc;
 
 use crate::context::Context;
 use crate::delivery::{Emitters, Engine};
-use crate::error::ErrorStyle;
 use crate::fixtures::{FixtureError, Fixtures};
 use crate::generated::Implementations;
-use crate::journal::FlowRuns;
 use crate::store::{Collection, Store, Stores};
+use flow_runs::FlowRuns;
+use shapes::ErrorStyle;
 
 /// The implementations, in the generated order (the documents' file names, sorted).
 pub type Apis = Implementations<
@@ -58,6 +60,17 @@ pub fn new(wiring: &mut Wiring, fixtures: &Fixtures) -> Result<Apis, FixtureErro
         ingedata: ingedata::Ingedata::new(wiring, fixtures)?,
         patchworks: patchworks::Patchworks::new(wiring, fixtures)?,
     })
+}
+
+/// What the vendors serve beside their documents' operations: Patchworks' trigger URLs, which
+/// callers of a flow call (they are not part of its management API).
+pub fn routes(apis: &Apis) -> axum::Router {
+    axum::Router::new()
+        .route(
+            "/triggers/{key}/flows/{flow}/{kind}/{id}",
+            axum::routing::post(patchworks::trigger),
+        )
+        .with_state(apis.patchworks.clone())
 }
 
 /// One page of a list: 1-based `number`, clamped to sane values.

@@ -19,6 +19,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 
+use crate::apis::flow_runs::{FlowRun, FlowRuns};
 use crate::context::Context;
 use crate::error::{ApiError, Violation};
 use crate::fixtures::{FixtureError, Fixtures};
@@ -27,7 +28,6 @@ use crate::generated::types::patchworks::{
     FlowsStoreCallbacksRequest, FlowsStoreWebhooksRequest, FlowsUpdateCallbacksRequest,
     FlowsUpdateWebhooksRequest, PayloadFormat, TriggerStatus,
 };
-use crate::journal::{FlowRun, FlowRuns};
 use crate::request::{Change, Reply, Request};
 use crate::signing;
 use crate::store::Store;
@@ -612,7 +612,7 @@ impl Patchworks {
             flow_id,
             trigger: kind.param().to_owned(),
             trigger_id,
-            tenant: crate::journal::mask(&tenant),
+            tenant: crate::wire::mask(&tenant),
             received_at: crate::clock::format(self.context.now()),
             content_type: headers
                 .get(header::CONTENT_TYPE)

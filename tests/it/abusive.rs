@@ -60,7 +60,7 @@ async fn a_head_that_trickles_in_is_cut_off_without_holding_others_up() {
     slow.write_all(b"GET /api/v1/webhooks HTTP/1.1\r\nHost: x\r\n")
         .await
         .expect("written");
-    let http = reqwest::Client::new();
+    let http = hookmock::wire::client();
     let started = Instant::now();
     let mut cut_off = None;
     for line in 0..40 {
@@ -119,7 +119,7 @@ async fn past_the_connection_cap_a_client_waits_for_a_free_slot() {
     .await;
     let first = connect(&base).await;
     let _second = connect(&base).await;
-    let http = reqwest::Client::new();
+    let http = hookmock::wire::client();
     let waiting = tokio::spawn({
         let base = base.clone();
         async move { get_ok(&http, &base).await }

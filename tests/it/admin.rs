@@ -162,7 +162,7 @@ async fn the_journal_shows_each_request_with_its_operation_and_verdict() {
         .await
         .expect("sent");
     http.get(server.url("/nowhere")).send().await.expect("sent");
-    reqwest::Client::new()
+    hookmock::wire::client()
         .get(server.url("/webhooks"))
         .send()
         .await
@@ -301,7 +301,7 @@ async fn the_admin_token_protects_the_admin_api() {
             .as_str()
             .is_some_and(|e| e.contains("--admin-token"))
     );
-    let ok = reqwest::Client::new()
+    let ok = hookmock::wire::client()
         .get(server.url("/__admin/state"))
         .bearer_auth("s3cret")
         .send()
@@ -313,7 +313,7 @@ async fn the_admin_token_protects_the_admin_api() {
 #[tokio::test]
 async fn the_bundled_documents_and_the_admin_document_are_served() {
     let server = TestServer::start().await;
-    let fetched = reqwest::get(server.url("/__admin/openapi/fieldnation.json"))
+    let fetched = crate::harness::get(server.url("/__admin/openapi/fieldnation.json"))
         .await
         .expect("sent")
         .text()

@@ -381,7 +381,7 @@ async fn the_proxy_checks_the_real_vendor_against_the_contract() {
     .await
     .expect("starts");
     let proxy = crate::harness::spawn(bound).await;
-    let http = reqwest::Client::new();
+    let http = hookmock::wire::client();
     let get = |query: &str| {
         http.get(format!("{proxy}/api/v1/webhooks?{query}"))
             .bearer_auth("vendor-token")
@@ -430,7 +430,7 @@ async fn connections_can_be_reset_or_cut_short() {
         .await
         .expect("starts");
     let base = crate::harness::spawn(bound).await;
-    let http = reqwest::Client::new();
+    let http = hookmock::wire::client();
     let rules = json!([{"path": "/webhooks", "connection": "reset"}, {"path": "/api/v1/webhooks", "connection": "truncated_body"}]);
     http.put(format!("{base}/__admin/faults"))
         .json(&rules)

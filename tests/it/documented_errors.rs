@@ -115,7 +115,7 @@ async fn send(server: &TestServer, op: &Operation, doc: &Value, fault: Fault) ->
         }
     }
     let http = if fault == Fault::NoCredential {
-        reqwest::Client::new()
+        hookmock::wire::client()
     } else {
         server.client("documented-errors")
     };

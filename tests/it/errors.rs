@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 #[tokio::test]
 async fn a_missing_or_empty_credential_is_401_in_each_vendors_shape() {
     let server = TestServer::start().await;
-    let http = reqwest::Client::new();
+    let http = hookmock::wire::client();
     let cases = [
         (
             "/api/v1/webhooks",
@@ -285,7 +285,7 @@ async fn a_wrong_method_is_405_with_allow() {
 #[tokio::test]
 async fn cors_preflights_are_answered_unless_turned_off() {
     let preflight = |server: &TestServer| {
-        reqwest::Client::new()
+        hookmock::wire::client()
             .request(Method::OPTIONS, server.url("/api/v1/webhooks"))
             .header("Origin", "http://localhost:3000")
             .header("Access-Control-Request-Method", "POST")

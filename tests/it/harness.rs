@@ -27,6 +27,11 @@ pub struct TestServer {
     violations: Arc<Mutex<Vec<String>>>,
 }
 
+/// `GET url` with a client of [`hookmock::wire::client`] (TLS ready), as `reqwest::get` would.
+pub async fn get(url: impl reqwest::IntoUrl) -> reqwest::Result<reqwest::Response> {
+    hookmock::wire::client().get(url).send().await
+}
+
 /// Runs a bound server (`serve`, `record` or `proxy`) in the background; answers its base URL.
 /// For tests that talk to a server directly, without the validating forwarder.
 pub async fn spawn(bound: Bound) -> String {
@@ -67,7 +72,7 @@ impl TestServer {
         let violations = Arc::new(Mutex::new(Vec::new()));
         let forwarder = Forwarder {
             upstream: format!("http://{server_addr}"),
-            client: reqwest::Client::builder()
+            client: hookmock::wire::client_builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .expect("a client"),
@@ -100,7 +105,7 @@ impl TestServer {
         let mut headers = HeaderMap::new();
         let value = HeaderValue::from_str(&format!("Bearer {token}")).expect("a header value");
         headers.insert(AUTHORIZATION, value);
-        reqwest::Client::builder()
+        hookmock::wire::client_builder()
             .default_headers(headers)
             .build()
             .expect("a client")
@@ -133,7 +138,7 @@ impl TestServer {
     ) -> (u16, Value) {
         let http = match token {
             Some(token) => self.client(token),
-            None => reqwest::Client::new(),
+            None => hookmock::wire::client(),
         };
         let mut request = http.request(method, self.url(path));
         if let Some(body) = body {

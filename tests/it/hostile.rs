@@ -42,7 +42,7 @@ async fn raw(base: &str, request: &[u8]) -> String {
 #[tokio::test]
 async fn hostile_bodies_get_a_clear_4xx_and_the_server_stays_healthy() {
     let base = start(TestServer::config()).await;
-    let http = reqwest::Client::new();
+    let http = hookmock::wire::client();
     let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
     let huge_url = format!(
         "{{\"url\": \"https://x.example.com/{}\", \"events\": [\"x\"]}}",
@@ -86,7 +86,7 @@ async fn hostile_bodies_get_a_clear_4xx_and_the_server_stays_healthy() {
 #[tokio::test]
 async fn hostile_paths_headers_and_parameters_get_a_clear_4xx() {
     let base = start(TestServer::config()).await;
-    let http = reqwest::Client::new();
+    let http = hookmock::wire::client();
     let get = |path: &str| http.get(format!("{base}{path}")).bearer_auth("t").send();
     for (path, expected) in [
         ("/api/v1/webhooks/%00", 404),
@@ -142,7 +142,7 @@ async fn hostile_paths_headers_and_parameters_get_a_clear_4xx() {
 #[tokio::test]
 async fn every_route_refuses_every_wrong_method() {
     let base = start(TestServer::config()).await;
-    let http = reqwest::Client::new();
+    let http = hookmock::wire::client();
     let mut checked = 0;
     for op in hookmock::generated::OPERATIONS {
         let path = op

@@ -15,6 +15,7 @@ mod harness;
 mod hostile;
 mod ingedata;
 mod isolation;
+mod layers;
 mod model;
 mod patchworks;
 mod persistence;

@@ -248,7 +248,7 @@ async fn callbacks_carry_a_static_token() {
 
 /// Calls a trigger URL the way a Patchworks user's system does.
 async fn call_trigger(url: &str, headers: &[(&str, &str)], body: &str) -> (u16, Value) {
-    let mut request = reqwest::Client::new()
+    let mut request = hookmock::wire::client()
         .post(url)
         .header("Content-Type", "application/json")
         .body(body.to_owned());

@@ -36,7 +36,7 @@ async fn count(url: &str) -> u64 {
 }
 
 async fn count_of(url: &str, tenant: &str) -> u64 {
-    let listing: Value = reqwest::Client::new()
+    let listing: Value = hookmock::wire::client()
         .get(format!("{url}/api/v1/webhooks?perPage=1"))
         .bearer_auth(tenant)
         .send()
@@ -57,7 +57,7 @@ async fn the_state_survives_a_restart() {
     let folder = scratch("state-restart");
     let file = folder.join("state.json");
     let served = start(&file);
-    let http = reqwest::Client::new();
+    let http = hookmock::wire::client();
     for n in 0..3 {
         assert!(create(&http, &served.url, n).await);
     }
@@ -129,7 +129,7 @@ async fn a_sigkill_at_any_moment_leaves_a_whole_state_file() {
                 let (url, stop, acknowledged) =
                     (served.url.clone(), stop.clone(), acknowledged.clone());
                 tokio::spawn(async move {
-                    let http = reqwest::Client::new();
+                    let http = hookmock::wire::client();
                     // Bounded: at most 2,000 creates a writer a round.
                     for n in 0..2_000 {
                         if stop.load(Ordering::SeqCst) || !create(&http, &url, w * 10_000 + n).await

@@ -61,7 +61,7 @@ async fn recorder(settings: Settings) -> String {
 }
 
 async fn received(base: &str, query: &str) -> Vec<Value> {
-    let list: Value = reqwest::get(format!("{base}/__admin/received{query}"))
+    let list: Value = crate::harness::get(format!("{base}/__admin/received{query}"))
         .await
         .expect("sent")
         .json()
@@ -175,7 +175,7 @@ async fn rules_and_reject_invalid_decide_the_answer() {
     let mut recording = settings(&out, &["It's a Secret to Everybody"]);
     recording.reject_invalid = true;
     let base = recorder(recording).await;
-    let http = reqwest::Client::new();
+    let http = hookmock::wire::client();
     let rules = json!([{"path": "/flaky", "status": 503}]);
     assert_eq!(
         http.put(format!("{base}/__admin/sink/rules"))
@@ -236,7 +236,7 @@ async fn rules_and_reject_invalid_decide_the_answer() {
 async fn records_survive_a_restart_and_a_torn_last_line() {
     let out = TempFile::new("restart");
     let base = recorder(settings(&out, &[])).await;
-    let http = reqwest::Client::new();
+    let http = hookmock::wire::client();
     for n in 0..3 {
         http.post(format!("{base}/hook/{n}"))
             .body(format!("{{\"n\": {n}}}"))
@@ -283,7 +283,7 @@ async fn a_record_can_be_replayed_byte_for_byte_and_copied_as_curl() {
     let out = TempFile::new("replay");
     let base = recorder(settings(&out, &[])).await;
     let target = Receiver::start(&[]).await;
-    let http = reqwest::Client::new();
+    let http = hookmock::wire::client();
     let bytes: Vec<u8> = vec![0xff, 0x00, b'{', 0xfe];
     http.post(format!("{base}/binary?x=1"))
         .header("X-Custom", "a")
@@ -312,7 +312,7 @@ async fn a_record_can_be_replayed_byte_for_byte_and_copied_as_curl() {
     assert_eq!(got[0].body.to_vec(), bytes, "the exact bytes");
     assert_eq!(got[0].header("x-custom"), "a");
 
-    let curl = reqwest::get(format!("{base}/__admin/received/{id}/curl"))
+    let curl = crate::harness::get(format!("{base}/__admin/received/{id}/curl"))
         .await
         .expect("sent")
         .text()
@@ -329,7 +329,7 @@ async fn a_record_can_be_replayed_byte_for_byte_and_copied_as_curl() {
         "binary bodies are piped to curl: {curl}"
     );
     assert_eq!(
-        reqwest::get(format!("{base}/__admin/received/999"))
+        crate::harness::get(format!("{base}/__admin/received/999"))
             .await
             .expect("sent")
             .status(),
@@ -341,12 +341,12 @@ async fn a_record_can_be_replayed_byte_for_byte_and_copied_as_curl() {
 async fn the_stream_sends_each_new_record() {
     let out = TempFile::new("stream");
     let base = recorder(settings(&out, &[])).await;
-    let response = reqwest::get(format!("{base}/__admin/received/stream"))
+    let response = crate::harness::get(format!("{base}/__admin/received/stream"))
         .await
         .expect("connected");
     assert_eq!(response.headers()["content-type"], "text/event-stream");
     let mut stream = response.bytes_stream();
-    reqwest::Client::new()
+    hookmock::wire::client()
         .post(format!("{base}/live"))
         .body("{\"event_type\": \"x.y\"}")
         .send()
@@ -373,7 +373,7 @@ async fn the_stream_sends_each_new_record() {
 async fn received_waits_for_matching_records_and_explains_a_miss() {
     let out = TempFile::new("cli");
     let base = recorder(settings(&out, &[])).await;
-    reqwest::Client::new()
+    hookmock::wire::client()
         .post(format!("{base}/h"))
         .body("{\"event_type\": \"order.paid\"}")
         .send()
@@ -451,7 +451,7 @@ async fn a_sigkill_mid_stream_loses_no_webhook_that_was_answered() {
         for writer in 0..4 {
             let (base, answered) = (base.clone(), answered.clone());
             senders.push(tokio::spawn(async move {
-                let http = reqwest::Client::new();
+                let http = hookmock::wire::client();
                 for n in 0..2_000 {
                     let marker = format!("w{writer}-{n}");
                     let sent = http
@@ -518,7 +518,7 @@ async fn forward_sends_each_capture_to_a_local_app_byte_for_byte() {
     })
     .await;
     let body = "{\"a\":  1}";
-    reqwest::Client::new()
+    hookmock::wire::client()
         .post(format!("{base}/stripe"))
         .header("Stripe-Signature", "t=1,v1=00")
         .body(body)
@@ -539,7 +539,7 @@ async fn max_records_bounds_memory_not_the_file() {
     })
     .await;
     for n in 0..3 {
-        reqwest::Client::new()
+        hookmock::wire::client()
             .post(format!("{base}/n/{n}"))
             .body("{}")
             .send()
@@ -606,7 +606,7 @@ async fn the_curl_command_of_a_binary_body_is_byte_exact() {
     let bytes: Vec<u8> = (0..2560u32).map(|n| (n % 256) as u8).collect();
     let text_with_nul = "a\0b 'quoted' $(not run)\n".as_bytes().to_vec();
     for (path, body) in [("/binary", bytes), ("/text", text_with_nul)] {
-        reqwest::Client::new()
+        hookmock::wire::client()
             .post(format!("{base}{path}"))
             .body(body.clone())
             .send()
@@ -614,7 +614,7 @@ async fn the_curl_command_of_a_binary_body_is_byte_exact() {
             .expect("sent");
         let original = received(&base, &format!("?path={path}")).await;
         let id = original[0]["id"].as_u64().expect("an id");
-        let curl = reqwest::get(format!("{base}/__admin/received/{id}/curl"))
+        let curl = crate::harness::get(format!("{base}/__admin/received/{id}/curl"))
             .await
             .expect("sent")
             .text()
@@ -686,14 +686,14 @@ async fn a_slow_stream_reader_gets_every_record_or_is_told_it_missed_it() {
     })
     .await;
     // Whole records (48 MiB in all), more than the socket buffers hold.
-    let response = reqwest::get(format!("{base}/__admin/received/stream"))
+    let response = crate::harness::get(format!("{base}/__admin/received/stream"))
         .await
         .expect("connected");
     let mut stream = response.bytes_stream();
     // Nothing is read while 3,000 webhooks of 16 KiB arrive: the reader lags by far more than
     // the 1,024 wake-ups the recorder buffers, and the oldest records are evicted.
     let padding = "x".repeat(16 * 1024);
-    let http = reqwest::Client::new();
+    let http = hookmock::wire::client();
     futures::stream::iter(0..3000)
         .for_each_concurrent(16, |n| {
             let (http, base, padding) = (&http, &base, &padding);
@@ -750,7 +750,7 @@ async fn a_slow_stream_reader_gets_every_record_or_is_told_it_missed_it() {
 async fn a_stream_resumes_after_the_last_event_id() {
     let out = TempFile::new("resume");
     let base = recorder(settings(&out, &[])).await;
-    let http = reqwest::Client::new();
+    let http = hookmock::wire::client();
     for n in 0..5 {
         http.post(format!("{base}/n/{n}"))
             .body("{}")
@@ -786,7 +786,7 @@ async fn a_stream_resumes_after_the_last_event_id() {
 async fn lists_count_what_matches_and_page_back_by_id() {
     let out = TempFile::new("pages");
     let base = recorder(settings(&out, &[])).await;
-    let http = reqwest::Client::new();
+    let http = hookmock::wire::client();
     for n in 0..30 {
         let body = if n % 3 == 0 {
             "{\"kind\": \"Needle\"}"
@@ -836,7 +836,7 @@ async fn ctrl_c_exits_promptly_with_an_event_stream_open() {
             _ => vec!["serve", "--port", "0", "--record", &file],
         };
         let mut served = crate::harness::Served::command(&args);
-        let response = reqwest::get(format!("{}/__admin/received/stream", served.url))
+        let response = crate::harness::get(format!("{}/__admin/received/stream", served.url))
             .await
             .expect("connected");
         assert_eq!(response.status(), 200, "{name}");

@@ -232,7 +232,7 @@ async fn exercise(
 /// Every trigger URL (without credentials and with a wrong one), every test endpoint, every
 /// event of the API: none may answer 5xx.
 async fn call_everything(server: &TestServer, api: Api, tenant: &str, ids: &[String]) {
-    let http = reqwest::Client::new();
+    let http = hookmock::wire::client();
     match api {
         Api::Patchworks => {
             let (_, list) = server

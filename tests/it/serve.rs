@@ -15,7 +15,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_hookmock");
 async fn serve_prints_its_address_and_answers_at_once() {
     let started = Instant::now();
     let served = Served::start(&[]);
-    let response = reqwest::Client::new()
+    let response = hookmock::wire::client()
         .get(format!("{}/api/v1/webhooks", served.url))
         .header("Authorization", "Bearer team-a")
         .timeout(Duration::from_secs(10))
@@ -30,7 +30,7 @@ async fn serve_prints_its_address_and_answers_at_once() {
 #[tokio::test]
 async fn api_restricts_what_is_served() {
     let served = Served::start(&["--api", "fieldnation"]);
-    let http = reqwest::Client::new();
+    let http = hookmock::wire::client();
     let get = |path: &str| {
         http.get(format!("{}{path}", served.url))
             .header("Authorization", "Bearer t")

@@ -55,7 +55,7 @@ impl Browser {
         let mut args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
         args.push(format!("--user-data-dir={}", profile.display()));
         let capabilities = json!({"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": {"binary": BROWSER, "args": args}}}});
-        let http = reqwest::Client::new();
+        let http = hookmock::wire::client();
         let base = format!("http://127.0.0.1:{port}");
         let mut session = None;
         for _ in 0..100 {
@@ -297,7 +297,7 @@ async fn send(http: &reqwest::Client, base: &str, path: &str, body: String) {
 
 /// `count` signed webhooks of about `size` bytes, 16 at a time.
 async fn burst(base: &str, count: usize, size: usize) {
-    let http = reqwest::Client::new();
+    let http = hookmock::wire::client();
     let padding = "x".repeat(size);
     futures::stream::iter(0..count)
         .for_each_concurrent(16, |n| {
@@ -349,7 +349,7 @@ async fn the_page_shows_a_new_webhook_without_reload_and_its_verdict() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
-    reqwest::Client::new()
+    hookmock::wire::client()
         .post(format!("{base}/github/push"))
         .header(
             "X-Hub-Signature-256",
@@ -496,7 +496,7 @@ async fn the_filter_finds_an_old_record_and_a_stopped_server_is_shown() {
         return;
     }
     let mut recording = Recording::start(10_000).await;
-    let http = reqwest::Client::new();
+    let http = hookmock::wire::client();
     send(
         &http,
         &recording.base,

@@ -13,7 +13,7 @@ use super::ReportArgs;
 
 async fn fetch<T: DeserializeOwned>(args: &ReportArgs, path: &str) -> Result<T, String> {
     get_json(
-        &reqwest::Client::new(),
+        &hookmock::wire::client(),
         &args.url,
         path,
         args.admin_token.as_deref(),

@@ -15,7 +15,7 @@ use crate::report::get_json;
 const POLL: Duration = Duration::from_millis(200);
 
 pub async fn run(args: ReceivedArgs) -> ExitCode {
-    let client = reqwest::Client::new();
+    let client = hookmock::wire::client();
     let deadline = Instant::now() + args.timeout;
     let last = loop {
         let last = fetch(&client, &args).await;
