@@ -15,11 +15,11 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use hookmock::apis::shapes::ErrorStyle;
 use hookmock::error::{ApiError, Violation};
 use hookmock::generated::{DOCUMENTS, OPERATIONS};
+use hookmock::recorder::verify::{self, Secret};
 use hookmock::request::to_json;
 use hookmock::router::Routes;
 use hookmock::signing::{self, Scheme};
 use hookmock::validate::{Contracts, Incoming};
-use hookmock::verify::{self, Secret};
 use serde_json::{Value, json};
 use sha2::Digest;
 

@@ -8,9 +8,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use hookmock::recorder::verify::Secret;
 use hookmock::recorder::{Fsync, Settings};
 use hookmock::server::Bound;
-use hookmock::verify::Secret;
 
 const SENDERS: usize = 16;
 const ROUNDS: usize = 3;

@@ -25,8 +25,8 @@ use crate::generated::{DOCUMENTS, OPERATIONS};
 use crate::journal::{
     Coverage, CoverageReport, Filter, Journal, Listing, Verdict, ViolationListing, Violations,
 };
+use crate::recorder::sink::Sink;
 use crate::signing::constant_time_eq;
-use crate::sink::Sink;
 use crate::store::Stores;
 
 pub struct Admin {
@@ -55,7 +55,7 @@ pub fn router(admin: Arc<Admin>) -> Router {
     let received = admin
         .sink
         .clone()
-        .map(crate::sink::admin_routes)
+        .map(crate::recorder::sink::admin_routes)
         .unwrap_or_default();
     Router::new()
         .route("/reset", post(reset))

@@ -1,4 +1,6 @@
-//! Connections a fault rule can break. Breaking a connection needs the socket, not the response:
+//! Connections: the ones a fault rule can break, and the signal that ends the long-lived answers
+//! on them when the server stops ([`Closing`]). Breaking a connection needs the socket, not the
+//! response:
 //! every accepted stream carries a [`Switch`] that the handler reaches through `ConnectInfo`
 //! ([`Peer`]) and sets before the answer is written. The stream then writes nothing (empty
 //! reply), resets (`SO_LINGER` 0, so the close is an RST), or lets the answer's head and part of
@@ -159,3 +161,33 @@ impl AsyncWrite for Stream {
         Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
+
+/// Tells long-lived answers (event streams) that the server is stopping. Graceful shutdown waits
+/// for every answer in flight to end, and a stream only ends when told to: without this, an open
+/// page kept Ctrl-C waiting for ever.
+#[derive(Debug, Clone)]
+pub struct Closing(tokio::sync::watch::Sender<bool>);
+
+impl Default for Closing {
+    fn default() -> Self {
+        Self(tokio::sync::watch::Sender::new(false))
+    }
+}
+
+impl Closing {
+    pub fn close(&self) {
+        self.0.send_replace(true);
+    }
+
+    /// Completes once [`Self::close`] was called (at once if it already was).
+    pub async fn closed(&self) {
+        let mut watching = self.0.subscribe();
+        let _ = watching.wait_for(|closed| *closed).await;
+    }
+}
+
+/// A request body did not arrive within the body deadline (`--body-timeout`): what a reader of
+/// the body finds among its error's causes, to answer 408.
+#[derive(Debug, thiserror::Error)]
+#[error("the request body did not arrive within {0:?}")]
+pub struct BodyTimedOut(pub Duration);

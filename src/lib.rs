@@ -17,10 +17,11 @@
 //!    [`error`], [`spec`], [`context`], [`connection`], [`signing`], [`egress`], [`store`],
 //!    [`fixtures`];
 //! 2. the contract engine, read from the documents: [`generated`], [`request`], [`validate`],
-//!    [`prefer`], [`faults`], [`verify`];
-//! 3. the stateful engines: [`delivery`], [`journal`], [`recorder`], [`persist`];
+//!    [`prefer`], [`faults`];
+//! 3. the stateful engines: [`delivery`], [`journal`], [`recorder`] (with its signature
+//!    verification and its HTTP side, `recorder::verify` and `recorder::sink`), [`persist`];
 //! 4. the vendor overrides: [`apis`], the only place an operation's behaviour is written;
-//! 5. the HTTP edge: [`limits`], [`router`], [`sink`], [`ui`], [`admin`], [`proxy`];
+//! 5. the HTTP edge: [`limits`], [`router`], [`ui`], [`admin`], [`proxy`];
 //! 6. the assembly: [`server`], which wires the others from a configuration.
 //!
 //! The command line (`src/bin/hookmock/`) uses the library and is not part of it.
@@ -46,10 +47,8 @@ pub mod request;
 pub mod router;
 pub mod server;
 pub mod signing;
-pub mod sink;
 pub mod spec;
 pub mod store;
 pub mod ui;
 pub mod validate;
-pub mod verify;
 pub mod wire;

@@ -9,7 +9,7 @@
 //!   `header_timeout` (a slowloris client trickling header bytes is dropped, and frees its
 //!   slot);
 //! - a body gets `body_timeout` in all, from its first poll ([`Deadline`]): readers see
-//!   [`BodyTimedOut`] and answer 408. The deadline is for the whole body, not for each chunk, so
+//!   [`BodyTimedOut`](crate::connection::BodyTimedOut) and answer 408. The deadline is for the whole body, not for each chunk, so
 //!   a byte every few seconds does not keep it alive.
 
 use std::future::Future;
@@ -31,7 +31,7 @@ use tokio::sync::Semaphore;
 use tokio::time::Sleep;
 use tower::ServiceExt;
 
-use crate::connection::{Peer, Stream};
+use crate::connection::{BodyTimedOut, Closing, Peer, Stream};
 
 /// What one server allows its clients.
 #[derive(Debug, Clone, Copy)]
@@ -51,30 +51,6 @@ impl Default for Limits {
             header_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(30),
         }
-    }
-}
-
-/// Tells long-lived answers (event streams) that the server is stopping. Graceful shutdown waits
-/// for every answer in flight to end, and a stream only ends when told to: without this, an open
-/// page kept Ctrl-C waiting for ever.
-#[derive(Debug, Clone)]
-pub struct Closing(tokio::sync::watch::Sender<bool>);
-
-impl Default for Closing {
-    fn default() -> Self {
-        Self(tokio::sync::watch::Sender::new(false))
-    }
-}
-
-impl Closing {
-    pub fn close(&self) {
-        self.0.send_replace(true);
-    }
-
-    /// Completes once [`Self::close`] was called (at once if it already was).
-    pub async fn closed(&self) {
-        let mut watching = self.0.subscribe();
-        let _ = watching.wait_for(|closed| *closed).await;
     }
 }
 
@@ -158,11 +134,6 @@ fn is_connection_error(error: &io::Error) -> bool {
             | io::ErrorKind::ConnectionReset
     )
 }
-
-/// The body did not arrive within the body deadline.
-#[derive(Debug, thiserror::Error)]
-#[error("the request body did not arrive within {0:?}")]
-pub struct BodyTimedOut(pub Duration);
 
 /// A body that fails with [`BodyTimedOut`] once `limit` has passed since its first poll.
 pub struct Deadline<B> {

@@ -80,7 +80,7 @@ async fn forward(State(proxy): State<Arc<Proxy>>, request: axum::extract::Reques
         Ok(body) => body,
         Err(e) => {
             let (status, error) =
-                match crate::error::cause::<crate::limits::BodyTimedOut>(&e).map(|t| t.0) {
+                match crate::error::cause::<crate::connection::BodyTimedOut>(&e).map(|t| t.0) {
                     Some(_) => (StatusCode::REQUEST_TIMEOUT, e.to_string()),
                     None => (
                         StatusCode::PAYLOAD_TOO_LARGE,

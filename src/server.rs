@@ -8,7 +8,8 @@ use std::time::Duration;
 use axum::Router;
 use tokio::net::TcpListener;
 
-use crate::limits::{Closing, Limits};
+use crate::connection::Closing;
+use crate::limits::Limits;
 use crate::persist::{StateFile, StateFileError};
 use tower_http::cors::CorsLayer;
 
@@ -26,9 +27,9 @@ use crate::fixtures::{FixtureError, Fixtures};
 use crate::generated::{DOCUMENTS, OPERATIONS};
 use crate::journal::Journal;
 use crate::journal::{Coverage, Violations};
+use crate::recorder::sink::{Sink, capture};
 use crate::recorder::{self, Fsync, Recorder, RecorderError};
 use crate::router::{Edge, Routes, handle};
-use crate::sink::{Sink, capture};
 use crate::store::Stores;
 use crate::validate::{CompileError, Contracts};
 
@@ -264,7 +265,7 @@ pub fn recorder_app(settings: recorder::Settings, closing: &Closing) -> Result<R
         .fallback(capture)
         .with_state(sink.clone())
         .route("/__ui", axum::routing::get(crate::ui::page))
-        .nest("/__admin", crate::sink::admin_routes(sink)))
+        .nest("/__admin", crate::recorder::sink::admin_routes(sink)))
 }
 
 /// A bound, not yet running server.

@@ -19,17 +19,10 @@ const LAYERS: &[&[&str]] = &[
         "store",
         "fixtures",
     ],
-    &[
-        "generated",
-        "request",
-        "validate",
-        "prefer",
-        "faults",
-        "verify",
-    ],
+    &["generated", "request", "validate", "prefer", "faults"],
     &["delivery", "journal", "recorder", "persist"],
     &["apis"],
-    &["limits", "router", "sink", "ui", "admin", "proxy"],
+    &["limits", "router", "ui", "admin", "proxy"],
     &["server"],
 ];
 

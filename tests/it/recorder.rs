@@ -9,8 +9,8 @@ use crate::harness::{Receiver, TestServer};
 use futures::StreamExt;
 use hookmock::delivery::Settings as DeliverySettings;
 use hookmock::recorder::Settings;
+use hookmock::recorder::verify::Secret;
 use hookmock::server::{Bound, Config};
-use hookmock::verify::Secret;
 use reqwest::Method;
 use serde_json::{Value, json};
 

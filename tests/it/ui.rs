@@ -9,9 +9,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use futures::StreamExt as _;
+use hookmock::recorder::verify::Secret;
 use hookmock::recorder::{Fsync, Settings};
 use hookmock::server::Bound;
-use hookmock::verify::Secret;
 use serde_json::{Value, json};
 
 const DRIVER: &str = "/usr/bin/chromedriver";

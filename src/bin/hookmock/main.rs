@@ -22,9 +22,9 @@ use hookmock::delivery::Settings;
 use hookmock::fixtures::Fixtures;
 use hookmock::generated::{DOCUMENTS, OPERATIONS};
 use hookmock::limits::Limits;
+use hookmock::recorder::verify::Secret;
 use hookmock::recorder::{self, Fsync};
 use hookmock::server::{Bound, Config};
-use hookmock::verify::Secret;
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]

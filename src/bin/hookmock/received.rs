@@ -117,12 +117,12 @@ fn report_failure(args: &ReceivedArgs, last: &Result<Vec<Record>, String>) -> Ex
 
 fn signature(record: &Record) -> String {
     match &record.signature {
-        hookmock::verify::Verdict::Verified { scheme, secret } => {
+        hookmock::recorder::verify::Verdict::Verified { scheme, secret } => {
             format!("verified ({scheme}, {secret})")
         }
-        hookmock::verify::Verdict::Invalid { scheme, reason } => {
+        hookmock::recorder::verify::Verdict::Invalid { scheme, reason } => {
             format!("invalid ({scheme}: {reason})")
         }
-        hookmock::verify::Verdict::Unsigned => "unsigned".to_owned(),
+        hookmock::recorder::verify::Verdict::Unsigned => "unsigned".to_owned(),
     }
 }

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use hookmock::verify::{self, Secret};
+use hookmock::recorder::verify::{self, Secret};
 use libfuzzer_sys::fuzz_target;
 
 /// The header each scheme is recognised by, and the ones it reads besides.

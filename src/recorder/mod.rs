@@ -21,8 +21,11 @@ use serde_json::Value;
 use sha2::Digest as _;
 use tokio::sync::broadcast;
 
-use crate::verify::{self, Secret, Verdict};
 use crate::wire::Header;
+use verify::{Secret, Verdict};
+
+pub mod sink;
+pub mod verify;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Fsync {

@@ -17,9 +17,9 @@ use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::broadcast::error::RecvError;
 
+use crate::connection::Closing;
 use crate::connection::Peer;
 use crate::context::Context;
-use crate::limits::Closing;
 use crate::recorder::{Batch, Change, Filter, Incoming, Record, Recorder, Rule};
 
 /// The largest body the sink captures.
@@ -63,10 +63,11 @@ pub async fn capture(State(sink): State<Arc<Sink>>, request: axum::extract::Requ
     let body = match axum::body::to_bytes(body, MAX_BODY).await {
         Ok(body) => body,
         Err(e) => {
-            let status = match crate::error::cause::<crate::limits::BodyTimedOut>(&e).map(|t| t.0) {
-                Some(_) => StatusCode::REQUEST_TIMEOUT,
-                None => StatusCode::PAYLOAD_TOO_LARGE,
-            };
+            let status =
+                match crate::error::cause::<crate::connection::BodyTimedOut>(&e).map(|t| t.0) {
+                    Some(_) => StatusCode::REQUEST_TIMEOUT,
+                    None => StatusCode::PAYLOAD_TOO_LARGE,
+                };
             return error(
                 status,
                 format!("the body could not be read (limit {MAX_BODY} bytes): {e}"),
