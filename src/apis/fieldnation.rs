@@ -447,14 +447,14 @@ fn check_url(url: &str) -> Result<(), ApiError> {
 /// headers follow ([`delivery::custom_header_violations`]).
 fn check_custom_headers(attribute: Option<&WebhookAttribute>) -> Result<(), ApiError> {
     const POINTER: &str = "/webhookAttribute/header";
-    let headers = attribute.into_iter().flat_map(|a| a.header.iter());
-    let (reserved, others): (Vec<_>, Vec<_>) = headers.partition(|(name, _)| {
+    let names = attribute.into_iter().flat_map(|a| a.header.keys());
+    let (reserved, others): (Vec<_>, Vec<_>) = names.partition(|name| {
         name.to_ascii_lowercase()
             .starts_with(RESERVED_HEADER_PREFIX)
     });
     let mut violations: Vec<Violation> = reserved
         .into_iter()
-        .map(|(name, _)| {
+        .map(|name| {
             Violation::body(
                 format!("{POINTER}/{}", name.replace('~', "~0").replace('/', "~1")),
                 format!("custom header {name:?} may not start with {RESERVED_HEADER_PREFIX:?}"),

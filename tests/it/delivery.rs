@@ -656,3 +656,39 @@ async fn field_nation_stamps_deliveries_in_real_milliseconds() {
     }
     panic!("five deliveries, each stamped in whole seconds");
 }
+
+/// A custom header HTTP cannot carry is accepted, as the document allows any string; the
+/// attempts that would send it fail, and the log says why.
+#[tokio::test]
+async fn a_custom_header_http_cannot_carry_fails_the_attempt_saying_why() {
+    let server = server_with(Settings {
+        time_scale: 0.0,
+        ..Settings::default()
+    })
+    .await;
+    let receiver = Receiver::start(&[]).await;
+    let body = json!({"name": "n", "url": receiver.url, "events": ["workflow.completed"], "headers": {"bad name": "x"}});
+    let (status, created) = server
+        .call(Some("elan-key"), Method::POST, "/webhooks", Some(body))
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_u64().expect("an id");
+    let (status, _) = server
+        .call(
+            Some("elan-key"),
+            Method::POST,
+            &format!("/webhooks/{id}/test"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let logs = wait_for_logs(&server, &format!("/webhooks/{id}/logs"), 1).await;
+    assert!(
+        logs[0]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("builder error")),
+        "{}",
+        logs[0]
+    );
+    assert_eq!(receiver.count(), 0);
+}
