@@ -55,14 +55,7 @@ async fn elan_signs_the_exact_body_and_logs_the_attempt() {
     let receiver = Receiver::start(&[]).await;
     let id = elan_subscription(&server, &receiver.url, Some("elan-secret")).await;
 
-    let (status, answer) = server
-        .call(
-            Some("elan-key"),
-            Method::POST,
-            &format!("/webhooks/{id}/test"),
-            None,
-        )
-        .await;
+    let (status, answer) = server.elan_test(id).await;
     assert_eq!(status, 200, "{answer}");
     let got = receiver.wait_for(1).await;
     let hook = &got[0];
@@ -100,14 +93,7 @@ async fn an_unsigned_subscription_gets_no_signature_header() {
     let server = fast_server().await;
     let receiver = Receiver::start(&[]).await;
     let id = elan_subscription(&server, &receiver.url, None).await;
-    server
-        .call(
-            Some("elan-key"),
-            Method::POST,
-            &format!("/webhooks/{id}/test"),
-            None,
-        )
-        .await;
+    server.elan_test(id).await;
     let got = receiver.wait_for(1).await;
     assert!(got[0].headers.get("x-webhook-signature").is_none());
 }
@@ -174,14 +160,7 @@ async fn a_410_disables_the_subscription() {
     let server = fast_server().await;
     let receiver = Receiver::start(&[410]).await;
     let id = elan_subscription(&server, &receiver.url, None).await;
-    server
-        .call(
-            Some("elan-key"),
-            Method::POST,
-            &format!("/webhooks/{id}/test"),
-            None,
-        )
-        .await;
+    server.elan_test(id).await;
     receiver.wait_for(1).await;
     for _ in 0..200 {
         if server.get("elan-key", &format!("/webhooks/{id}")).await.1["is_active"] == false {
@@ -204,14 +183,7 @@ async fn retry_after_overrides_the_schedule() {
     let server = TestServer::start().await;
     let receiver = Receiver::start_with(&[503, 503, 200], Some(0)).await;
     let id = elan_subscription(&server, &receiver.url, None).await;
-    server
-        .call(
-            Some("elan-key"),
-            Method::POST,
-            &format!("/webhooks/{id}/test"),
-            None,
-        )
-        .await;
+    server.elan_test(id).await;
     assert_eq!(
         receiver.wait_for(3).await.len(),
         3,
@@ -544,14 +516,7 @@ async fn deny_private_refuses_private_targets_before_sending_and_does_not_retry(
     let by_name = receiver.url.replace("127.0.0.1", "localhost");
     for url in [receiver.url.as_str(), by_name.as_str()] {
         let id = elan_subscription(&server, url, None).await;
-        let (status, answer) = server
-            .call(
-                Some("elan-key"),
-                Method::POST,
-                &format!("/webhooks/{id}/test"),
-                None,
-            )
-            .await;
+        let (status, answer) = server.elan_test(id).await;
         assert_eq!(status, 200, "{answer}");
         let logs = wait_for_logs(&server, &format!("/webhooks/{id}/logs"), 1).await;
         let error = logs[0]["error"].as_str().unwrap_or_default();
@@ -593,14 +558,7 @@ async fn redirects_are_not_followed() {
     tokio::spawn(async move { axum::serve(listener, redirecting).await });
     let server = fast_server().await;
     let id = elan_subscription(&server, &url, None).await;
-    let (status, _) = server
-        .call(
-            Some("elan-key"),
-            Method::POST,
-            &format!("/webhooks/{id}/test"),
-            None,
-        )
-        .await;
+    let (status, _) = server.elan_test(id).await;
     assert_eq!(status, 200);
     let logs = wait_for_logs(&server, &format!("/webhooks/{id}/logs"), 1).await;
     assert_eq!(logs[0]["status_code"], 302, "{}", logs[0]);
@@ -673,14 +631,7 @@ async fn a_custom_header_http_cannot_carry_fails_the_attempt_saying_why() {
         .await;
     assert_eq!(status, 201, "{created}");
     let id = created["id"].as_u64().expect("an id");
-    let (status, _) = server
-        .call(
-            Some("elan-key"),
-            Method::POST,
-            &format!("/webhooks/{id}/test"),
-            None,
-        )
-        .await;
+    let (status, _) = server.elan_test(id).await;
     assert_eq!(status, 200);
     let logs = wait_for_logs(&server, &format!("/webhooks/{id}/logs"), 1).await;
     assert!(

@@ -196,6 +196,14 @@ impl TestServer {
             .await
     }
 
+    /// `POST /webhooks/{id}/test` as ELAN's `elan-key` tenant: a `workflow.completed` delivery
+    /// is queued.
+    pub async fn elan_test(&self, id: impl std::fmt::Display) -> (u16, Value) {
+        let path = format!("/webhooks/{id}/test");
+        self.call(Some("elan-key"), reqwest::Method::POST, &path, None)
+            .await
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.url)
     }
