@@ -21,13 +21,15 @@ use serde_json::{Value, json};
 use crate::apis::flow_runs::{FlowRun, FlowRuns};
 use crate::delivery::{self, Delivery, DeliveryError, EmitError, Emitters, Engine, Notice};
 use crate::faults::{Faults, Rule as FaultRule};
-use crate::generated::{DOCUMENTS, OPERATIONS};
+use crate::generated::DOCUMENTS;
 use crate::journal::{
     Coverage, CoverageReport, Filter, Journal, Listing, Verdict, ViolationListing, Violations,
 };
 use crate::recorder::sink::Sink;
+use crate::router::{Catalog, ReloadStatus, Reloads};
 use crate::signing::constant_time_eq;
 use crate::store::Stores;
+use arc_swap::ArcSwap;
 
 pub struct Admin {
     /// The recorder, with `--record`: its `/received` API joins this one.
@@ -40,8 +42,10 @@ pub struct Admin {
     pub violations: Arc<Violations>,
     pub coverage: Arc<Coverage>,
     pub faults: Arc<Faults>,
-    /// The APIs being served (coverage reports only these).
-    pub served: Vec<&'static str>,
+    /// What is served (coverage reports only these; `/specs` shows the run-time documents).
+    pub catalog: Arc<ArcSwap<Catalog>>,
+    /// What became of each run-time document's last reload.
+    pub reloads: Arc<Reloads>,
     pub token: Option<String>,
 }
 
@@ -75,13 +79,14 @@ pub fn router(admin: Arc<Admin>) -> Router {
         .route("/deliveries/{id}/retry", post(retry_delivery))
         .route("/outbox", get(outbox))
         .route("/flow-runs", get(flow_runs))
+        .route("/specs", get(specs))
         .route("/openapi.json", get(own_document))
         .route("/openapi/{file}", get(bundled_document))
         .with_state(admin.clone())
         .merge(violations_routes(admin.violations.clone()))
         .merge(coverage_routes(
             admin.coverage.clone(),
-            admin.served.clone(),
+            admin.catalog.clone(),
         ))
         .merge(received)
         .layer(middleware::from_fn_with_state(admin, require_token))
@@ -169,7 +174,7 @@ async fn reset(
         parse(&body)?
     };
     if let Some(api) = &request.api
-        && !DOCUMENTS.iter().any(|d| d.api == api)
+        && !admin.catalog.load().served().contains(&api.as_str())
     {
         return Err(bad_request(format!("/api: unknown API {api:?}")));
     }
@@ -285,20 +290,22 @@ async fn clear_violations(State(violations): State<Arc<Violations>>) -> axum::Js
 }
 
 /// `/coverage` (GET, DELETE), to be nested under `/__admin`: shared by the mock server and
-/// `hookmock proxy`. Reports the operations of `served` APIs.
-pub fn coverage_routes(coverage: Arc<Coverage>, served: Vec<&'static str>) -> Router {
+/// `hookmock proxy`. Reports the operations of the APIs `catalog` serves.
+pub fn coverage_routes(coverage: Arc<Coverage>, catalog: Arc<ArcSwap<Catalog>>) -> Router {
     Router::new()
         .route("/coverage", get(coverage_report).delete(clear_coverage))
-        .with_state((coverage, Arc::new(served)))
+        .with_state((coverage, catalog))
 }
 
-type CoverageState = (Arc<Coverage>, Arc<Vec<&'static str>>);
+type CoverageState = (Arc<Coverage>, Arc<ArcSwap<Catalog>>);
 
 /// `GET /__admin/coverage`: which operations and documented responses the client exercised.
 async fn coverage_report(
-    State((coverage, served)): State<CoverageState>,
+    State((coverage, catalog)): State<CoverageState>,
 ) -> axum::Json<CoverageReport> {
-    axum::Json(coverage.report(OPERATIONS, |api| served.contains(&api)))
+    let catalog = catalog.load();
+    let served = catalog.served();
+    axum::Json(coverage.report(catalog.operations, |api| served.contains(&api)))
 }
 
 async fn clear_coverage(State((coverage, _)): State<CoverageState>) -> axum::Json<Cleared> {
@@ -415,6 +422,77 @@ async fn retry_delivery(
 /// `GET /__admin/outbox`: the notices of deliveries that exhausted their retries.
 async fn outbox(State(admin): State<Arc<Admin>>) -> axum::Json<Vec<Notice>> {
     axum::Json(admin.engine.outbox())
+}
+
+/// `GET /__admin/specs`: the documents loaded at run time and, for each operation, what the
+/// engine inferred it does (and from where), so a user can see why an answer looks as it does.
+async fn specs(State(admin): State<Arc<Admin>>) -> axum::Json<SpecsListing> {
+    let catalog = admin.catalog.load();
+    let documents = catalog
+        .documents
+        .iter()
+        .map(|doc| SpecListing {
+            api: doc.api.to_owned(),
+            title: doc.title.clone(),
+            openapi: doc.openapi.clone(),
+            files: doc.files.iter().map(|f| f.display().to_string()).collect(),
+            prefix: doc.prefix.clone(),
+            warnings: doc.warnings.clone(),
+            reload: admin.reloads.status(doc.api),
+            operations: catalog
+                .operations
+                .iter()
+                .enumerate()
+                .filter(|(_, op)| op.api == doc.api)
+                .filter_map(|(index, op)| {
+                    Some(OperationPlan {
+                        operation_id: op.operation_id.to_owned(),
+                        method: op.method.to_owned(),
+                        path: op.path.to_owned(),
+                        plan: serde_json::to_value(catalog.plan(index)?).ok()?,
+                    })
+                })
+                .collect(),
+        })
+        .collect();
+    axum::Json(SpecsListing {
+        bundled: catalog.bundled.iter().map(|a| (*a).to_owned()).collect(),
+        documents,
+    })
+}
+
+#[derive(Serialize, JsonSchema)]
+struct SpecsListing {
+    /// The bundled APIs served beside the documents.
+    bundled: Vec<String>,
+    documents: Vec<SpecListing>,
+}
+
+#[derive(Serialize, JsonSchema)]
+struct SpecListing {
+    api: String,
+    title: String,
+    openapi: String,
+    /// The document's file, then the files it references (all watched with `--watch`).
+    files: Vec<String>,
+    prefix: String,
+    /// What the engine assumed to serve the document as it is.
+    warnings: Vec<String>,
+    #[schemars(with = "Option<Value>")]
+    reload: Option<ReloadStatus>,
+    operations: Vec<OperationPlan>,
+}
+
+#[derive(Serialize, JsonSchema)]
+struct OperationPlan {
+    #[serde(rename = "operationId")]
+    operation_id: String,
+    method: String,
+    path: String,
+    /// `action` (create, list, read, replace, merge, delete, example), `collection`,
+    /// `id_field`, `id_style`, `envelope`, `pagination`, `parent`, `status`, `security`,
+    /// `source` (inferred or x-hookmock).
+    plan: Value,
 }
 
 /// `GET /__admin/flow-runs`: the Patchworks flows started through trigger URLs, newest first.

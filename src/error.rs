@@ -6,6 +6,8 @@
 
 use std::fmt;
 
+use axum::http::StatusCode;
+
 /// Where in a request a problem is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Location {
@@ -201,6 +203,31 @@ fn closest_hint(closest: &[String]) -> String {
 }
 
 impl ApiError {
+    /// The status this error answers with, where an API's shape does not say otherwise.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Invalid(_)
+            | ApiError::MalformedJson { .. }
+            | ApiError::BodyUnreadable(_)
+            | ApiError::BadPreference(_) => StatusCode::BAD_REQUEST,
+            ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::BodyTimedOut(_) => StatusCode::REQUEST_TIMEOUT,
+            ApiError::HeadersTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            ApiError::NotFound(_) | ApiError::NoRoute { .. } => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Injected(status) => {
+                StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+            }
+            ApiError::UnknownOperation(_) | ApiError::Unserializable(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        }
+    }
+
     /// The ways this error says the request broke its contract (none for the errors that are
     /// not about the contract: unknown resources, missing credentials, …).
     pub fn violations(&self) -> Vec<Violation> {

@@ -1,9 +1,11 @@
 //! hookmock: a stateful, contract-validating fake of webhook-management APIs.
 //!
-//! A request flows one way: [`router`] matches it against the route table that `build.rs`
-//! generated from `openapi/` ([`generated`]), [`validate`] checks it against its document, the
-//! vendor module in [`apis`] implements the operation on the [`store`], and the router renders
-//! the reply or the [`error`] in the vendor's shape, and records it in the [`journal`]. The
+//! A request flows one way: [`router`] matches it against the route table, the bundled
+//! operations `build.rs` generated from `openapi/` ([`generated`]) and those of documents loaded
+//! at run time ([`spec::load`]); [`validate`] checks it against its document; the vendor module
+//! in [`apis`] implements a bundled operation on the [`store`], the generic [`mock`] any other;
+//! and the router renders the reply or the [`error`] in the API's shape, and records it in the
+//! [`journal`]. The
 //! [`admin`] API reads the journal and exports, imports and resets the stores. Events go the
 //! same way down: a vendor module builds a message, [`delivery`] signs ([`signing`]) and sends it.
 //!
@@ -17,12 +19,14 @@
 //!    [`error`], [`spec`], [`context`], [`connection`], [`signing`], [`egress`], [`store`],
 //!    [`fixtures`];
 //! 2. the contract engine, read from the documents: [`generated`], [`request`], [`validate`],
-//!    [`prefer`], [`faults`];
+//!    [`shape`] (values that fit a schema), [`prefer`], [`faults`];
 //! 3. the stateful engines: [`delivery`], [`journal`], [`recorder`] (with its signature
-//!    verification and its HTTP side, `recorder::verify` and `recorder::sink`), [`persist`];
+//!    verification and its HTTP side, `recorder::verify` and `recorder::sink`), [`persist`],
+//!    and [`mock`], the generic one that serves any document with no code;
 //! 4. the vendor overrides: [`apis`], the only place an operation's behaviour is written;
 //! 5. the HTTP edge: [`limits`], [`router`], [`ui`], [`admin`], [`proxy`];
-//! 6. the assembly: [`server`], which wires the others from a configuration.
+//! 6. the assembly: [`server`], which wires the others from a configuration, and [`specs`],
+//!    which loads the documents given at run time and reloads them when they change.
 //!
 //! The command line (`src/bin/hookmock/`) uses the library and is not part of it.
 
@@ -39,6 +43,7 @@ pub mod fixtures;
 pub mod generated;
 pub mod journal;
 pub mod limits;
+pub mod mock;
 pub mod persist;
 pub mod prefer;
 pub mod proxy;
@@ -46,8 +51,10 @@ pub mod recorder;
 pub mod request;
 pub mod router;
 pub mod server;
+pub mod shape;
 pub mod signing;
 pub mod spec;
+pub mod specs;
 pub mod store;
 pub mod ui;
 pub mod validate;

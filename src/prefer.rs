@@ -4,10 +4,12 @@
 //! stateful fake answers.
 
 use axum::http::{HeaderMap, StatusCode};
-use serde_json::{Map, Value, json};
+use chrono::{DateTime, Utc};
+use serde_json::Value;
 
 use crate::error::ApiError;
 use crate::request::Reply;
+use crate::shape::Shaper;
 use crate::spec::Operation;
 
 /// What a `Prefer` header asks for.
@@ -40,7 +42,12 @@ pub fn requested(headers: &HeaderMap) -> Option<Preference> {
 }
 
 /// The documented response `preference` picks, from `doc` (the operation's document).
-pub fn respond(doc: &Value, op: &Operation, preference: &Preference) -> Result<Reply, ApiError> {
+pub fn respond(
+    doc: &Value,
+    op: &Operation,
+    preference: &Preference,
+    now: DateTime<Utc>,
+) -> Result<Reply, ApiError> {
     let documented: Vec<&str> = op.responses.iter().map(|r| r.status).collect();
     let refuse = |what: String| {
         ApiError::BadPreference(format!(
@@ -92,88 +99,12 @@ pub fn respond(doc: &Value, op: &Operation, preference: &Preference) -> Result<R
         }
         None => match media.get("example") {
             Some(example) => example.clone(),
-            None => generate(doc, doc.pointer(schema_pointer), 0),
+            None => {
+                Shaper { doc, now }.generate(doc.pointer(schema_pointer).unwrap_or(&Value::Null))
+            }
         },
     };
     Reply::json(status, &body)
-}
-
-/// A value that fits `schema`: its example, its first enum value, or the smallest value of its
-/// type that meets its constraints (required properties only).
-pub fn generate(doc: &Value, schema: Option<&Value>, depth: usize) -> Value {
-    let Some(mut schema) = schema else {
-        return Value::Null;
-    };
-    while let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
-        match doc.pointer(reference.trim_start_matches('#')) {
-            Some(target) if depth < 32 => schema = target,
-            _ => return Value::Null,
-        }
-    }
-    if let Some(example) = schema.get("example") {
-        return example.clone();
-    }
-    if let Some(first) = schema
-        .get("enum")
-        .and_then(|e| e.as_array())
-        .and_then(|e| e.iter().find(|v| !v.is_null()))
-    {
-        return first.clone();
-    }
-    if let Some(branch) = ["oneOf", "anyOf", "allOf"]
-        .iter()
-        .find_map(|k| schema.get(*k)?.as_array()?.first())
-    {
-        return generate(doc, Some(branch), depth + 1);
-    }
-    let min = |key: &str| schema.get(key).and_then(Value::as_u64).unwrap_or(0);
-    match schema.get("type").and_then(Value::as_str) {
-        Some("object") | None if schema.get("properties").is_some() => {
-            let required: Vec<&str> = schema
-                .get("required")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .collect();
-            let properties = schema.get("properties").and_then(Value::as_object);
-            let object: Map<String, Value> = required
-                .iter()
-                .map(|name| {
-                    (
-                        (*name).to_owned(),
-                        generate(doc, properties.and_then(|p| p.get(*name)), depth + 1),
-                    )
-                })
-                .collect();
-            Value::Object(object)
-        }
-        Some("object") => json!({}),
-        Some("array") => (0..min("minItems"))
-            .map(|_| generate(doc, schema.get("items"), depth + 1))
-            .collect(),
-        Some("integer") => json!(schema.get("minimum").and_then(Value::as_i64).unwrap_or(0)),
-        Some("number") => json!(schema.get("minimum").and_then(Value::as_f64).unwrap_or(0.0)),
-        Some("boolean") => json!(true),
-        Some("string") => json!(string_of_format(
-            schema.get("format").and_then(Value::as_str),
-            min("minLength")
-        )),
-        _ => Value::Null,
-    }
-}
-
-fn string_of_format(format: Option<&str>, min_length: u64) -> String {
-    match format {
-        Some("date-time") => "2025-01-15T10:30:00Z".to_owned(),
-        Some("date") => "2025-01-15".to_owned(),
-        Some("uri") => "https://example.com/".to_owned(),
-        Some("email") => "user@example.com".to_owned(),
-        Some("uuid") => "00000000-0000-4000-8000-000000000000".to_owned(),
-        _ => "x"
-            .repeat(usize::try_from(min_length.max(6)).unwrap_or(6))
-            .replace("xxxxxx", "string"),
-    }
 }
 
 #[cfg(test)]
@@ -202,7 +133,11 @@ mod tests {
                 .filter(|r| r.schema.is_some() && r.status.parse::<u16>().is_ok())
             {
                 let schema = response.schema.and_then(|p| doc.pointer(p));
-                let body = generate(&doc, schema, 0);
+                let shaper = Shaper {
+                    doc: &doc,
+                    now: chrono::Utc::now(),
+                };
+                let body = shaper.generate(schema.unwrap_or(&Value::Null));
                 let bytes = serde_json::to_vec(&body).expect("serialises");
                 let status = response.status.parse().expect("numeric");
                 let problems = contracts.check_response(index, status, response.media_type, &bytes);

@@ -15,10 +15,10 @@ use serde_json::json;
 
 use crate::context::Context;
 use crate::error::Violation;
-use crate::generated::DOCUMENTS;
 use crate::journal::{Coverage, RequestCopy, ViolationEntry, ViolationRecord, Violations};
-use crate::router::Routes;
-use crate::validate::{Contracts, Incoming};
+use crate::router::Catalog;
+use crate::validate::Incoming;
+use arc_swap::ArcSwap;
 
 /// The largest body passed through.
 const MAX_BODY: usize = 16 * 1024 * 1024;
@@ -27,39 +27,27 @@ pub struct Proxy {
     api: String,
     upstream: String,
     client: reqwest::Client,
-    routes: Routes,
-    contracts: Contracts,
+    catalog: Arc<ArcSwap<Catalog>>,
     violations: Arc<Violations>,
     coverage: Arc<Coverage>,
     context: Context,
 }
 
 /// The proxy for `api`, forwarding to `upstream` (scheme, host and optional base path), checking
-/// both ways with `routes` and `contracts` (the server compiles them, responses included).
-pub fn app(
-    api: &str,
-    upstream: &str,
-    routes: Routes,
-    contracts: Contracts,
-    journal_size: usize,
-) -> Router {
+/// both ways with `catalog` (the server builds it for `api` alone, responses included).
+pub fn app(api: &str, upstream: &str, catalog: Catalog, journal_size: usize) -> Router {
     let client = crate::wire::client_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap_or_default();
     let violations = Arc::new(Violations::new(journal_size));
     let coverage = Arc::new(Coverage::default());
-    let served = DOCUMENTS
-        .iter()
-        .map(|d| d.api)
-        .filter(|a| *a == api)
-        .collect();
+    let catalog = Arc::new(ArcSwap::from_pointee(catalog));
     let proxy = Proxy {
         api: api.to_owned(),
         upstream: upstream.trim_end_matches('/').to_owned(),
         client,
-        routes,
-        contracts,
+        catalog: catalog.clone(),
         violations: violations.clone(),
         coverage: coverage.clone(),
         context: Context::live(),
@@ -70,7 +58,7 @@ pub fn app(
         .nest(
             "/__admin",
             crate::admin::violations_routes(violations)
-                .merge(crate::admin::coverage_routes(coverage, served)),
+                .merge(crate::admin::coverage_routes(coverage, catalog)),
         )
 }
 
@@ -90,7 +78,8 @@ async fn forward(State(proxy): State<Arc<Proxy>>, request: axum::extract::Reques
             return (status, axum::Json(json!({ "error": error }))).into_response();
         }
     };
-    let route = proxy.routes.find(&parts.method, parts.uri.path()).ok();
+    let catalog = proxy.catalog.load_full();
+    let route = catalog.routes.find(&parts.method, parts.uri.path()).ok();
     let request_violations = match &route {
         Some(found) => {
             let incoming = Incoming {
@@ -99,7 +88,7 @@ async fn forward(State(proxy): State<Arc<Proxy>>, request: axum::extract::Reques
                 headers: &parts.headers,
                 body: &body,
             };
-            proxy
+            catalog
                 .contracts
                 .check_request(found.index, &incoming)
                 .err()
@@ -148,7 +137,7 @@ async fn forward(State(proxy): State<Arc<Proxy>>, request: axum::extract::Reques
             let content_type = answer_headers
                 .get(header::CONTENT_TYPE)
                 .and_then(|v| v.to_str().ok());
-            proxy
+            catalog
                 .contracts
                 .check_response(found.index, status.as_u16(), content_type, &answer)
         }
@@ -156,7 +145,7 @@ async fn forward(State(proxy): State<Arc<Proxy>>, request: axum::extract::Reques
     };
     let operation = route.as_ref().map(|f| f.operation.operation_id);
     if let Some(found) = &route {
-        proxy.coverage.record(found.index, status.as_u16());
+        proxy.coverage.record(found.operation, status.as_u16());
     }
     for (source, violations) in [
         ("request", &request_violations),

@@ -24,14 +24,18 @@ use crate::context::Context;
 use crate::delivery::{self, Emitters, Engine};
 use crate::faults::Faults;
 use crate::fixtures::{FixtureError, Fixtures};
-use crate::generated::{DOCUMENTS, OPERATIONS};
+use crate::generated::DOCUMENTS;
 use crate::journal::Journal;
 use crate::journal::{Coverage, Violations};
 use crate::recorder::sink::{Sink, capture};
 use crate::recorder::{self, Fsync, Recorder, RecorderError};
-use crate::router::{Edge, Routes, handle};
+use crate::router::{Catalog, CatalogError, Reloads, Settings};
+use crate::router::{Edge, handle};
+use crate::spec::load::LoadError;
+use crate::specs::SpecSource;
 use crate::store::Stores;
-use crate::validate::{CompileError, Contracts};
+use crate::validate::CompileError;
+use arc_swap::ArcSwap;
 
 /// What `hookmock serve` is told on its command line.
 #[derive(Debug, Clone)]
@@ -66,6 +70,12 @@ pub struct Config {
     pub record: Option<recorder::Settings>,
     /// `--state-file FILE`: the stores loaded from it at start and saved to it after changes.
     pub state_file: Option<PathBuf>,
+    /// `--spec`: documents served beside (or, without `bundled`, instead of) the bundled ones.
+    pub specs: Vec<SpecSource>,
+    /// Serve the bundled vendor APIs (`--no-bundled` turns them off).
+    pub bundled: bool,
+    /// `--watch`: reload the `--spec` documents when their files change.
+    pub watch: bool,
 }
 
 impl Default for Config {
@@ -87,6 +97,9 @@ impl Default for Config {
             state_file: None,
             strict: false,
             latency: None,
+            specs: Vec::new(),
+            bundled: true,
+            watch: false,
         }
     }
 }
@@ -101,6 +114,10 @@ pub enum StartError {
     Fixtures(#[from] FixtureError),
     #[error("the route table is inconsistent: {0}")]
     Routes(#[from] crate::router::RouteConflict),
+    #[error(transparent)]
+    Spec(#[from] LoadError),
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
     #[error(transparent)]
     Recorder(#[from] RecorderError),
     #[error("cannot listen on {0}: {1}")]
@@ -126,7 +143,9 @@ pub fn app(config: &Config) -> Result<App, StartError> {
     for name in &config.apis {
         known_api(name)?;
     }
-    let serves = |api: &str| config.apis.is_empty() || config.apis.iter().any(|a| a == api);
+    let serves = |api: &str| {
+        config.bundled && (config.apis.is_empty() || config.apis.iter().any(|a| a == api))
+    };
     let context = Arc::new(match config.clock {
         Some(at) => Context::frozen(at),
         None => Context::live(),
@@ -146,10 +165,38 @@ pub fn app(config: &Config) -> Result<App, StartError> {
     let violations = Arc::new(Violations::new(config.journal_size));
     let coverage = Arc::new(Coverage::default());
     let faults = Arc::new(Faults::new(config.latency.clone()));
+    let settings = Settings {
+        bundled: DOCUMENTS
+            .iter()
+            .map(|d| d.api)
+            .filter(|a| serves(a))
+            .collect(),
+        responses: config.validate_responses,
+        strict: config.strict,
+    };
+    let documents = crate::specs::load_all(&config.specs)?;
+    for doc in &documents {
+        wiring
+            .stores
+            .add(doc.loaded.api, "collections", doc.state.clone());
+    }
+    let reloads = Arc::new(Reloads::default());
+    let loaded_at = crate::clock::format(context.now());
+    for doc in &documents {
+        reloads.loaded(doc.loaded.api, loaded_at.clone());
+    }
+    let catalog = Arc::new(ArcSwap::from_pointee(Catalog::build(&settings, documents)?));
+    if config.watch && !config.specs.is_empty() {
+        crate::specs::watch(
+            catalog.clone(),
+            settings,
+            config.specs.clone(),
+            reloads.clone(),
+            context.clone(),
+        );
+    }
     let edge = Edge {
-        routes: Routes::new(OPERATIONS, serves)?,
-        contracts: Contracts::compile(DOCUMENTS, OPERATIONS, config.validate_responses)?
-            .strict(config.strict),
+        catalog: catalog.clone(),
         apis,
         context: context.clone(),
         journal: journal.clone(),
@@ -185,11 +232,8 @@ pub fn app(config: &Config) -> Result<App, StartError> {
         violations,
         coverage,
         faults,
-        served: DOCUMENTS
-            .iter()
-            .map(|d| d.api)
-            .filter(|api| serves(api))
-            .collect(),
+        catalog,
+        reloads,
         token: config.admin_token.clone(),
     });
     let router = Router::new()
@@ -218,8 +262,15 @@ fn known_api(name: &str) -> Result<(), StartError> {
     if DOCUMENTS.iter().any(|d| d.api == name) {
         return Ok(());
     }
-    let known: Vec<&str> = DOCUMENTS.iter().map(|d| d.api).collect();
-    Err(StartError::UnknownApi(name.to_owned(), known.join(", ")))
+    Err(StartError::UnknownApi(name.to_owned(), bundled_names()))
+}
+
+fn bundled_names() -> String {
+    DOCUMENTS
+        .iter()
+        .map(|d| d.api)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The recorder of `settings` behind its HTTP handlers, capturing below `prefix`; with
@@ -305,19 +356,37 @@ impl Bound {
         Self::bind(router, engine, closing, addr).await
     }
 
-    /// `hookmock proxy` on `addr`: `api`'s requests forwarded to `upstream`, both ways checked.
+    /// `hookmock proxy` on `addr`: `api`'s requests forwarded to `upstream`, both ways
+    /// checked; `api` is a bundled API, or the document of `spec`.
     pub async fn proxy(
-        api: &str,
+        api: Option<&str>,
+        spec: Option<&SpecSource>,
         upstream: &str,
         addr: SocketAddr,
         journal_size: usize,
     ) -> Result<Self, StartError> {
-        known_api(api)?;
-        let routes = Routes::new(OPERATIONS, |a| a == api)?;
-        let contracts = Contracts::compile(DOCUMENTS, OPERATIONS, true)?;
+        let documents = crate::specs::load_all(&spec.cloned().into_iter().collect::<Vec<_>>())?;
+        let name = match (api, documents.first()) {
+            (Some(api), _) => {
+                known_api(api)?;
+                api.to_owned()
+            }
+            (None, Some(doc)) => doc.loaded.api.to_owned(),
+            (None, None) => return Err(StartError::UnknownApi(String::new(), bundled_names())),
+        };
+        let settings = Settings {
+            bundled: DOCUMENTS
+                .iter()
+                .map(|d| d.api)
+                .filter(|a| *a == name)
+                .collect(),
+            responses: true,
+            strict: false,
+        };
+        let catalog = Catalog::build(&settings, documents)?;
         let engine = Engine::start(Arc::new(Context::live()), delivery::Settings::default());
         Self::bind(
-            crate::proxy::app(api, upstream, routes, contracts, journal_size),
+            crate::proxy::app(&name, upstream, catalog, journal_size),
             engine,
             Closing::default(),
             addr,

@@ -31,6 +31,32 @@ pub enum CompileError {
     },
 }
 
+/// The JSON Schema dialect of a document's schemas.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// OpenAPI 3.0: draft 4, after `nullable` is rewritten.
+    OpenApi30,
+    /// OpenAPI 3.1: JSON Schema 2020-12.
+    OpenApi31,
+}
+
+impl Dialect {
+    fn draft(self) -> Draft {
+        match self {
+            Dialect::OpenApi30 => Draft::Draft4,
+            Dialect::OpenApi31 => Draft::Draft202012,
+        }
+    }
+}
+
+/// A document whose operations are compiled.
+pub struct Source {
+    pub api: &'static str,
+    /// The document, `nullable` already rewritten for 3.0.
+    pub document: Value,
+    pub dialect: Dialect,
+}
+
 /// The compiled contract of every operation, index-aligned with the route table.
 pub struct Contracts {
     operations: Vec<OperationContract>,
@@ -44,6 +70,8 @@ struct OperationContract {
     operation: &'static Operation,
     params: Vec<ParamContract>,
     body: Option<Validator>,
+    /// How a form-encoded body's fields are typed (empty for other media types).
+    form_fields: HashMap<String, Kind>,
     /// Compiled only when response validation is asked for.
     responses: Vec<(ResponseDef, Option<Validator>)>,
 }
@@ -87,37 +115,40 @@ pub struct Checked {
 }
 
 impl Contracts {
-    /// Compiles the validators of `operations`. With `responses`, the documented response
-    /// schemas are compiled too, for [`Self::check_response`].
+    /// Compiles the validators of the bundled `operations`. With `responses`, the documented
+    /// response schemas are compiled too, for [`Self::check_response`].
     pub fn compile(
         documents: &[Document],
         operations: &'static [Operation],
         responses: bool,
     ) -> Result<Self, CompileError> {
-        let mut docs = HashMap::new();
-        for doc in documents {
-            let mut value: Value =
-                serde_json::from_str(doc.source).map_err(|e| CompileError::Document {
-                    api: doc.api,
+        Self::compile_sources(sources_of(documents)?, operations, responses)
+    }
+
+    /// Compiles the validators of `operations` against `sources`, the documents they come
+    /// from, each in its own dialect.
+    pub fn compile_sources(
+        sources: Vec<Source>,
+        operations: &'static [Operation],
+        responses: bool,
+    ) -> Result<Self, CompileError> {
+        let mut registries = HashMap::new();
+        for source in &sources {
+            let registry = jsonschema::Registry::new()
+                .draft(source.dialect.draft())
+                .extend([(document_uri(source.api), source.document.clone())])
+                .and_then(|builder| builder.prepare())
+                .map_err(|e| CompileError::Document {
+                    api: source.api,
                     reason: e.to_string(),
                 })?;
-            json_schema::rewrite_nullable(&mut value);
-            docs.insert(doc.api, value);
+            registries.insert(source.api, (registry, source.dialect.draft()));
         }
-        let registry = jsonschema::Registry::new()
-            .draft(Draft::Draft4)
-            .extend(
-                docs.iter()
-                    .map(|(api, value)| (document_uri(api), value.clone())),
-            )
-            .and_then(|builder| builder.prepare())
-            .map_err(|e| CompileError::Document {
-                api: "*",
-                reason: e.to_string(),
-            })?;
+        let docs: HashMap<&'static str, Value> =
+            sources.into_iter().map(|s| (s.api, s.document)).collect();
         let compiler = SchemaCompiler {
             docs: &docs,
-            registry: &registry,
+            registries: &registries,
         };
         let operations = operations
             .iter()
@@ -210,6 +241,26 @@ impl Contracts {
     }
 }
 
+/// The bundled documents as sources: OpenAPI 3.0, `nullable` rewritten.
+pub fn sources_of(documents: &[Document]) -> Result<Vec<Source>, CompileError> {
+    documents
+        .iter()
+        .map(|doc| {
+            let mut document: Value =
+                serde_json::from_str(doc.source).map_err(|e| CompileError::Document {
+                    api: doc.api,
+                    reason: e.to_string(),
+                })?;
+            json_schema::rewrite_nullable(&mut document);
+            Ok(Source {
+                api: doc.api,
+                document,
+                dialect: Dialect::OpenApi30,
+            })
+        })
+        .collect()
+}
+
 fn document_uri(api: &str) -> String {
     format!("urn:hookmock:{api}")
 }
@@ -217,7 +268,7 @@ fn document_uri(api: &str) -> String {
 /// Compiles schemas found by JSON pointer in the registered documents.
 struct SchemaCompiler<'a> {
     docs: &'a HashMap<&'static str, Value>,
-    registry: &'a jsonschema::Registry<'a>,
+    registries: &'a HashMap<&'static str, (jsonschema::Registry<'a>, Draft)>,
 }
 
 impl SchemaCompiler<'_> {
@@ -240,6 +291,15 @@ impl SchemaCompiler<'_> {
             })
             .collect::<Result<_, CompileError>>()?;
         let body = op.body.map(|b| self.validator(op, b.schema)).transpose()?;
+        let form_fields = match op.body {
+            Some(b) if b.media_type == FORM => {
+                match self.shape(op.api, self.resolve(op.api, b.schema)) {
+                    Shape::Object(kinds) => kinds,
+                    _ => HashMap::new(),
+                }
+            }
+            _ => HashMap::new(),
+        };
         let responses = if responses {
             op.responses
                 .iter()
@@ -252,6 +312,7 @@ impl SchemaCompiler<'_> {
             operation: op,
             params,
             body,
+            form_fields,
             responses,
         })
     }
@@ -263,9 +324,18 @@ impl SchemaCompiler<'_> {
     ) -> Result<Validator, CompileError> {
         let reference =
             json!({ "$ref": format!("{}#{}", document_uri(op.api), fragment(pointer)) });
+        let (registry, draft) =
+            self.registries
+                .get(op.api)
+                .ok_or_else(|| CompileError::Schema {
+                    api: op.api,
+                    operation: op.operation_id,
+                    pointer,
+                    reason: "its document was not given".to_owned(),
+                })?;
         jsonschema::options()
-            .with_draft(Draft::Draft4)
-            .with_registry(self.registry)
+            .with_draft(*draft)
+            .with_registry(registry)
             .should_validate_formats(true)
             .with_format("uuid", |s: &str| uuid::Uuid::parse_str(s).is_ok())
             .build(&reference)
@@ -752,17 +822,14 @@ impl OperationContract {
                 expected: declared.media_type,
             });
         }
-        // serde_json keeps the last of duplicate keys silently; a client sending two is told.
-        let UniqueKeys(body) = serde_json::from_slice(incoming.body).map_err(|e| {
-            // serde_json's message ends with its own " at line L column C"; say it once.
-            let suffix = format!(" at line {} column {}", e.line(), e.column());
-            let reason = e.to_string().trim_end_matches(&suffix).to_owned();
-            ApiError::MalformedJson {
-                line: e.line(),
-                column: e.column(),
-                reason,
-            }
-        })?;
+        let body = if declared.media_type == FORM {
+            self.form_body(incoming.body)
+        } else if is_json(declared.media_type) {
+            json_body(incoming.body)?
+        } else {
+            // Multipart, text, binary: the media type is checked, the content is not read.
+            return Ok(None);
+        };
         for error in validator.iter_errors(&body).take(MAX_VIOLATIONS) {
             violations.push(Violation::schema(
                 Location::Body(error.instance_path().as_str().to_owned()),
@@ -772,6 +839,44 @@ impl OperationContract {
         Ok(Some(body))
     }
 }
+
+/// The JSON body, refused with where it breaks when it does not parse or repeats a key.
+fn json_body(bytes: &[u8]) -> Result<Value, ApiError> {
+    // serde_json keeps the last of duplicate keys silently; a client sending two is told.
+    let UniqueKeys(body) = serde_json::from_slice(bytes).map_err(|e| {
+        // serde_json's message ends with its own " at line L column C"; say it once.
+        let suffix = format!(" at line {} column {}", e.line(), e.column());
+        let reason = e.to_string().trim_end_matches(&suffix).to_owned();
+        ApiError::MalformedJson {
+            line: e.line(),
+            column: e.column(),
+            reason,
+        }
+    })?;
+    Ok(body)
+}
+
+impl OperationContract {
+    /// A form-encoded body as the object its schema describes: fields coerced to their
+    /// declared types, a repeated field collected into an array.
+    fn form_body(&self, bytes: &[u8]) -> Value {
+        let mut object = Map::new();
+        for (name, text) in form_urlencoded::parse(bytes) {
+            let kind = self.form_fields.get(name.as_ref()).copied();
+            let value = coerce(kind.unwrap_or(Kind::String), &text);
+            match object.get_mut(name.as_ref()) {
+                Some(Value::Array(items)) => items.push(value),
+                Some(first) => *first = Value::Array(vec![first.take(), value]),
+                None => {
+                    object.insert(name.into_owned(), value);
+                }
+            }
+        }
+        Value::Object(object)
+    }
+}
+
+const FORM: &str = "application/x-www-form-urlencoded";
 
 /// Whether a request's `Content-Type` fits the declared media type. Parameters (`; charset=…`)
 /// are ignored, and the JSON family is interchangeable: a server declaring

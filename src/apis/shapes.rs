@@ -33,28 +33,11 @@ impl ErrorStyle {
     }
 }
 
-/// The status `error` answers with in `style`.
+/// The status `error` answers with in `style`: the vendors differ only on validation errors.
 fn status(error: &ApiError, style: ErrorStyle) -> StatusCode {
     match error {
-        ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
         ApiError::Invalid(violations) => validation_status(style, violations),
-        ApiError::MalformedJson { .. }
-        | ApiError::BodyUnreadable(_)
-        | ApiError::BadPreference(_) => StatusCode::BAD_REQUEST,
-        ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-        ApiError::BodyTimedOut(_) => StatusCode::REQUEST_TIMEOUT,
-        ApiError::HeadersTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-        ApiError::NotFound(_) | ApiError::NoRoute { .. } => StatusCode::NOT_FOUND,
-        ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-        ApiError::Conflict(_) => StatusCode::CONFLICT,
-        ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-        ApiError::Injected(status) => {
-            StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
-        }
-        ApiError::UnknownOperation(_) | ApiError::Unserializable(_) => {
-            StatusCode::INTERNAL_SERVER_ERROR
-        }
+        other => other.status(),
     }
 }
 

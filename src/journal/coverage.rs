@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 /// How often each operation answered each status: what a client's test run exercised.
 #[derive(Debug, Default)]
 pub struct Coverage {
-    counts: Mutex<std::collections::BTreeMap<(usize, u16), u64>>,
+    /// (API, operation ID, status) → answers. Keyed by names, not table positions: a document
+    /// reloaded at run time moves the positions.
+    counts: Mutex<std::collections::BTreeMap<(&'static str, &'static str, u16), u64>>,
 }
 
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
@@ -39,12 +41,12 @@ pub struct OperationCoverage {
 }
 
 impl Coverage {
-    pub fn record(&self, operation: usize, status: u16) {
+    pub fn record(&self, operation: &crate::spec::Operation, status: u16) {
         *self
             .counts
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .entry((operation, status))
+            .entry((operation.api, operation.operation_id, status))
             .or_default() += 1;
     }
 
@@ -67,16 +69,13 @@ impl Coverage {
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
         let mut report = Vec::new();
-        for (index, op) in operations
-            .iter()
-            .enumerate()
-            .filter(|(_, op)| serves(op.api))
-        {
+        for op in operations.iter().filter(|op| serves(op.api)) {
             let documented: Vec<String> =
                 op.responses.iter().map(|r| r.status.to_owned()).collect();
             let mut exercised = std::collections::BTreeMap::new();
             let mut undocumented = std::collections::BTreeMap::new();
-            for ((_, status), n) in counts.range((index, 0)..=(index, u16::MAX)) {
+            let range = (op.api, op.operation_id, 0)..=(op.api, op.operation_id, u16::MAX);
+            for ((_, _, status), n) in counts.range(range) {
                 match documented_code(&documented, *status) {
                     Some(code) => *exercised.entry(code).or_default() += n,
                     None => *undocumented.entry(status.to_string()).or_default() += n,

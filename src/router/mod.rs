@@ -21,11 +21,18 @@ use crate::faults::{Break, Faults, Rule as FaultRule, Target};
 use crate::journal::{
     Coverage, Entry, Journal, RequestCopy, Verdict, ViolationEntry, ViolationRecord, Violations,
 };
+use crate::mock::Call;
+use crate::mock::infer::Security;
 use crate::request::{Reply, Request};
 use crate::spec::Operation;
-use crate::validate::{Contracts, Incoming};
+use crate::validate::Incoming;
+use arc_swap::ArcSwap;
 
+mod catalog;
 mod table;
+pub use catalog::{
+    Catalog, CatalogError, Incoming as IncomingDocument, ReloadStatus, Reloads, Served, Settings,
+};
 pub use table::{Found, Miss, RouteConflict, Routes};
 
 /// The most header bytes (names and values) a request may carry.
@@ -33,8 +40,8 @@ const MAX_HEADER_BYTES: usize = 64 * 1024;
 
 /// Everything a request needs, shared by all requests.
 pub struct Edge {
-    pub routes: Routes,
-    pub contracts: Contracts,
+    /// What is served; swapped whole when a run-time document is reloaded.
+    pub catalog: Arc<ArcSwap<Catalog>>,
     pub apis: Apis,
     pub context: Arc<Context>,
     pub journal: Arc<Journal>,
@@ -62,7 +69,8 @@ struct Outcome {
 pub async fn handle(State(edge): State<Arc<Edge>>, request: axum::extract::Request) -> Response {
     let started = Instant::now();
     let (parts, body) = request.into_parts();
-    let route = edge.routes.find(&parts.method, parts.uri.path());
+    let catalog = edge.catalog.load_full();
+    let route = catalog.routes.find(&parts.method, parts.uri.path());
     let fault = edge.fault_for(&parts, &route).await;
     let mut outcome = match (route, fault.as_ref().and_then(|f| f.status)) {
         (Ok(found), Some(status)) => {
@@ -78,7 +86,7 @@ pub async fn handle(State(edge): State<Arc<Edge>>, request: axum::extract::Reque
                 result: Err(ApiError::Injected(status)),
             }
         }
-        (Ok(found), None) => edge.call(found, &parts, body).await,
+        (Ok(found), None) => edge.call(&catalog, found, &parts, body).await,
         (Err(miss), _) => Outcome {
             api: miss.api,
             found: None,
@@ -90,9 +98,19 @@ pub async fn handle(State(edge): State<Arc<Edge>>, request: axum::extract::Reque
     // The answer's bytes move into `rendered`; what `observe` reads of a success is there.
     let rendered = match &mut outcome.result {
         Ok(reply) => render_reply(outcome.found.map(|(_, op)| op), reply),
-        Err(error) => render_error(outcome.api, parts.uri.path(), error, edge.context.now()),
+        Err(error) => {
+            let operation = outcome.found.map(|(_, op)| op);
+            render_error(
+                &catalog,
+                outcome.api,
+                operation,
+                parts.uri.path(),
+                error,
+                edge.context.now(),
+            )
+        }
     };
-    edge.observe(&parts, outcome, &rendered, started.elapsed());
+    edge.observe(&catalog, &parts, outcome, &rendered, started.elapsed());
     match fault.and_then(|f| f.connection) {
         Some(broken) => break_connection(broken, rendered, &parts),
         None => rendered.into_response(),
@@ -138,7 +156,14 @@ impl Edge {
     /// Everything kept about a request once it is answered: the log line, the journal, the
     /// coverage counters, and the violations of the request and (with `--validate-responses`)
     /// of the answer.
-    fn observe(&self, parts: &Parts, outcome: Outcome, rendered: &Rendered, elapsed: Duration) {
+    fn observe(
+        &self,
+        catalog: &Catalog,
+        parts: &Parts,
+        outcome: Outcome,
+        rendered: &Rendered,
+        elapsed: Duration,
+    ) {
         let status = rendered.status.as_u16();
         let operation = outcome.found.map(|(_, op)| op.operation_id);
         let request_violations = outcome
@@ -148,7 +173,7 @@ impl Edge {
             .map(ApiError::violations)
             .unwrap_or_default();
         let response_violations = match outcome.found {
-            Some((index, _)) if self.validate_responses => self.contracts.check_response(
+            Some((index, _)) if self.validate_responses => catalog.contracts.check_response(
                 index,
                 status,
                 Some(rendered.media_type),
@@ -168,8 +193,8 @@ impl Edge {
             latency_us = elapsed.as_micros() as u64,
             "request"
         );
-        if let Some((index, _)) = outcome.found {
-            self.coverage.record(index, status);
+        if let Some((_, op)) = outcome.found {
+            self.coverage.record(op, status);
         }
         let now = self.context.now();
         for (source, violations) in [
@@ -233,7 +258,7 @@ impl Edge {
 
 impl Edge {
     /// Authenticates, reads, validates and dispatches a request matched to `found`.
-    async fn call(&self, found: Found, parts: &Parts, body: Body) -> Outcome {
+    async fn call(&self, catalog: &Catalog, found: Found, parts: &Parts, body: Body) -> Outcome {
         let (index, op) = (found.index, found.operation);
         let mut outcome = Outcome {
             api: Some(op.api),
@@ -242,7 +267,11 @@ impl Edge {
             body: None,
             result: Ok(Reply::no_content()),
         };
-        let tenant = match authenticate(&parts.headers, &self.tokens) {
+        let credential = match catalog.plan(index) {
+            Some(plan) => credential(parts, &plan.security, &self.tokens),
+            None => authenticate(&parts.headers, &self.tokens),
+        };
+        let tenant = match credential {
             Ok(tenant) => tenant,
             Err(error) => {
                 return Outcome {
@@ -276,7 +305,7 @@ impl Edge {
             }
         };
         outcome.result = self
-            .validate_and_dispatch(found, parts, &bytes, tenant)
+            .validate_and_dispatch(catalog, found, parts, &bytes, tenant)
             .await;
         outcome.body = Some(bytes);
         outcome
@@ -284,6 +313,7 @@ impl Edge {
 
     async fn validate_and_dispatch(
         &self,
+        catalog: &Catalog,
         found: Found,
         parts: &Parts,
         body: &[u8],
@@ -295,14 +325,14 @@ impl Edge {
             headers: &parts.headers,
             body,
         };
-        let checked = self.contracts.check_request(found.index, &incoming)?;
+        let checked = catalog.contracts.check_request(found.index, &incoming)?;
+        let doc = catalog
+            .contracts
+            .document(found.operation.api)
+            .unwrap_or(&serde_json::Value::Null);
         // `Prefer: code=…` answers with a documented response instead of the stateful fake.
         if let Some(preference) = crate::prefer::requested(&parts.headers) {
-            let doc = self
-                .contracts
-                .document(found.operation.api)
-                .unwrap_or(&serde_json::Value::Null);
-            return crate::prefer::respond(doc, found.operation, &preference);
+            return crate::prefer::respond(doc, found.operation, &preference, self.context.now());
         }
         let request = Request {
             operation: found.operation,
@@ -313,13 +343,30 @@ impl Edge {
             params: checked.params,
             body: checked.body,
         };
-        self.apis.dispatch(found.index, request).await
+        match (
+            catalog.plan(found.index),
+            catalog.document(found.operation.api),
+        ) {
+            (Some(plan), Some(served)) => served.state.answer(&Call {
+                doc,
+                operation: found.operation,
+                plan,
+                request: &request,
+                context: &self.context,
+            }),
+            _ => self.apis.dispatch(found.index, request).await,
+        }
     }
 }
 
 /// The credential in `Authorization`, without a `Bearer` scheme: it names the tenant. With
 /// `--token`, only those credentials are accepted.
 fn authenticate(headers: &HeaderMap, allowed: &[String]) -> Result<String, ApiError> {
+    check_allowed(bearer(headers)?, allowed)
+}
+
+/// The credential in `Authorization`, its scheme (`Bearer`, `Basic`, …) taken off.
+fn bearer(headers: &HeaderMap) -> Result<String, ApiError> {
     let value = headers.get(header::AUTHORIZATION).ok_or_else(|| {
         ApiError::Unauthenticated("the Authorization header is missing".to_owned())
     })?;
@@ -330,7 +377,11 @@ fn authenticate(headers: &HeaderMap, allowed: &[String]) -> Result<String, ApiEr
         })?
         .trim();
     let token = match text.split_once(' ') {
-        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
+        Some((scheme, rest))
+            if scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("basic") =>
+        {
+            rest.trim()
+        }
         _ => text,
     };
     if token.is_empty() || token.eq_ignore_ascii_case("bearer") {
@@ -338,6 +389,11 @@ fn authenticate(headers: &HeaderMap, allowed: &[String]) -> Result<String, ApiEr
             "the Authorization header carries no credential".to_owned(),
         ));
     }
+    Ok(token.to_owned())
+}
+
+/// `token`, if `--token` accepts it (without `--token`, any is).
+fn check_allowed(token: String, allowed: &[String]) -> Result<String, ApiError> {
     if !allowed.is_empty()
         && !allowed
             .iter()
@@ -347,7 +403,41 @@ fn authenticate(headers: &HeaderMap, allowed: &[String]) -> Result<String, ApiEr
             "invalid or expired access token".to_owned(),
         ));
     }
-    Ok(token.to_owned())
+    Ok(token)
+}
+
+/// The credential of a run-time operation, read where its document's security schemes put it
+/// (with `--token`, only those are accepted); `anonymous` where the document requires none and
+/// none was sent.
+fn credential(parts: &Parts, security: &Security, allowed: &[String]) -> Result<String, ApiError> {
+    let query = parts.uri.query().unwrap_or_default();
+    let found = security
+        .sources
+        .iter()
+        .find_map(|source| match source.split_once(':') {
+            Some(("header", name)) => parts.headers.get(name)?.to_str().ok().map(str::to_owned),
+            Some(("query", name)) => form_urlencoded::parse(query.as_bytes())
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.into_owned()),
+            _ => bearer(&parts.headers).ok(),
+        });
+    match found {
+        Some(token) => check_allowed(token, allowed),
+        None if security.required => Err(ApiError::Unauthenticated(format!(
+            "this operation needs a credential: {}",
+            security
+                .sources
+                .iter()
+                .map(|s| match s.split_once(':') {
+                    Some(("header", name)) => format!("header {name}"),
+                    Some(("query", name)) => format!("query parameter {name}"),
+                    _ => "Authorization".to_owned(),
+                })
+                .collect::<Vec<_>>()
+                .join(" or ")
+        ))),
+        None => Ok("anonymous".to_owned()),
+    }
 }
 
 async fn read_body(body: Body, limit: usize) -> Result<axum::body::Bytes, ApiError> {
@@ -410,21 +500,37 @@ fn render_reply(operation: Option<&Operation>, reply: &mut Reply) -> Rendered {
     }
 }
 
-fn render_error(api: Option<&str>, path: &str, error: &ApiError, now: DateTime<Utc>) -> Rendered {
-    let style = api.map(apis::error_style).unwrap_or(ErrorStyle::Laravel);
-    let (status, body) = shapes::render(style, error, path, now);
-    if status.is_server_error() {
-        tracing::error!(%error, "server error");
-    }
+fn render_error(
+    catalog: &Catalog,
+    api: Option<&str>,
+    operation: Option<&Operation>,
+    path: &str,
+    error: &ApiError,
+    now: DateTime<Utc>,
+) -> Rendered {
     let allow = match error {
         ApiError::MethodNotAllowed { allow, .. } => Some(allow.join(", ")),
         _ => None,
     };
+    let bundled = api.is_some_and(|api| catalog.bundled.contains(&api));
+    let (status, media_type, body) = if bundled || (api.is_none() && !catalog.bundled.is_empty()) {
+        let style = api.map(apis::error_style).unwrap_or(ErrorStyle::Laravel);
+        let (status, body) = shapes::render(style, error, path, now);
+        (status, style.media_type(), Some(body))
+    } else {
+        let doc = api.and_then(|api| catalog.contracts.document(api));
+        crate::mock::documented_error(doc, operation, error, now)
+    };
+    if status.is_server_error() {
+        tracing::error!(%error, "server error");
+    }
     Rendered {
         status,
-        media_type: style.media_type(),
+        media_type,
         // A Value has string keys only: it always serialises.
-        body: crate::request::to_json(&body).unwrap_or_default(),
+        body: body
+            .map(|b| crate::request::to_json(&b).unwrap_or_default())
+            .unwrap_or_default(),
         allow,
     }
 }

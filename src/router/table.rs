@@ -11,17 +11,20 @@ use crate::spec::Operation;
 const CLOSEST_ROUTES: usize = 3;
 
 /// Path templates → operations, for the APIs being served.
+///
+/// Templates are matched by their shape: `/pets/{id}` and `/pets/{petId}` are one route whose
+/// parameters each operation names its own way (matchit refuses two names for one segment).
 pub struct Routes {
     matcher: matchit::Router<usize>,
     paths: Vec<PathRoutes>,
     operations: &'static [Operation],
 }
 
-/// The operations that share one path template.
+/// The operations that share one path shape.
 struct PathRoutes {
     template: &'static str,
     api: &'static str,
-    /// (method, index into `OPERATIONS`)
+    /// (method, index into the operations)
     methods: Vec<(&'static str, usize)>,
 }
 
@@ -40,14 +43,28 @@ pub struct Miss {
     pub error: ApiError,
 }
 
-/// Two operations whose path templates cannot both be routed.
+/// Two operations that a request could not tell apart, or a template matchit cannot route.
 #[derive(Debug, thiserror::Error)]
-#[error("{api}.{operation_id}: route {path}: {reason}")]
-pub struct RouteConflict {
-    pub api: &'static str,
-    pub operation_id: &'static str,
-    pub path: &'static str,
-    pub reason: matchit::InsertError,
+pub enum RouteConflict {
+    #[error(
+        "{method} {path} is routed twice: {first_api}.{first} ({first_path}) and {second_api}.{second}"
+    )]
+    Twice {
+        method: &'static str,
+        path: &'static str,
+        first_api: &'static str,
+        first: &'static str,
+        first_path: &'static str,
+        second_api: &'static str,
+        second: &'static str,
+    },
+    #[error("{api}.{operation_id}: route {path}: {reason}")]
+    Unroutable {
+        api: &'static str,
+        operation_id: &'static str,
+        path: &'static str,
+        reason: matchit::InsertError,
+    },
 }
 
 impl Routes {
@@ -61,30 +78,49 @@ impl Routes {
             paths: Vec::new(),
             operations,
         };
+        let mut shapes: std::collections::HashMap<String, usize> = Default::default();
         for (index, op) in operations
             .iter()
             .enumerate()
             .filter(|(_, op)| serve(op.api))
         {
-            match routes.paths.iter_mut().find(|p| p.template == op.path) {
-                Some(entry) => entry.methods.push((op.method, index)),
-                None => {
-                    routes
-                        .matcher
-                        .insert(op.path, routes.paths.len())
-                        .map_err(|reason| RouteConflict {
-                            api: op.api,
-                            operation_id: op.operation_id,
-                            path: op.path,
-                            reason,
-                        })?;
-                    routes.paths.push(PathRoutes {
-                        template: op.path,
+            let shape = matcher_template(op.path);
+            let Some(&entry) = shapes.get(&shape) else {
+                routes
+                    .matcher
+                    .insert(shape.clone(), routes.paths.len())
+                    .map_err(|reason| RouteConflict::Unroutable {
                         api: op.api,
-                        methods: vec![(op.method, index)],
-                    });
-                }
+                        operation_id: op.operation_id,
+                        path: op.path,
+                        reason,
+                    })?;
+                shapes.insert(shape, routes.paths.len());
+                routes.paths.push(PathRoutes {
+                    template: op.path,
+                    api: op.api,
+                    methods: vec![(op.method, index)],
+                });
+                continue;
+            };
+            let entry = &mut routes.paths[entry];
+            if let Some(first) = entry
+                .methods
+                .iter()
+                .find(|(m, _)| *m == op.method)
+                .and_then(|(_, i)| operations.get(*i))
+            {
+                return Err(RouteConflict::Twice {
+                    method: op.method,
+                    path: op.path,
+                    first_api: first.api,
+                    first: first.operation_id,
+                    first_path: first.path,
+                    second_api: op.api,
+                    second: op.operation_id,
+                });
             }
+            entry.methods.push((op.method, index));
         }
         Ok(routes)
     }
@@ -124,11 +160,8 @@ impl Routes {
                 error,
             });
         };
-        let params = matched
-            .params
-            .iter()
-            .map(|(k, v)| (k.to_owned(), percent_decode(v)))
-            .collect();
+        let values: Vec<&str> = matched.params.iter().map(|(_, v)| v).collect();
+        let params = named_params(operation.path, &values);
         Ok(Found {
             operation,
             index,
@@ -163,6 +196,42 @@ impl Routes {
         scored.truncate(CLOSEST_ROUTES);
         scored
     }
+}
+
+/// The template matchit routes: every segment holding a parameter becomes `{pN}`, N its
+/// position, so that templates naming their parameters differently share one route.
+fn matcher_template(template: &str) -> String {
+    template
+        .split('/')
+        .enumerate()
+        .map(|(i, s)| {
+            if s.contains('{') {
+                format!("{{p{i}}}")
+            } else {
+                s.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// The path parameters by the operation's own names, from the segments matched in order
+/// (a segment such as `{name}.json` loses its literal text).
+fn named_params(template: &str, values: &[&str]) -> Vec<(String, String)> {
+    template
+        .split('/')
+        .filter(|s| s.contains('{'))
+        .zip(values)
+        .filter_map(|(segment, value)| {
+            let (before, rest) = segment.split_once('{')?;
+            let (name, after) = rest.split_once('}')?;
+            let inner = value
+                .strip_prefix(before)
+                .and_then(|v| v.strip_suffix(after))
+                .unwrap_or(value);
+            Some((name.to_owned(), percent_decode(inner)))
+        })
+        .collect()
 }
 
 fn describe(entry: &PathRoutes) -> String {

@@ -373,7 +373,8 @@ async fn the_proxy_checks_the_real_vendor_against_the_contract() {
     tokio::spawn(async move { axum::serve(listener, upstream_app).await });
 
     let bound = hookmock::server::Bound::proxy(
-        "fieldnation",
+        Some("fieldnation"),
+        None,
         &upstream,
         "127.0.0.1:0".parse().expect("address"),
         100,

@@ -19,11 +19,18 @@ const LAYERS: &[&[&str]] = &[
         "store",
         "fixtures",
     ],
-    &["generated", "request", "validate", "prefer", "faults"],
-    &["delivery", "journal", "recorder", "persist"],
+    &[
+        "generated",
+        "request",
+        "validate",
+        "shape",
+        "prefer",
+        "faults",
+    ],
+    &["delivery", "journal", "recorder", "persist", "mock"],
     &["apis"],
     &["limits", "router", "ui", "admin", "proxy"],
-    &["server"],
+    &["server", "specs"],
 ];
 
 type Graph = BTreeMap<String, BTreeSet<String>>;

@@ -25,6 +25,7 @@ use hookmock::limits::Limits;
 use hookmock::recorder::verify::Secret;
 use hookmock::recorder::{self, Fsync};
 use hookmock::server::{Bound, Config};
+use hookmock::specs::SpecSource;
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
@@ -40,8 +41,11 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve the bundled APIs at their native paths.
+    /// Serve the bundled APIs at their native paths, and any OpenAPI document given with --spec.
     Serve(Box<ServeArgs>),
+    /// Serve OpenAPI documents (files or folders) as a stateful, validating mock, reloaded
+    /// when they change: `hookmock mock openapi.yaml` (the bundled APIs are not served).
+    Mock(Box<MockArgs>),
     /// List the bundled APIs and their routes.
     Apis,
     /// Run only the webhook recorder: capture every request, verify its signature, keep it.
@@ -65,9 +69,17 @@ enum Command {
 
 #[derive(clap::Args)]
 struct ProxyArgs {
-    /// The API whose document applies (see `hookmock apis`).
-    #[arg(long, value_name = "NAME")]
-    api: String,
+    /// The bundled API whose document applies (see `hookmock apis`).
+    #[arg(
+        long,
+        value_name = "NAME",
+        required_unless_present = "spec",
+        conflicts_with = "spec"
+    )]
+    api: Option<String>,
+    /// Or an OpenAPI document (3.0 or 3.1, JSON or YAML) whose contract applies.
+    #[arg(long, value_name = "PATH")]
+    spec: Option<SpecSource>,
     /// Where the real API is, e.g. https://api-sandbox.fndev.net
     #[arg(long, value_name = "URL")]
     upstream: String,
@@ -265,9 +277,19 @@ struct ServeArgs {
     /// Port to listen on; 0 picks a free one (the bound address is printed).
     #[arg(long, default_value_t = 4010)]
     port: u16,
-    /// Serve only this API (repeatable); see `hookmock apis`.
+    /// Serve only this bundled API (repeatable); see `hookmock apis`.
     #[arg(long = "api", value_name = "NAME")]
     apis: Vec<String>,
+    /// Also serve this OpenAPI document (3.0 or 3.1, JSON or YAML), or every document of a
+    /// folder; `/PREFIX=PATH` mounts it under a prefix. Repeatable.
+    #[arg(long = "spec", value_name = "[/PREFIX=]PATH")]
+    specs: Vec<SpecSource>,
+    /// Do not serve the bundled vendor APIs (only the --spec documents).
+    #[arg(long)]
+    no_bundled: bool,
+    /// Reload the --spec documents (and the files they reference) when they change.
+    #[arg(long)]
+    watch: bool,
     #[command(flatten)]
     limits: LimitArgs,
     /// Largest request body accepted: bytes, or with a KiB/MiB suffix.
@@ -328,6 +350,71 @@ struct ServeArgs {
     time_scale: f64,
 }
 
+/// `hookmock mock`: Prism's command line (`-p`, `-h`), hookmock's engine.
+#[derive(clap::Args)]
+#[command(disable_help_flag = true)]
+struct MockArgs {
+    /// OpenAPI documents (3.0 or 3.1, JSON or YAML), or folders of them; `/PREFIX=PATH` mounts
+    /// one under a prefix.
+    #[arg(required = true, value_name = "[/PREFIX=]PATH")]
+    specs: Vec<SpecSource>,
+    /// Port to listen on; 0 picks a free one (the bound address is printed).
+    #[arg(short, long, default_value_t = 4010)]
+    port: u16,
+    /// Address to listen on.
+    #[arg(short, long, default_value = "127.0.0.1")]
+    host: IpAddr,
+    /// Do not reload the documents when they change.
+    #[arg(long)]
+    no_watch: bool,
+    /// Serve the bundled vendor APIs too.
+    #[arg(long)]
+    with_bundled: bool,
+    /// Accept only this credential (repeatable), where a document requires one.
+    #[arg(long = "token", value_name = "TOKEN")]
+    tokens: Vec<String>,
+    /// Require `Authorization: Bearer TOKEN` on /__admin.
+    #[arg(long, value_name = "TOKEN", env = "HOOKMOCK_ADMIN_TOKEN")]
+    admin_token: Option<String>,
+    /// Also refuse query parameters and body fields the document does not describe.
+    #[arg(long)]
+    strict: bool,
+    /// Check every answer against its document; violations are logged and journaled.
+    #[arg(long)]
+    validate_responses: bool,
+    /// Deterministic mode: freeze time at this RFC 3339 instant and draw IDs from a fixed seed.
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    clock: Option<DateTime<Utc>>,
+    /// Keep the collections in this file: loaded at start, saved after changes.
+    #[arg(long, value_name = "FILE")]
+    state_file: Option<PathBuf>,
+    /// Add latency to every answer, drawn uniformly: e.g. 20..200ms.
+    #[arg(long, value_name = "MIN..MAX", value_parser = hookmock::faults::parse_latency)]
+    latency: Option<std::ops::RangeInclusive<Duration>>,
+    /// Print help.
+    #[arg(long, action = clap::ArgAction::Help)]
+    help: Option<bool>,
+}
+
+async fn mock(args: MockArgs) -> ExitCode {
+    let config = Config {
+        host: args.host,
+        port: args.port,
+        specs: args.specs,
+        bundled: args.with_bundled,
+        watch: !args.no_watch,
+        tokens: args.tokens,
+        admin_token: args.admin_token,
+        strict: args.strict,
+        validate_responses: args.validate_responses,
+        clock: args.clock,
+        state_file: args.state_file,
+        latency: args.latency,
+        ..Config::default()
+    };
+    run(Bound::new(&config).await).await
+}
+
 fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.to_utc())
@@ -367,13 +454,21 @@ async fn main() -> ExitCode {
         .init();
     match Cli::parse().command {
         Command::Serve(args) => serve(*args).await,
+        Command::Mock(args) => mock(*args).await,
         Command::Record(args) => record(args).await,
         Command::Received(args) => received::run(args).await,
         Command::Violations { report, junit } => report::violations(report, junit).await,
         Command::Coverage(args) => report::coverage(args).await,
         Command::Proxy(args) => {
             let addr = std::net::SocketAddr::new(args.host, args.port);
-            let bound = Bound::proxy(&args.api, &args.upstream, addr, args.journal_size).await;
+            let bound = Bound::proxy(
+                args.api.as_deref(),
+                args.spec.as_ref(),
+                &args.upstream,
+                addr,
+                args.journal_size,
+            )
+            .await;
             run(bound.map(|b| b.with_limits(args.limits.limits()))).await
         }
         // A closed pipe (`hookmock apis | head`) ends the listing quietly.
@@ -428,6 +523,9 @@ async fn serve(args: ServeArgs) -> ExitCode {
             deny_private: args.deliver_deny_private,
             ..Settings::default()
         },
+        specs: args.specs,
+        bundled: !args.no_bundled,
+        watch: args.watch,
     };
     let limits = args.limits.limits();
     run(Bound::new(&config).await.map(|b| b.with_limits(limits))).await

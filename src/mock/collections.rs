@@ -1,0 +1,500 @@
+//! The records of every inferred collection, per tenant: what a create stores, a read finds, a
+//! list pages through and a delete removes (with the collections nested inside the item).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::RwLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use indexmap::IndexMap;
+use serde_json::value::RawValue;
+use serde_json::{Map, Value, json};
+
+use super::infer::{Action, CURSOR_AFTER, CURSOR_BEFORE, LIMIT, OFFSET, PAGE};
+use super::{Call, text_of};
+use crate::error::ApiError;
+use crate::request::Reply;
+use crate::shape::ObjectView;
+use crate::store::{Commit, State};
+
+/// One tenant's records: collection instance (its concrete path, `/app/app_1/endpoint`) →
+/// identifier → record, in the order they were created; and the integer sequences.
+#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
+struct Tenant {
+    collections: BTreeMap<String, IndexMap<String, Value>>,
+    #[serde(default)]
+    sequences: BTreeMap<String, u64>,
+}
+
+/// The state of one run-time document: kept across reloads of the document.
+#[derive(Debug, Default)]
+pub struct Collections {
+    tenants: RwLock<HashMap<String, Tenant>>,
+    changes: AtomicU64,
+}
+
+impl Collections {
+    fn read<R>(&self, tenant: &str, f: impl FnOnce(Option<&Tenant>) -> R) -> R {
+        let tenants = self
+            .tenants
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        f(tenants.get(tenant))
+    }
+
+    fn write<R>(&self, tenant: &str, f: impl FnOnce(&mut Tenant) -> R) -> R {
+        let mut tenants = self
+            .tenants
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.changes.fetch_add(1, Ordering::SeqCst);
+        f(tenants.entry(tenant.to_owned()).or_default())
+    }
+
+    /// Answers one call of an operation of this document.
+    pub fn answer(&self, call: &Call<'_>) -> Result<Reply, ApiError> {
+        if let Some(parent) = &call.plan.parent {
+            self.require_item(call, parent)?;
+        }
+        let Some(collection) = call.plan.collection.as_deref() else {
+            return call.example();
+        };
+        let instance = call.concrete(collection);
+        let tenant = call.request.tenant.as_str();
+        match call.plan.action {
+            Action::Create => self.create(call, collection, &instance),
+            Action::List => self.list(call, &instance),
+            Action::Read => {
+                let id = self.item_id(call)?;
+                let found = self.read(tenant, |t| {
+                    t.and_then(|t| t.collections.get(&instance)?.get(&id).cloned())
+                });
+                call.reply(Some(found.ok_or_else(|| not_found(call, &id))?))
+            }
+            Action::Replace | Action::Merge => self.update(call, &instance),
+            Action::Delete => {
+                let id = self.item_id(call)?;
+                let removed = self.write(tenant, |t| {
+                    let removed = t.collections.get_mut(&instance)?.shift_remove(&id)?;
+                    let inside = format!("{instance}/{id}/");
+                    t.collections.retain(|path, _| !path.starts_with(&inside));
+                    Some(removed)
+                });
+                let removed = removed.ok_or_else(|| not_found(call, &id))?;
+                call.reply(Some(removed))
+            }
+            Action::Example => call.example(),
+        }
+    }
+
+    /// The item `template` (with the request's parameters) exists, or the call is a 404.
+    fn require_item(&self, call: &Call<'_>, template: &str) -> Result<(), ApiError> {
+        let Some((collection, last)) = template.rsplit_once('/') else {
+            return Ok(());
+        };
+        let Some(name) = last.strip_prefix('{').and_then(|s| s.strip_suffix('}')) else {
+            return Ok(());
+        };
+        let id = call.request.param(name).map(text_of).unwrap_or_default();
+        let instance = call.concrete(collection);
+        let exists = self.read(&call.request.tenant, |t| {
+            t.and_then(|t| t.collections.get(&instance))
+                .is_some_and(|items| items.contains_key(&id))
+        });
+        if exists {
+            Ok(())
+        } else {
+            Err(not_found(call, &id))
+        }
+    }
+
+    fn item_id(&self, call: &Call<'_>) -> Result<String, ApiError> {
+        call.plan
+            .id_param
+            .and_then(|name| call.request.param(name))
+            .map(text_of)
+            .ok_or_else(|| ApiError::NotFound("the path names no item".to_owned()))
+    }
+
+    fn create(&self, call: &Call<'_>, collection: &str, instance: &str) -> Result<Reply, ApiError> {
+        let mut record = call.record_of_body();
+        let style = call.plan.id_style.as_deref().unwrap_or("uuid");
+        let sequence_key = format!("{} {}", call.operation.api, super::infer::shape(collection));
+        let record = self.write(&call.request.tenant, |tenant| {
+            let (id_text, id_value) = match style {
+                "integer" => {
+                    let next = tenant.sequences.entry(sequence_key).or_default();
+                    *next += 1;
+                    (next.to_string(), json!(*next))
+                }
+                _ => {
+                    let id = new_id(style, call);
+                    (id.clone(), json!(id))
+                }
+            };
+            if let Some(field) = &call.plan.id_field {
+                record.insert(field.clone(), id_value);
+            }
+            let complete = call.complete(record);
+            tenant
+                .collections
+                .entry(instance.to_owned())
+                .or_default()
+                .insert(id_text, complete.clone());
+            complete
+        });
+        call.reply(Some(record))
+    }
+
+    fn update(&self, call: &Call<'_>, instance: &str) -> Result<Reply, ApiError> {
+        let id = self.item_id(call)?;
+        let body = call.record_of_body();
+        let updated = self.write(&call.request.tenant, |tenant| {
+            let stored = tenant.collections.get_mut(instance)?.get_mut(&id)?;
+            let mut record = match call.plan.action {
+                Action::Merge => {
+                    let mut merged = stored.clone();
+                    merge_patch(&mut merged, &Value::Object(body));
+                    merged.as_object().cloned().unwrap_or_default()
+                }
+                _ => {
+                    // A replace keeps what the server set: the identifier and read-only fields.
+                    let mut replaced = body;
+                    if let Some(old) = stored.as_object() {
+                        for (name, value) in server_set(call, old) {
+                            replaced.insert(name, value);
+                        }
+                    }
+                    replaced
+                }
+            };
+            if let (Some(field), Some(old)) = (
+                &call.plan.id_field,
+                stored.get(call.plan.id_field.as_deref().unwrap_or_default()),
+            ) {
+                record.insert(field.clone(), old.clone());
+            }
+            *stored = call.complete(record);
+            Some(stored.clone())
+        });
+        let updated = updated.ok_or_else(|| not_found(call, &id))?;
+        call.reply(Some(updated))
+    }
+
+    fn list(&self, call: &Call<'_>, instance: &str) -> Result<Reply, ApiError> {
+        let all: Vec<(String, Value)> = self.read(&call.request.tenant, |t| {
+            t.and_then(|t| t.collections.get(instance))
+                .map(|items| items.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                .unwrap_or_default()
+        });
+        let filtered: Vec<(String, Value)> = all
+            .into_iter()
+            .filter(|(_, item)| matches_filters(call, item))
+            .collect();
+        let page = Page::read(call, &filtered);
+        let shown: Vec<Value> = filtered[page.start..page.end]
+            .iter()
+            .map(|(_, v)| v.clone())
+            .collect();
+        let total = filtered.len();
+        let has_more = page.end < total;
+        let next = has_more
+            .then(|| {
+                filtered
+                    .get(page.end.saturating_sub(1))
+                    .map(|(id, _)| id.clone())
+            })
+            .flatten();
+        let source = list_source(call, shown, total, has_more, next, &page);
+        call.reply(Some(source))
+    }
+}
+
+/// The identifier and read-only fields of a stored record.
+fn server_set(call: &Call<'_>, old: &Map<String, Value>) -> Vec<(String, Value)> {
+    let Some(schema) = call.item_schema() else {
+        return Vec::new();
+    };
+    let view = ObjectView::of(call.doc, schema);
+    old.iter()
+        .filter(|(name, _)| {
+            view.property(name).is_some_and(|p| {
+                let p = crate::shape::resolve(call.doc, p);
+                p.get("readOnly") == Some(&Value::Bool(true))
+                    || crate::shape::is_timestamp(name, p) && name.starts_with("created")
+            })
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+/// A new identifier of `style`: a UUID, or the prefix the examples show and as many random
+/// letters and digits as they have.
+fn new_id(style: &str, call: &Call<'_>) -> String {
+    if let Some(rest) = style.strip_prefix("prefix:") {
+        let (prefix, length) = rest.rsplit_once(':').unwrap_or((rest, "24"));
+        let length = length.parse().unwrap_or(24usize).clamp(8, 64);
+        const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+        let tail: String = (0..length)
+            .map(|_| {
+                let at = (call.context.random() * ALPHABET.len() as f64) as usize;
+                ALPHABET[at.min(ALPHABET.len() - 1)] as char
+            })
+            .collect();
+        return format!("{prefix}{tail}");
+    }
+    call.context.uuid().to_string()
+}
+
+/// The documented 404 of the operation (or the API's problem shape) for an unknown item.
+fn not_found(call: &Call<'_>, id: &str) -> ApiError {
+    ApiError::NotFound(format!(
+        "{} {:?} does not exist",
+        call.plan
+            .collection
+            .as_deref()
+            .or(call.plan.parent.as_deref())
+            .and_then(|c| c.rsplit('/').find(|s| !s.starts_with('{')))
+            .map_or_else(|| "item".to_owned(), super::infer::singular),
+        id
+    ))
+}
+
+/// RFC 7396: objects merge key by key, `null` removes, anything else replaces.
+fn merge_patch(target: &mut Value, patch: &Value) {
+    let Value::Object(patch) = patch else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = Value::Object(Map::new());
+    }
+    if let Value::Object(target) = target {
+        for (key, value) in patch {
+            if value.is_null() {
+                target.remove(key);
+            } else {
+                merge_patch(target.entry(key.clone()).or_insert(Value::Null), value);
+            }
+        }
+    }
+}
+
+/// Query parameters named like an item's fields filter the list by equality (an array
+/// parameter: any of its values).
+fn matches_filters(call: &Call<'_>, item: &Value) -> bool {
+    let paging = |name: &str| {
+        [LIMIT, OFFSET, PAGE, CURSOR_AFTER, CURSOR_BEFORE]
+            .iter()
+            .any(|names| names.contains(&name))
+    };
+    call.operation
+        .params
+        .iter()
+        .filter(|p| p.location == crate::spec::ParamIn::Query && !paging(p.name))
+        .filter_map(|p| Some((p.name, call.request.param(p.name)?, item.get(p.name)?)))
+        .all(|(_, wanted, found)| match (wanted, found) {
+            (Value::Array(options), Value::Array(values)) => {
+                options.iter().any(|o| values.contains(o))
+            }
+            (Value::Array(options), found) => options.contains(found),
+            (wanted, Value::Array(values)) => values.contains(wanted),
+            (wanted, found) => wanted == found || text_of(wanted) == text_of(found),
+        })
+}
+
+/// The slice of a list a request asks for.
+struct Page {
+    start: usize,
+    end: usize,
+    limit: Option<usize>,
+    number: Option<usize>,
+}
+
+impl Page {
+    fn read(call: &Call<'_>, items: &[(String, Value)]) -> Self {
+        let number_of = |names: &[&str]| {
+            names
+                .iter()
+                .find_map(|n| call.request.param(n).and_then(as_count))
+        };
+        let deep = call.request.param("page").and_then(Value::as_object);
+        let limit = number_of(LIMIT)
+            .or_else(|| {
+                deep.and_then(|d| d.get("size").or(d.get("limit")))
+                    .and_then(as_count)
+            })
+            .or_else(|| default_limit(call));
+        let number = number_of(PAGE).or_else(|| {
+            deep.and_then(|d| d.get("number").or(d.get("page")))
+                .and_then(as_count)
+        });
+        let position = |names: &[&str], after: bool| {
+            let id = names
+                .iter()
+                .find_map(|n| call.request.param(n).map(text_of))?;
+            let at = items.iter().position(|(k, _)| *k == id)?;
+            Some(if after { at + 1 } else { at })
+        };
+        let offset = number_of(OFFSET)
+            .or_else(|| Some(number?.saturating_sub(1) * limit?))
+            .or_else(|| position(CURSOR_AFTER, true))
+            .unwrap_or(0)
+            .min(items.len());
+        let (start, end) = match position(CURSOR_BEFORE, false) {
+            Some(before) => {
+                let start = limit.map_or(0, |l| before.saturating_sub(l));
+                (start, before)
+            }
+            None => (
+                offset,
+                limit.map_or(items.len(), |l| offset.saturating_add(l)),
+            ),
+        };
+        Self {
+            start: start.min(items.len()),
+            end: end.min(items.len()).max(start.min(items.len())),
+            limit,
+            number,
+        }
+    }
+}
+
+fn as_count(value: &Value) -> Option<usize> {
+    value.as_u64().and_then(|n| usize::try_from(n).ok())
+}
+
+/// The `default` of the operation's limit parameter, if it documents one.
+fn default_limit(call: &Call<'_>) -> Option<usize> {
+    call.operation
+        .params
+        .iter()
+        .filter(|p| LIMIT.contains(&p.name))
+        .find_map(|p| {
+            call.doc
+                .pointer(p.schema)?
+                .get("default")
+                .and_then(as_count)
+        })
+}
+
+/// The list's answer before it is shaped: the items at the envelope's array, and every
+/// pagination field a list envelope might have (the schema keeps those it declares).
+fn list_source(
+    call: &Call<'_>,
+    items: Vec<Value>,
+    total: usize,
+    has_more: bool,
+    next: Option<String>,
+    page: &Page,
+) -> Value {
+    let count = items.len();
+    let mut meta = Map::new();
+    for name in [
+        "total",
+        "total_count",
+        "totalCount",
+        "total_items",
+        "totalItems",
+        "totalResults",
+        "total_results",
+        "totalElements",
+    ] {
+        meta.insert(name.to_owned(), json!(total));
+    }
+    meta.insert("count".to_owned(), json!(count));
+    for name in ["has_more", "hasMore", "has_next", "hasNext", "more"] {
+        meta.insert(name.to_owned(), json!(has_more));
+    }
+    meta.insert("done".to_owned(), json!(!has_more));
+    for name in [
+        "next",
+        "next_cursor",
+        "nextCursor",
+        "iterator",
+        "next_page_token",
+        "nextPageToken",
+        "cursor",
+    ] {
+        if let Some(next) = &next {
+            meta.insert(name.to_owned(), json!(next));
+        }
+    }
+    if let Some(limit) = page.limit {
+        for name in ["limit", "per_page", "perPage", "page_size", "pageSize"] {
+            meta.insert(name.to_owned(), json!(limit));
+        }
+        let pages = total.div_ceil(limit.max(1));
+        for name in [
+            "total_pages",
+            "totalPages",
+            "last_page",
+            "lastPage",
+            "pages",
+        ] {
+            meta.insert(name.to_owned(), json!(pages));
+        }
+    }
+    meta.insert("offset".to_owned(), json!(page.start));
+    meta.insert("page".to_owned(), json!(page.number.unwrap_or(1)));
+    let slot = call.plan.envelope.clone().unwrap_or_default();
+    let array = Value::Array(items);
+    if slot.is_empty() {
+        return array;
+    }
+    let mut root = super::wrap(&slot, array);
+    // The fields go beside the array and at the top: the schema keeps those it declares there.
+    let parent = slot.rsplit_once('/').map_or("", |(p, _)| p);
+    if let Some(Value::Object(level)) = root.pointer_mut(parent) {
+        for (k, v) in &meta {
+            level.entry(k.clone()).or_insert(v.clone());
+        }
+    }
+    if let Value::Object(top) = &mut root {
+        for (k, v) in meta {
+            top.entry(k).or_insert(v);
+        }
+    }
+    root
+}
+
+impl State for Collections {
+    fn export(&self) -> Box<RawValue> {
+        let tenants = self
+            .tenants
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let ordered: BTreeMap<&String, &Tenant> = tenants.iter().collect();
+        serde_json::value::to_raw_value(&ordered)
+            .unwrap_or_else(|_| RawValue::from_string("{}".to_owned()).unwrap_or_default())
+    }
+
+    fn import(&self, state: &RawValue) -> Result<Commit<'_>, String> {
+        let tenants: HashMap<String, Tenant> = serde_json::from_str(state.get())
+            .map_err(|e| format!("expected {{tenant: {{collections, sequences}}}}: {e}"))?;
+        Ok(Box::new(move || {
+            *self
+                .tenants
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = tenants;
+            self.changes.fetch_add(1, Ordering::SeqCst);
+        }))
+    }
+
+    fn reset(&self, tenant: Option<&str>) {
+        let mut tenants = self
+            .tenants
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.changes.fetch_add(1, Ordering::SeqCst);
+        match tenant {
+            Some(tenant) => {
+                tenants.remove(tenant);
+            }
+            None => tenants.clear(),
+        }
+    }
+
+    fn changes(&self) -> u64 {
+        self.changes.load(Ordering::SeqCst)
+    }
+}

@@ -1,0 +1,599 @@
+//! What each operation of a run-time document does, inferred from the document alone.
+//!
+//! Collections come from the path templates: `/pets` is a collection when the document also has
+//! `/pets/{id}` or lists `/pets`; `/app/{app_id}/endpoint` is a collection inside the item
+//! `/app/{app_id}`. The identifier field, the list envelope and the pagination come from the
+//! schemas and parameters. An operation can say otherwise with `x-hookmock-*` extensions (in the
+//! document or added by an overlay); `GET /__admin/specs` shows every plan and where it came from.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::shape::{ObjectView, resolve, type_of};
+use crate::spec::{Operation, ParamIn, ParamStyle};
+
+/// What an operation does to the state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Create,
+    List,
+    Read,
+    Replace,
+    Merge,
+    Delete,
+    /// Not CRUD: the documented example, else a body generated from the schema.
+    Example,
+}
+
+/// How an operation behaves, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub action: Action,
+    /// The collection's path template (`/pets`, `/app/{app_id}/endpoint`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub collection: Option<String>,
+    /// The property of an item that holds its identifier.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_field: Option<String>,
+    /// How new identifiers are made: `integer`, `uuid`, `prefix:<p>` or `text`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_style: Option<String>,
+    /// The path parameter naming the item, on item operations.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_param: Option<&'static str>,
+    /// Where the item (or the list's array) sits in the answer: a JSON pointer, `""` for the
+    /// whole body.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub envelope: Option<String>,
+    /// The pagination the list reads: `offset`, `page`, `cursor` or `none`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pagination: Option<String>,
+    /// The item the operation's path needs to exist (`/pets/{id}` for `/pets/{id}/photos`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
+    /// The status answered on success.
+    pub status: u16,
+    /// `inferred`, `x-hookmock` (the document says), or both when only some parts were said.
+    pub source: &'static str,
+    /// Where the credential (the tenant) is read from.
+    pub security: Security,
+    /// The item schema (JSON pointer): what a stored record is filled from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub item_schema: Option<String>,
+}
+
+/// A collection path template with its parameters ignored (`/app/{}/endpoint`): how
+/// collections are matched between operations that name their parameters differently.
+pub fn shape(template: &str) -> String {
+    template
+        .split('/')
+        .map(|s| if s.contains('{') { "{}" } else { s })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// The last segment is a parameter: the template without it, and the parameter's name.
+fn item_of(path: &str) -> Option<(&str, &str)> {
+    let (collection, last) = path.rsplit_once('/')?;
+    let name = last.strip_prefix('{')?.strip_suffix('}')?;
+    (!collection.is_empty()).then_some((collection, name))
+}
+
+/// Plans for every operation of one document, index-aligned with `operations`.
+pub fn plans(doc: &Value, operations: &[Operation]) -> Vec<Plan> {
+    let site = Site { doc, operations };
+    operations.iter().map(|op| site.plan(op)).collect()
+}
+
+struct Site<'a> {
+    doc: &'a Value,
+    operations: &'a [Operation],
+}
+
+impl Site<'_> {
+    fn op_value(&self, op: &Operation) -> &Value {
+        let pointer = format!(
+            "/paths/{}/{}",
+            crate::spec::escape(self.unprefixed(op)),
+            op.method.to_ascii_lowercase()
+        );
+        self.doc.pointer(&pointer).unwrap_or(&Value::Null)
+    }
+
+    /// The path as the document writes it (without a mount prefix).
+    fn unprefixed<'p>(&self, op: &'p Operation) -> &'p str {
+        let paths = self.doc.get("paths").and_then(Value::as_object);
+        let mut candidate = op.path;
+        while !paths.is_some_and(|p| p.contains_key(candidate)) {
+            match candidate[1..].find('/') {
+                Some(at) => candidate = &candidate[at + 1..],
+                None => return op.path,
+            }
+        }
+        candidate
+    }
+
+    fn find(&self, method: &str, path_shape: &str) -> Option<&Operation> {
+        self.operations
+            .iter()
+            .find(|o| o.method == method && shape(o.path) == path_shape)
+    }
+
+    fn has_item_route(&self, collection: &str) -> bool {
+        let wanted = format!("{}/{{}}", shape(collection));
+        self.operations.iter().any(|o| shape(o.path) == wanted)
+    }
+
+    fn plan(&self, op: &Operation) -> Plan {
+        let said = |key: &str| {
+            self.op_value(op)
+                .get(format!("x-hookmock-{key}"))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
+        let inferred_action = self.action(op);
+        let action = said("action")
+            .and_then(|a| parse_action(&a))
+            .unwrap_or(inferred_action);
+        let collection = said("collection").or_else(|| self.collection_of(op, action));
+        let mut plan = Plan {
+            action,
+            collection: collection.clone(),
+            id_field: None,
+            id_style: None,
+            id_param: item_of(op.path)
+                .filter(|_| {
+                    matches!(
+                        action,
+                        Action::Read | Action::Replace | Action::Merge | Action::Delete
+                    )
+                })
+                .and_then(|(_, name)| {
+                    op.params
+                        .iter()
+                        .find(|p| p.location == ParamIn::Path && p.name == name)
+                })
+                .map(|p| p.name),
+            envelope: None,
+            pagination: None,
+            parent: None,
+            status: success_status(op, action),
+            source: "inferred",
+            security: security(self.doc, self.op_value(op)),
+            item_schema: None,
+        };
+        if let Some(collection) = &collection {
+            plan.parent = collection
+                .rsplit_once('/')
+                .map(|(parent, _)| parent)
+                .filter(|parent| item_of(parent).is_some_and(|(c, _)| self.is_collection(c)))
+                .map(str::to_owned);
+            plan.item_schema = self.item_schema(collection);
+            let item = plan
+                .item_schema
+                .as_deref()
+                .and_then(|p| self.doc.pointer(p));
+            let (field, style) = self.identifier(collection, item);
+            plan.id_field = said("id").or(field);
+            plan.id_style = Some(style);
+        } else {
+            plan.parent = self.parent_item(op.path);
+        }
+        plan.envelope = said("envelope").or_else(|| self.envelope(op, &plan));
+        if action == Action::List {
+            plan.pagination = said("pagination").or_else(|| Some(pagination(op).to_owned()));
+        }
+        let any_said = ["action", "collection", "id", "envelope", "pagination"]
+            .iter()
+            .any(|k| said(k).is_some());
+        if any_said {
+            plan.source = "x-hookmock";
+        }
+        plan
+    }
+
+    fn action(&self, op: &Operation) -> Action {
+        if let Some((collection, _)) = item_of(op.path) {
+            let known = self.is_collection(collection);
+            return match op.method {
+                "GET" if known => Action::Read,
+                "PUT" if known => Action::Replace,
+                "PATCH" if known => Action::Merge,
+                "DELETE" if known => Action::Delete,
+                _ => Action::Example,
+            };
+        }
+        match op.method {
+            "POST" if self.is_collection(op.path) => Action::Create,
+            "GET" if self.is_collection(op.path) && self.list_array(op).is_some() => Action::List,
+            _ => Action::Example,
+        }
+    }
+
+    /// A path that holds items: it has an item route, or it is both created in and listed.
+    fn is_collection(&self, path: &str) -> bool {
+        let path_shape = shape(path);
+        let listed = self
+            .find("GET", &path_shape)
+            .is_some_and(|get| self.list_array(get).is_some());
+        let created = self.find("POST", &path_shape).is_some();
+        self.has_item_route(path)
+            && (listed || created || self.find("GET", &format!("{path_shape}/{{}}")).is_some())
+            || (listed && created)
+    }
+
+    fn collection_of(&self, op: &Operation, action: Action) -> Option<String> {
+        match action {
+            Action::Create | Action::List => Some(op.path.to_owned()),
+            Action::Read | Action::Replace | Action::Merge | Action::Delete => {
+                item_of(op.path).map(|(c, _)| c.to_owned())
+            }
+            Action::Example => None,
+        }
+    }
+
+    /// The nearest enclosing item route of a non-CRUD operation (`/pets/{id}` for
+    /// `/pets/{id}/pause`), if that item belongs to a collection.
+    fn parent_item(&self, path: &str) -> Option<String> {
+        let mut current = path;
+        while let Some((head, _)) = current.rsplit_once('/') {
+            if let Some((collection, _)) = item_of(head)
+                && self.is_collection(collection)
+            {
+                return Some(head.to_owned());
+            }
+            current = head;
+        }
+        None
+    }
+
+    /// The schema of one item: the read's answer, else the list's items, else the create's
+    /// answer (envelopes taken off), as a JSON pointer.
+    fn item_schema(&self, collection: &str) -> Option<String> {
+        let item_shape = format!("{}/{{}}", shape(collection));
+        let read = self.find("GET", &item_shape);
+        let list = self.find("GET", &shape(collection));
+        let create = self.find("POST", &shape(collection));
+        let from_item = |op: &Operation| {
+            let pointer = success_schema(op)?;
+            let slot = self.item_slot(&pointer)?;
+            Some(format!("{pointer}{}", schema_path(&slot)))
+        };
+        read.and_then(from_item)
+            .or_else(|| {
+                let get = list?;
+                let pointer = success_schema(get)?;
+                let array = self.list_array(get)?;
+                Some(format!("{pointer}{}/items", schema_path(&array)))
+            })
+            .or_else(|| create.and_then(from_item))
+            .or_else(|| create.and_then(|c| c.body).map(|b| b.schema.to_owned()))
+    }
+
+    /// Where the item sits in a single-item answer: the whole body, or a `data`-like property.
+    fn item_slot(&self, pointer: &str) -> Option<String> {
+        let schema = self.doc.pointer(pointer)?;
+        let view = ObjectView::of(self.doc, schema);
+        for slot in ["data", "item", "result", "resource", "record"] {
+            if let Some(property) = view.property(slot)
+                && type_of(self.doc, property) == Some("object")
+                && view.properties.len() <= 4
+            {
+                return Some(format!("/{slot}"));
+            }
+        }
+        Some(String::new())
+    }
+
+    /// Where the items' array sits in a list answer (`""` for a bare array).
+    fn list_array(&self, op: &Operation) -> Option<String> {
+        let pointer = success_schema(op)?;
+        let schema = self.doc.pointer(&pointer)?;
+        array_in(self.doc, schema, 0)
+    }
+
+    fn envelope(&self, op: &Operation, plan: &Plan) -> Option<String> {
+        match plan.action {
+            Action::List => self.list_array(op),
+            Action::Create | Action::Read | Action::Replace | Action::Merge | Action::Delete => {
+                success_schema(op).and_then(|p| self.item_slot(&p))
+            }
+            Action::Example => None,
+        }
+    }
+
+    /// The identifier field and how identifiers are made.
+    fn identifier(&self, collection: &str, item: Option<&Value>) -> (Option<String>, String) {
+        let singular = singular(collection.rsplit('/').next().unwrap_or_default());
+        let item_shape = format!("{}/{{}}", shape(collection));
+        let path_param = self
+            .operations
+            .iter()
+            .find(|o| shape(o.path) == item_shape)
+            .and_then(|o| {
+                let (_, name) = item_of(o.path)?;
+                o.params
+                    .iter()
+                    .find(|p| p.location == ParamIn::Path && p.name == name)
+            });
+        let view = item
+            .map(|i| ObjectView::of(self.doc, i))
+            .unwrap_or_default();
+        let camel = format!("{}Id", to_camel(&singular));
+        let candidates = [
+            "id".to_owned(),
+            "uid".to_owned(),
+            "uuid".to_owned(),
+            format!("{singular}_id"),
+            camel,
+            path_param.map(|p| p.name.to_owned()).unwrap_or_default(),
+        ];
+        let field = candidates
+            .iter()
+            .find(|c| !c.is_empty() && view.property(c).is_some())
+            .cloned()
+            .or_else(|| {
+                view.properties
+                    .iter()
+                    .find(|(_, p)| resolve(self.doc, p).get("readOnly") == Some(&Value::Bool(true)))
+                    .map(|(n, _)| (*n).to_owned())
+            });
+        let schema = field
+            .as_deref()
+            .and_then(|f| view.property(f))
+            .or_else(|| path_param.and_then(|p| self.doc.pointer(p.schema)));
+        (field, id_style(self.doc, schema))
+    }
+}
+
+fn parse_action(text: &str) -> Option<Action> {
+    Some(match text {
+        "create" => Action::Create,
+        "list" => Action::List,
+        "read" => Action::Read,
+        "replace" => Action::Replace,
+        "merge" => Action::Merge,
+        "delete" => Action::Delete,
+        "example" => Action::Example,
+        _ => return None,
+    })
+}
+
+/// The JSON pointer (within a schema) of a pointer into an instance: `/data/items` →
+/// `/properties/data/properties/items`.
+fn schema_path(instance: &str) -> String {
+    instance
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(|s| format!("/properties/{s}"))
+        .collect()
+}
+
+/// Where an array of items sits in a list schema: bare, or in an envelope property.
+fn array_in(doc: &Value, schema: &Value, depth: usize) -> Option<String> {
+    match type_of(doc, schema) {
+        Some("array") => return Some(String::new()),
+        Some("object") | None => {}
+        _ => return None,
+    }
+    let view = ObjectView::of(doc, schema);
+    const NAMES: [&str; 9] = [
+        "data", "items", "results", "content", "records", "list", "entries", "values", "elements",
+    ];
+    let arrays: Vec<&str> = view
+        .properties
+        .iter()
+        .filter(|(_, p)| type_of(doc, p) == Some("array"))
+        .map(|(n, _)| *n)
+        .collect();
+    if let Some(name) = NAMES
+        .iter()
+        .find(|n| arrays.contains(n))
+        .copied()
+        .or_else(|| (arrays.len() == 1).then(|| arrays[0]))
+    {
+        return Some(format!("/{name}"));
+    }
+    if depth == 0
+        && let Some(data) = view.property("data")
+    {
+        return array_in(doc, data, 1).map(|inner| format!("/data{inner}"));
+    }
+    None
+}
+
+/// The schema pointer of an operation's success answer.
+pub fn success_schema(op: &Operation) -> Option<String> {
+    op.responses
+        .iter()
+        .filter(|r| r.status.starts_with('2'))
+        .find_map(|r| r.schema.map(str::to_owned))
+}
+
+/// The documented success status: 201 for a create if documented, 204 for a delete, else the
+/// first 2xx (200 when none is documented).
+fn success_status(op: &Operation, action: Action) -> u16 {
+    let documented: Vec<u16> = op
+        .responses
+        .iter()
+        .filter_map(|r| r.status.parse().ok())
+        .filter(|s| (200..300).contains(s))
+        .collect();
+    let preferred = match action {
+        Action::Create => [201, 200],
+        Action::Delete => [204, 200],
+        _ => [200, 201],
+    };
+    preferred
+        .iter()
+        .find(|s| documented.contains(s))
+        .or(documented.first())
+        .copied()
+        .unwrap_or(200)
+}
+
+/// How a list pages: the query parameters the operation declares.
+fn pagination(op: &Operation) -> &'static str {
+    let has = |names: &[&str]| {
+        op.params
+            .iter()
+            .any(|p| p.location == ParamIn::Query && names.contains(&p.name))
+    };
+    let deep_page = op
+        .params
+        .iter()
+        .any(|p| p.name == "page" && p.style == ParamStyle::DeepObject);
+    if has(CURSOR_AFTER) || has(CURSOR_BEFORE) {
+        "cursor"
+    } else if deep_page || has(PAGE) {
+        "page"
+    } else if has(OFFSET) || has(LIMIT) {
+        "offset"
+    } else {
+        "none"
+    }
+}
+
+pub const LIMIT: &[&str] = &[
+    "limit",
+    "per_page",
+    "perPage",
+    "page_size",
+    "pageSize",
+    "size",
+    "max",
+    "top",
+    "$top",
+    "maxResults",
+    "max_results",
+    "first",
+    "count",
+];
+pub const OFFSET: &[&str] = &["offset", "skip", "$skip", "start"];
+pub const PAGE: &[&str] = &["page", "page_number", "pageNumber", "pageNo"];
+pub const CURSOR_AFTER: &[&str] = &[
+    "after",
+    "starting_after",
+    "cursor",
+    "iterator",
+    "next",
+    "page_token",
+    "pageToken",
+    "continuation",
+    "next_token",
+    "nextToken",
+    "startingAfter",
+];
+pub const CURSOR_BEFORE: &[&str] = &["before", "ending_before", "endingBefore", "prev"];
+
+/// `integer`, `uuid`, `prefix:<p>` (from an example such as `app_1srOrx2Z…`) or `text`.
+fn id_style(doc: &Value, schema: Option<&Value>) -> String {
+    let Some(schema) = schema.map(|s| resolve(doc, s)) else {
+        return "uuid".to_owned();
+    };
+    if let Some("integer" | "number") = type_of(doc, schema) {
+        return "integer".to_owned();
+    }
+    if schema.get("format").and_then(Value::as_str) == Some("uuid") {
+        return "uuid".to_owned();
+    }
+    if let Some(Value::String(example)) = crate::shape::example(schema)
+        && let Some((prefix, rest)) = example.split_once('_')
+        && !prefix.is_empty()
+        && prefix.chars().all(|c| c.is_ascii_alphanumeric())
+        && rest.chars().all(|c| c.is_ascii_alphanumeric())
+    {
+        return format!("prefix:{prefix}_:{}", rest.len());
+    }
+    if schema.get("pattern").is_some() || schema.get("maxLength").is_some() {
+        return "text".to_owned();
+    }
+    "uuid".to_owned()
+}
+
+/// `pets` → `pet`, `categories` → `category`, `addresses` → `address`.
+pub fn singular(word: &str) -> String {
+    if let Some(stem) = word.strip_suffix("ies") {
+        format!("{stem}y")
+    } else if let Some(stem) = word
+        .strip_suffix("sses")
+        .or_else(|| word.strip_suffix("xes"))
+    {
+        format!("{stem}{}", if word.ends_with("sses") { "ss" } else { "x" })
+    } else if let Some(stem) = word.strip_suffix('s').filter(|s| !s.ends_with('s')) {
+        stem.to_owned()
+    } else {
+        word.to_owned()
+    }
+}
+
+fn to_camel(word: &str) -> String {
+    let mut out = String::new();
+    let mut upper = false;
+    for c in word.chars() {
+        if c == '_' || c == '-' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Where an operation's credential is read from, and whether it must be there.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Security {
+    /// A request without a credential is refused (the document requires one).
+    pub required: bool,
+    /// `authorization`, `header:<name>`, `query:<name>`, in the document's order.
+    pub sources: Vec<String>,
+}
+
+/// The security an operation requires: its own `security`, else the document's.
+pub fn security(doc: &Value, operation: &Value) -> Security {
+    let requirements = operation
+        .get("security")
+        .or_else(|| doc.get("security"))
+        .and_then(Value::as_array);
+    let Some(requirements) = requirements.filter(|r| !r.is_empty()) else {
+        return Security::default();
+    };
+    let optional = requirements
+        .iter()
+        .any(|r| r.as_object().is_some_and(|o| o.is_empty()));
+    let mut sources = Vec::new();
+    for name in requirements
+        .iter()
+        .filter_map(Value::as_object)
+        .flat_map(|r| r.keys())
+    {
+        let scheme = doc
+            .pointer(&format!(
+                "/components/securitySchemes/{}",
+                crate::spec::escape(name)
+            ))
+            .map(|s| resolve(doc, s));
+        let source = match scheme {
+            Some(s) if s.get("type").and_then(Value::as_str) == Some("apiKey") => {
+                let key = s.get("name").and_then(Value::as_str).unwrap_or_default();
+                match s.get("in").and_then(Value::as_str) {
+                    Some("header") => format!("header:{}", key.to_ascii_lowercase()),
+                    Some("query") => format!("query:{key}"),
+                    _ => "authorization".to_owned(),
+                }
+            }
+            _ => "authorization".to_owned(),
+        };
+        if !sources.contains(&source) {
+            sources.push(source);
+        }
+    }
+    Security {
+        required: !optional,
+        sources,
+    }
+}

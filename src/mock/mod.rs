@@ -1,0 +1,171 @@
+//! The stateful mock of any document: collections inferred from the paths ([`infer`]), kept
+//! per tenant, and every answer shaped by its response schema ([`crate::shape`]).
+//!
+//! The bundled vendor APIs have their behaviour written in `apis/`; a document loaded at run time
+//! has only what it says, and this engine reads everything it does from there.
+
+pub mod infer;
+
+mod answer;
+mod collections;
+
+pub use answer::documented_error;
+pub use collections::Collections;
+pub use infer::{Action, Plan};
+
+use axum::http::StatusCode;
+use serde_json::{Map, Value};
+
+use crate::context::Context;
+use crate::error::ApiError;
+use crate::request::{Reply, Request};
+use crate::shape::{ObjectView, Shaper, resolve};
+use crate::spec::Operation;
+
+/// One call of a run-time operation: what the engine reads to answer it.
+pub struct Call<'a> {
+    pub doc: &'a Value,
+    pub operation: &'a Operation,
+    pub plan: &'a Plan,
+    pub request: &'a Request,
+    pub context: &'a Context,
+}
+
+impl Call<'_> {
+    fn shaper(&self) -> Shaper<'_> {
+        Shaper {
+            doc: self.doc,
+            now: self.context.now(),
+        }
+    }
+
+    /// The path template with the request's parameters in it.
+    fn concrete(&self, template: &str) -> String {
+        template
+            .split('/')
+            .map(
+                |segment| match segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                    Some(name) => self
+                        .request
+                        .param(name)
+                        .map_or_else(|| segment.to_owned(), text_of),
+                    None => segment.to_owned(),
+                },
+            )
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+
+    fn item_schema(&self) -> Option<&Value> {
+        self.plan
+            .item_schema
+            .as_deref()
+            .and_then(|p| self.doc.pointer(p))
+    }
+
+    fn success_schema(&self) -> Option<&Value> {
+        let status = self.plan.status.to_string();
+        self.operation
+            .responses
+            .iter()
+            .find(|r| r.status == status)
+            .and_then(|r| r.schema)
+            .and_then(|p| self.doc.pointer(p))
+    }
+
+    /// The success answer for `item` (or a list source), in the documented envelope.
+    fn reply(&self, source: Option<Value>) -> Result<Reply, ApiError> {
+        let status = StatusCode::from_u16(self.plan.status).unwrap_or(StatusCode::OK);
+        let Some(schema) = self.success_schema() else {
+            return Ok(Reply { status, body: None });
+        };
+        let source = match (&self.plan.envelope, source) {
+            (Some(slot), Some(inner)) if !slot.is_empty() => Some(wrap(slot, inner)),
+            (_, source) => source,
+        };
+        let body = self.shaper().fill(schema, source.as_ref());
+        Reply::json(status, &body)
+    }
+
+    /// A non-CRUD answer: the documented example, else the schema filled from the request body.
+    fn example(&self) -> Result<Reply, ApiError> {
+        let status = StatusCode::from_u16(self.plan.status).unwrap_or(StatusCode::OK);
+        let code = self.plan.status.to_string();
+        let Some(def) = self.operation.responses.iter().find(|r| r.status == code) else {
+            return Ok(Reply { status, body: None });
+        };
+        let Some(pointer) = def.schema else {
+            return Ok(Reply { status, body: None });
+        };
+        let media = pointer
+            .strip_suffix("/schema")
+            .and_then(|p| self.doc.pointer(p))
+            .unwrap_or(&Value::Null);
+        let documented = media.get("example").cloned().or_else(|| {
+            let examples = media.get("examples")?.as_object()?;
+            let first = resolve(self.doc, examples.values().next()?);
+            first.get("value").cloned()
+        });
+        let body = match documented {
+            Some(example) => example,
+            None => {
+                let schema = self.doc.pointer(pointer).unwrap_or(&Value::Null);
+                self.shaper().fill(schema, self.request.body())
+            }
+        };
+        Reply::json(status, &body)
+    }
+
+    /// The request body as a record: an object, without the fields the server sets.
+    fn record_of_body(&self) -> Map<String, Value> {
+        let mut record = match self.request.body() {
+            Some(Value::Object(map)) => map.clone(),
+            _ => Map::new(),
+        };
+        if let Some(item) = self.item_schema() {
+            let view = ObjectView::of(self.doc, item);
+            for (name, property) in &view.properties {
+                if resolve(self.doc, property).get("readOnly") == Some(&Value::Bool(true)) {
+                    record.remove(*name);
+                }
+            }
+        }
+        record
+    }
+
+    /// A record made whole by the item schema: required and example'd fields generated,
+    /// timestamps set now. Fields the schema does not describe are kept as sent.
+    fn complete(&self, record: Map<String, Value>) -> Value {
+        let Some(schema) = self.item_schema() else {
+            return Value::Object(record);
+        };
+        let source = Value::Object(record);
+        let mut filled = self.shaper().fill(schema, Some(&source));
+        if let (Value::Object(filled), Value::Object(sent)) = (&mut filled, source) {
+            for (name, value) in sent {
+                filled.entry(name).or_insert(value);
+            }
+        }
+        filled
+    }
+}
+
+/// `inner` placed at `slot` (`/data`, `/data/items`) of an otherwise empty object.
+fn wrap(slot: &str, inner: Value) -> Value {
+    slot.rsplit('/')
+        .filter(|s| !s.is_empty())
+        .fold(inner, |value, key| {
+            Value::Object(Map::from_iter([(
+                key.replace("~1", "/").replace("~0", "~"),
+                value,
+            )]))
+        })
+}
+
+/// A parameter's value as path text: a string as is, anything else as JSON.
+fn text_of(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,195 @@
+//! What is being served: the bundled operations, then those of the documents loaded at run
+//! time, with their routes, compiled contracts and inferred plans. A catalog is built whole and
+//! swapped whole (`--watch`), so a request sees one consistent version from start to end.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::table::{RouteConflict, Routes};
+use crate::generated::{DOCUMENTS, OPERATIONS};
+use crate::mock::{Collections, Plan};
+use crate::spec::Operation;
+use crate::spec::load::{Loaded, Version};
+use crate::validate::{CompileError, Contracts, Dialect, Source};
+
+/// A document loaded at run time, as served.
+pub struct Served {
+    pub api: &'static str,
+    pub title: String,
+    /// `openapi` as the document writes it.
+    pub openapi: String,
+    /// The file and every file it references.
+    pub files: Vec<PathBuf>,
+    /// Where its routes are mounted (`""` for the root).
+    pub prefix: String,
+    /// What the engine assumed to serve it (see `spec::extract`).
+    pub warnings: Vec<String>,
+    pub version: Version,
+    /// Its collections: kept across reloads.
+    pub state: Arc<Collections>,
+}
+
+/// One version of everything being served.
+pub struct Catalog {
+    /// The bundled operations (all of them, whether served or not), then the run-time ones.
+    pub operations: &'static [Operation],
+    pub routes: Routes,
+    pub contracts: Contracts,
+    pub documents: Vec<Served>,
+    /// The plan of each run-time operation: `plans[index - OPERATIONS.len()]`.
+    pub plans: Vec<Plan>,
+    /// The bundled APIs being served.
+    pub bundled: Vec<&'static str>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error(transparent)]
+    Routes(#[from] RouteConflict),
+    #[error(transparent)]
+    Contracts(#[from] CompileError),
+    #[error("two documents are named {0}; rename one of the files")]
+    SameName(&'static str),
+}
+
+/// A run-time document with what it keeps from an earlier version.
+pub struct Incoming {
+    pub loaded: Loaded,
+    pub prefix: String,
+    pub state: Arc<Collections>,
+}
+
+/// Settings that every version of the catalog is built with.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// The bundled APIs to serve (their names).
+    pub bundled: Vec<&'static str>,
+    /// Compile response validators (`--validate-responses`).
+    pub responses: bool,
+    /// `--strict`.
+    pub strict: bool,
+}
+
+impl Catalog {
+    pub fn build(settings: &Settings, documents: Vec<Incoming>) -> Result<Self, CatalogError> {
+        let mut names: Vec<&'static str> = DOCUMENTS.iter().map(|d| d.api).collect();
+        for doc in &documents {
+            if names.contains(&doc.loaded.api) {
+                return Err(CatalogError::SameName(doc.loaded.api));
+            }
+            names.push(doc.loaded.api);
+        }
+        let mut operations = OPERATIONS.to_vec();
+        let mut plans = Vec::new();
+        for doc in &documents {
+            let ops = &doc.loaded.extracted.operations;
+            plans.extend(crate::mock::infer::plans(&doc.loaded.document, ops));
+            operations.extend_from_slice(ops);
+        }
+        // The route table is `'static` (see `spec::intern`): a reload leaks the previous
+        // version's slice, a few hundred bytes per operation.
+        let operations: &'static [Operation] = Box::leak(operations.into_boxed_slice());
+        let runtime: Vec<&'static str> = documents.iter().map(|d| d.loaded.api).collect();
+        let serves = |api: &str| settings.bundled.contains(&api) || runtime.contains(&api);
+        let routes = Routes::new(operations, serves)?;
+        let mut sources = crate::validate::sources_of(DOCUMENTS)?;
+        let mut documents = documents;
+        for doc in &mut documents {
+            sources.push(Source {
+                api: doc.loaded.api,
+                document: std::mem::take(&mut doc.loaded.document),
+                dialect: match doc.loaded.version {
+                    Version::V30 => Dialect::OpenApi30,
+                    Version::V31 => Dialect::OpenApi31,
+                },
+            });
+        }
+        let contracts = Contracts::compile_sources(sources, operations, settings.responses)?
+            .strict(settings.strict);
+        let documents = documents
+            .into_iter()
+            .map(|doc| Served {
+                api: doc.loaded.api,
+                title: doc.loaded.title,
+                openapi: doc.loaded.openapi,
+                files: doc.loaded.files,
+                prefix: doc.prefix,
+                warnings: doc.loaded.extracted.warnings,
+                version: doc.loaded.version,
+                state: doc.state,
+            })
+            .collect();
+        Ok(Self {
+            operations,
+            routes,
+            contracts,
+            documents,
+            plans,
+            bundled: settings.bundled.clone(),
+        })
+    }
+
+    /// The plan of `operations[index]`, when it belongs to a run-time document.
+    pub fn plan(&self, index: usize) -> Option<&Plan> {
+        self.plans.get(index.checked_sub(OPERATIONS.len())?)
+    }
+
+    /// The run-time document named `api`.
+    pub fn document(&self, api: &str) -> Option<&Served> {
+        self.documents.iter().find(|d| d.api == api)
+    }
+
+    /// Every API served: the bundled ones, then the run-time ones.
+    pub fn served(&self) -> Vec<&'static str> {
+        let runtime = self.documents.iter().map(|d| d.api);
+        self.bundled.iter().copied().chain(runtime).collect()
+    }
+}
+
+/// What became of each run-time document's loads: when it was last loaded, how many times it
+/// was reloaded, and why the last reload was refused (the previous version keeps serving).
+#[derive(Debug, Default)]
+pub struct Reloads {
+    by_api: std::sync::Mutex<std::collections::BTreeMap<String, ReloadStatus>>,
+}
+
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct ReloadStatus {
+    pub loaded_at: String,
+    pub reloads: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl Reloads {
+    fn with<R>(
+        &self,
+        f: impl FnOnce(&mut std::collections::BTreeMap<String, ReloadStatus>) -> R,
+    ) -> R {
+        f(&mut self
+            .by_api
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner))
+    }
+
+    /// `api` was (re)loaded at `at`.
+    pub fn loaded(&self, api: &str, at: String) {
+        self.with(|m| {
+            let status = m.entry(api.to_owned()).or_default();
+            if !status.loaded_at.is_empty() {
+                status.reloads += 1;
+            }
+            status.loaded_at = at;
+            status.error = None;
+        });
+    }
+
+    /// A reload of `api` was refused for `error`.
+    pub fn refused(&self, api: &str, error: String) {
+        self.with(|m| m.entry(api.to_owned()).or_default().error = Some(error));
+    }
+
+    pub fn status(&self, api: &str) -> Option<ReloadStatus> {
+        self.with(|m| m.get(api).cloned())
+    }
+}
