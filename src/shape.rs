@@ -186,6 +186,10 @@ impl Shaper<'_> {
                 _ => source.clone(),
             };
         }
+        // A timestamp the server sets is now (or the --clock), not the document's example.
+        if kind == Some("string") && is_timestamp(name, schema) {
+            return json!(self.string(schema, name));
+        }
         if let Some(example) = example(schema).filter(|e| fits(kind, e)) {
             return example.clone();
         }
@@ -326,9 +330,16 @@ fn integer(schema: &Value) -> i64 {
         Some(Value::Number(n)) => n.as_i64().map(|m| m + 1),
         _ => None,
     };
-    let low = exclusive.or(minimum).unwrap_or(1);
+    let low = exclusive.or(minimum).unwrap_or(i64::MIN);
     let maximum = schema.get("maximum").and_then(Value::as_i64);
-    let value = maximum.map_or(low, |max| low.min(max));
+    let exclusive_max = match schema.get("exclusiveMaximum") {
+        Some(Value::Bool(true)) => maximum.map(|m| m - 1),
+        Some(Value::Number(n)) => n.as_i64().map(|m| m - 1),
+        _ => None,
+    };
+    let high = exclusive_max.or(maximum).unwrap_or(i64::MAX);
+    // 1 where the bounds allow it: the smallest "real" count or identifier.
+    let value = if low > high { low } else { 1.clamp(low, high) };
     match schema.get("multipleOf").and_then(Value::as_i64) {
         Some(step) if step > 0 => ((value + step - 1).div_euclid(step)) * step,
         _ => value,
@@ -342,9 +353,19 @@ fn number(schema: &Value) -> Value {
         Some(Value::Number(n)) => n.as_f64().map(|m| m + 1.0),
         _ => None,
     };
-    let low = exclusive.or(minimum).unwrap_or(1.0);
+    let low = exclusive.or(minimum).unwrap_or(f64::MIN);
     let maximum = schema.get("maximum").and_then(Value::as_f64);
-    json!(maximum.map_or(low, |max| low.min(max)))
+    let exclusive_max = match schema.get("exclusiveMaximum") {
+        Some(Value::Bool(true)) => maximum.map(|m| m - 1.0),
+        Some(Value::Number(n)) => n.as_f64().map(|m| m - 1.0),
+        _ => None,
+    };
+    let high = exclusive_max.or(maximum).unwrap_or(f64::MAX);
+    json!(if low > high {
+        low
+    } else {
+        1.0_f64.clamp(low, high)
+    })
 }
 
 /// Whether `value` is of the JSON type `kind` (any, when the schema names none).

@@ -292,7 +292,7 @@ impl SchemaCompiler<'_> {
             .collect::<Result<_, CompileError>>()?;
         let body = op.body.map(|b| self.validator(op, b.schema)).transpose()?;
         let form_fields = match op.body {
-            Some(b) if b.media_type == FORM => {
+            Some(b) if b.media_type == FORM || b.media_type == MULTIPART => {
                 match self.shape(op.api, self.resolve(op.api, b.schema)) {
                     Shape::Object(kinds) => kinds,
                     _ => HashMap::new(),
@@ -756,6 +756,8 @@ impl ParamContract {
     fn coerce_text(&self, text: &str) -> Value {
         match &self.shape {
             Shape::Scalar(kind) => coerce(*kind, text),
+            // `ids=` is the empty list, as `ids=a,b` is a list of two.
+            Shape::Array(_) if text.is_empty() => Value::Array(Vec::new()),
             Shape::Array(kind) => text.split(',').map(|v| coerce(*kind, v)).collect(),
             Shape::Object(_) => Value::String(text.to_owned()),
         }
@@ -774,8 +776,8 @@ fn coerce(kind: Kind, text: &str) -> Value {
             .or_else(|_| text.parse::<u64>().map(Value::from))
             .ok()
             .or_else(|| {
-                text.bytes()
-                    .all(|b| b.is_ascii_digit())
+                let digits = text.strip_prefix('-').unwrap_or(text);
+                (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
                     .then(|| text.parse::<f64>().ok())
                     .flatten()
                     .and_then(|n| serde_json::Number::from_f64(n).map(Value::Number))
@@ -824,6 +826,11 @@ impl OperationContract {
         }
         let body = if declared.media_type == FORM {
             self.form_body(incoming.body)
+        } else if declared.media_type == MULTIPART {
+            self.fields_body(multipart_fields(
+                content_type.unwrap_or_default(),
+                incoming.body,
+            )?)
         } else if is_json(declared.media_type) {
             json_body(incoming.body)?
         } else {
@@ -860,15 +867,21 @@ impl OperationContract {
     /// A form-encoded body as the object its schema describes: fields coerced to their
     /// declared types, a repeated field collected into an array.
     fn form_body(&self, bytes: &[u8]) -> Value {
+        let fields = form_urlencoded::parse(bytes).map(|(k, v)| (k.into_owned(), v.into_owned()));
+        self.fields_body(fields.collect())
+    }
+
+    /// Named text fields (a form's, a multipart body's) as the object their schema describes.
+    fn fields_body(&self, fields: Vec<(String, String)>) -> Value {
         let mut object = Map::new();
-        for (name, text) in form_urlencoded::parse(bytes) {
-            let kind = self.form_fields.get(name.as_ref()).copied();
+        for (name, text) in fields {
+            let kind = self.form_fields.get(name.as_str()).copied();
             let value = coerce(kind.unwrap_or(Kind::String), &text);
-            match object.get_mut(name.as_ref()) {
+            match object.get_mut(name.as_str()) {
                 Some(Value::Array(items)) => items.push(value),
                 Some(first) => *first = Value::Array(vec![first.take(), value]),
                 None => {
-                    object.insert(name.into_owned(), value);
+                    object.insert(name, value);
                 }
             }
         }
@@ -877,6 +890,62 @@ impl OperationContract {
 }
 
 const FORM: &str = "application/x-www-form-urlencoded";
+const MULTIPART: &str = "multipart/form-data";
+
+/// The fields of a `multipart/form-data` body (RFC 7578), by name; a file's content is read as
+/// text (lossily: a file is only ever checked to be present).
+fn multipart_fields(content_type: &str, body: &[u8]) -> Result<Vec<(String, String)>, ApiError> {
+    let refuse = |why: &str| {
+        ApiError::Invalid(vec![Violation::new(
+            Location::Body(String::new()),
+            "multipart",
+            why.to_owned(),
+        )])
+    };
+    let boundary = content_type
+        .split(';')
+        .filter_map(|p| p.trim().strip_prefix("boundary="))
+        .next()
+        .map(|b| b.trim_matches('"'))
+        .filter(|b| !b.is_empty())
+        .ok_or_else(|| refuse("the Content-Type names no multipart boundary"))?;
+    let delimiter = format!("--{boundary}");
+    let mut fields = Vec::new();
+    for part in split_bytes(body, delimiter.as_bytes()).into_iter().skip(1) {
+        if part.starts_with(b"--") {
+            break;
+        }
+        let part = part.strip_prefix(b"\r\n").unwrap_or(part);
+        let part = part.strip_suffix(b"\r\n").unwrap_or(part);
+        let Some(split) = part.windows(4).position(|w| w == b"\r\n\r\n") else {
+            return Err(refuse(
+                "a multipart part has no blank line after its headers",
+            ));
+        };
+        let head = String::from_utf8_lossy(&part[..split]);
+        let name = head
+            .split(';')
+            .filter_map(|p| p.trim().strip_prefix("name="))
+            .next()
+            .map(|n| n.trim_matches('"').to_owned())
+            .ok_or_else(|| refuse("a multipart part has no name in its Content-Disposition"))?;
+        let content = String::from_utf8_lossy(&part[split + 4..]).into_owned();
+        fields.push((name, content));
+    }
+    Ok(fields)
+}
+
+/// `bytes` cut at every occurrence of `delimiter`.
+fn split_bytes<'a>(bytes: &'a [u8], delimiter: &[u8]) -> Vec<&'a [u8]> {
+    let mut parts = Vec::new();
+    let mut rest = bytes;
+    while let Some(at) = rest.windows(delimiter.len()).position(|w| w == delimiter) {
+        parts.push(&rest[..at]);
+        rest = &rest[at + delimiter.len()..];
+    }
+    parts.push(rest);
+    parts
+}
 
 /// Whether a request's `Content-Type` fits the declared media type. Parameters (`; charset=…`)
 /// are ignored, and the JSON family is interchangeable: a server declaring

@@ -79,8 +79,7 @@ impl Collections {
                     t.collections.retain(|path, _| !path.starts_with(&inside));
                     Some(removed)
                 });
-                let removed = removed.ok_or_else(|| not_found(call, &id))?;
-                call.reply(Some(removed))
+                call.reply(Some(removed.ok_or_else(|| not_found(call, &id))?))
             }
             Action::Example => call.example(),
         }
@@ -131,7 +130,7 @@ impl Collections {
                     (id.clone(), json!(id))
                 }
             };
-            if let Some(field) = &call.plan.id_field {
+            if let (Some(field), Value::Object(record)) = (&call.plan.id_field, &mut record) {
                 record.insert(field.clone(), id_value);
             }
             let complete = call.complete(record);
@@ -145,6 +144,7 @@ impl Collections {
         call.reply(Some(record))
     }
 
+    /// A replace (PUT) or merge (PATCH) of an item that exists.
     fn update(&self, call: &Call<'_>, instance: &str) -> Result<Reply, ApiError> {
         let id = self.item_id(call)?;
         let body = call.record_of_body();
@@ -153,13 +153,15 @@ impl Collections {
             let mut record = match call.plan.action {
                 Action::Merge => {
                     let mut merged = stored.clone();
-                    merge_patch(&mut merged, &Value::Object(body));
-                    merged.as_object().cloned().unwrap_or_default()
+                    merge_patch(&mut merged, &body);
+                    merged
                 }
                 _ => {
                     // A replace keeps what the server set: the identifier and read-only fields.
                     let mut replaced = body;
-                    if let Some(old) = stored.as_object() {
+                    if let (Value::Object(replaced), Some(old)) =
+                        (&mut replaced, stored.as_object())
+                    {
                         for (name, value) in server_set(call, old) {
                             replaced.insert(name, value);
                         }
@@ -167,17 +169,14 @@ impl Collections {
                     replaced
                 }
             };
-            if let (Some(field), Some(old)) = (
-                &call.plan.id_field,
-                stored.get(call.plan.id_field.as_deref().unwrap_or_default()),
-            ) {
-                record.insert(field.clone(), old.clone());
+            if let (Some(field), Value::Object(record)) = (&call.plan.id_field, &mut record) {
+                let kept = stored.get(field.as_str()).cloned();
+                record.insert(field.clone(), kept.unwrap_or_else(|| id_value(call, &id)));
             }
             *stored = call.complete(record);
             Some(stored.clone())
         });
-        let updated = updated.ok_or_else(|| not_found(call, &id))?;
-        call.reply(Some(updated))
+        call.reply(Some(updated.ok_or_else(|| not_found(call, &id))?))
     }
 
     fn list(&self, call: &Call<'_>, instance: &str) -> Result<Reply, ApiError> {
@@ -206,6 +205,15 @@ impl Collections {
             .flatten();
         let source = list_source(call, shown, total, has_more, next, &page);
         call.reply(Some(source))
+    }
+}
+
+/// The identifier `id` (path text) as the identifier field holds it: a number where the
+/// identifiers are integers.
+fn id_value(call: &Call<'_>, id: &str) -> Value {
+    match (call.plan.id_style.as_deref(), id.parse::<i64>()) {
+        (Some("integer"), Ok(n)) => json!(n),
+        _ => json!(id),
     }
 }
 

@@ -211,16 +211,16 @@ impl Site<'_> {
         }
     }
 
-    /// A path that holds items: it has an item route, or it is both created in and listed.
+    /// A path that holds items a client makes: it has an item route and is created in (POST)
+    /// or listed, or it is both. (An item route alone, such as a board's squares, is not a
+    /// collection: nothing creates its items, so it answers from the document.)
     fn is_collection(&self, path: &str) -> bool {
         let path_shape = shape(path);
         let listed = self
             .find("GET", &path_shape)
             .is_some_and(|get| self.list_array(get).is_some());
         let created = self.find("POST", &path_shape).is_some();
-        self.has_item_route(path)
-            && (listed || created || self.find("GET", &format!("{path_shape}/{{}}")).is_some())
-            || (listed && created)
+        self.has_item_route(path) && (listed || created) || (listed && created)
     }
 
     fn collection_of(&self, op: &Operation, action: Action) -> Option<String> {
@@ -258,14 +258,14 @@ impl Site<'_> {
         let from_item = |op: &Operation| {
             let pointer = success_schema(op)?;
             let slot = self.item_slot(&pointer)?;
-            Some(format!("{pointer}{}", schema_path(&slot)))
+            schema_at(self.doc, &pointer, &slot, false)
         };
         read.and_then(from_item)
             .or_else(|| {
                 let get = list?;
                 let pointer = success_schema(get)?;
                 let array = self.list_array(get)?;
-                Some(format!("{pointer}{}/items", schema_path(&array)))
+                schema_at(self.doc, &pointer, &array, true)
             })
             .or_else(|| create.and_then(from_item))
             .or_else(|| create.and_then(|c| c.body).map(|b| b.schema.to_owned()))
@@ -360,14 +360,45 @@ fn parse_action(text: &str) -> Option<Action> {
     })
 }
 
-/// The JSON pointer (within a schema) of a pointer into an instance: `/data/items` →
-/// `/properties/data/properties/items`.
-fn schema_path(instance: &str) -> String {
-    instance
-        .split('/')
-        .filter(|s| !s.is_empty())
-        .map(|s| format!("/properties/{s}"))
-        .collect()
+/// The pointer of the schema that describes `slot` (a pointer into an instance, `/data`) of
+/// the schema at `pointer`, following `$ref`s and looking into `allOf` branches; with `items`,
+/// of that array's items.
+fn schema_at(doc: &Value, pointer: &str, slot: &str, items: bool) -> Option<String> {
+    let mut at = resolved_pointer(doc, pointer)?;
+    for segment in slot.split('/').filter(|s| !s.is_empty()) {
+        at = property_pointer(doc, &at, segment, 0)?;
+    }
+    if items {
+        at = resolved_pointer(doc, &format!("{at}/items"))?;
+    }
+    Some(at)
+}
+
+/// `pointer`, or where its `$ref` chain ends.
+fn resolved_pointer(doc: &Value, pointer: &str) -> Option<String> {
+    let mut pointer = pointer.to_owned();
+    for _ in 0..32 {
+        let reference = doc.pointer(&pointer)?.get("$ref").and_then(Value::as_str);
+        match reference.and_then(|r| r.strip_prefix('#')) {
+            Some(target) => pointer = target.to_owned(),
+            None => return Some(pointer),
+        }
+    }
+    None
+}
+
+/// The pointer of property `name` of the (resolved) object schema at `pointer`.
+fn property_pointer(doc: &Value, pointer: &str, name: &str, depth: usize) -> Option<String> {
+    let schema = doc.pointer(pointer)?;
+    let escaped = crate::spec::escape(name);
+    if schema.pointer(&format!("/properties/{escaped}")).is_some() {
+        return resolved_pointer(doc, &format!("{pointer}/properties/{escaped}"));
+    }
+    let branches = schema.get("allOf").and_then(Value::as_array)?;
+    (0..branches.len()).find_map(|i| {
+        let branch = resolved_pointer(doc, &format!("{pointer}/allOf/{i}"))?;
+        (depth < 8).then(|| property_pointer(doc, &branch, name, depth + 1))?
+    })
 }
 
 /// Where an array of items sits in a list schema: bare, or in an envelope property.

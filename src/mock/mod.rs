@@ -79,8 +79,11 @@ impl Call<'_> {
         let Some(schema) = self.success_schema() else {
             return Ok(Reply { status, body: None });
         };
+        // A list builds its own envelope (with the pagination fields); an item goes into its.
         let source = match (&self.plan.envelope, source) {
-            (Some(slot), Some(inner)) if !slot.is_empty() => Some(wrap(slot, inner)),
+            (Some(slot), Some(inner)) if !slot.is_empty() && self.plan.action != Action::List => {
+                Some(wrap(slot, inner))
+            }
             (_, source) => source,
         };
         let body = self.shaper().fill(schema, source.as_ref());
@@ -116,13 +119,10 @@ impl Call<'_> {
         Reply::json(status, &body)
     }
 
-    /// The request body as a record: an object, without the fields the server sets.
-    fn record_of_body(&self) -> Map<String, Value> {
-        let mut record = match self.request.body() {
-            Some(Value::Object(map)) => map.clone(),
-            _ => Map::new(),
-        };
-        if let Some(item) = self.item_schema() {
+    /// The request body as a record, without the fields the server sets.
+    fn record_of_body(&self) -> Value {
+        let mut record = self.request.body().cloned().unwrap_or(Value::Null);
+        if let (Some(item), Value::Object(record)) = (self.item_schema(), &mut record) {
             let view = ObjectView::of(self.doc, item);
             for (name, property) in &view.properties {
                 if resolve(self.doc, property).get("readOnly") == Some(&Value::Bool(true)) {
@@ -130,18 +130,20 @@ impl Call<'_> {
                 }
             }
         }
+        if record.is_null() {
+            record = Value::Object(Map::new());
+        }
         record
     }
 
     /// A record made whole by the item schema: required and example'd fields generated,
     /// timestamps set now. Fields the schema does not describe are kept as sent.
-    fn complete(&self, record: Map<String, Value>) -> Value {
+    fn complete(&self, record: Value) -> Value {
         let Some(schema) = self.item_schema() else {
-            return Value::Object(record);
+            return record;
         };
-        let source = Value::Object(record);
-        let mut filled = self.shaper().fill(schema, Some(&source));
-        if let (Value::Object(filled), Value::Object(sent)) = (&mut filled, source) {
+        let mut filled = self.shaper().fill(schema, Some(&record));
+        if let (Value::Object(filled), Value::Object(sent)) = (&mut filled, record) {
             for (name, value) in sent {
                 filled.entry(name).or_insert(value);
             }

@@ -411,19 +411,25 @@ fn check_allowed(token: String, allowed: &[String]) -> Result<String, ApiError> 
 /// none was sent.
 fn credential(parts: &Parts, security: &Security, allowed: &[String]) -> Result<String, ApiError> {
     let query = parts.uri.query().unwrap_or_default();
-    let found = security
+    let sent: Vec<String> = security
         .sources
         .iter()
-        .find_map(|source| match source.split_once(':') {
+        .filter_map(|source| match source.split_once(':') {
             Some(("header", name)) => parts.headers.get(name)?.to_str().ok().map(str::to_owned),
             Some(("query", name)) => form_urlencoded::parse(query.as_bytes())
                 .find(|(k, _)| k == name)
                 .map(|(_, v)| v.into_owned()),
             _ => bearer(&parts.headers).ok(),
-        });
-    match found {
-        Some(token) => check_allowed(token, allowed),
-        None if security.required => Err(ApiError::Unauthenticated(format!(
+        })
+        .collect();
+    // Any one of the schemes the document accepts will do.
+    let accepted = sent
+        .iter()
+        .find_map(|token| check_allowed(token.clone(), allowed).ok());
+    match (accepted, sent.first()) {
+        (Some(token), _) => Ok(token),
+        (None, Some(token)) => check_allowed(token.clone(), allowed),
+        (None, None) if security.required => Err(ApiError::Unauthenticated(format!(
             "this operation needs a credential: {}",
             security
                 .sources
@@ -436,7 +442,7 @@ fn credential(parts: &Parts, security: &Security, allowed: &[String]) -> Result<
                 .collect::<Vec<_>>()
                 .join(" or ")
         ))),
-        None => Ok("anonymous".to_owned()),
+        (None, None) => Ok("anonymous".to_owned()),
     }
 }
 

@@ -42,3 +42,32 @@ fn make_nullable(map: &mut Map<String, Value>) {
         values.push(Value::Null);
     }
 }
+
+/// Gives `int32` and `int64` integers (OpenAPI's data type formats) the bounds they mean, as
+/// `minimum`/`maximum`, where the schema sets none: JSON Schema validators check only string
+/// formats, so `2147483648` would pass an `int32`.
+pub fn bound_integer_formats(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            for child in map.values_mut() {
+                bound_integer_formats(child);
+            }
+            let integer = match map.get("type") {
+                Some(Value::String(t)) => t == "integer",
+                Some(Value::Array(types)) => types.iter().any(|t| t == "integer"),
+                _ => false,
+            };
+            let (low, high) = match map.get("format").and_then(Value::as_str) {
+                Some("int32") => (i64::from(i32::MIN), i64::from(i32::MAX)),
+                Some("int64") => (i64::MIN, i64::MAX),
+                _ => return,
+            };
+            if integer {
+                map.entry("minimum").or_insert(Value::from(low));
+                map.entry("maximum").or_insert(Value::from(high));
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(bound_integer_formats),
+        _ => {}
+    }
+}

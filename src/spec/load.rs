@@ -88,6 +88,7 @@ pub fn load(path: &Path, prefix: &str) -> Result<Loaded, LoadError> {
     if version == Version::V30 {
         json_schema::rewrite_nullable(&mut document);
     }
+    json_schema::bound_integer_formats(&mut document);
     let api = super::intern(&api_name(path));
     let extracted =
         extract::operations(api, &mut document, prefix).map_err(|reason| LoadError::Invalid {
