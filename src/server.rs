@@ -76,6 +76,8 @@ pub struct Config {
     pub bundled: bool,
     /// `--watch`: reload the `--spec` documents when their files change.
     pub watch: bool,
+    /// `--overlay`: OpenAPI Overlay 1.0 files applied to every `--spec` document.
+    pub overlays: Vec<PathBuf>,
 }
 
 impl Default for Config {
@@ -100,6 +102,7 @@ impl Default for Config {
             specs: Vec::new(),
             bundled: true,
             watch: false,
+            overlays: Vec::new(),
         }
     }
 }
@@ -174,7 +177,7 @@ pub fn app(config: &Config) -> Result<App, StartError> {
         responses: config.validate_responses,
         strict: config.strict,
     };
-    let documents = crate::specs::load_all(&config.specs)?;
+    let documents = crate::specs::load_all(&config.specs, &config.overlays)?;
     for doc in &documents {
         wiring
             .stores
@@ -191,6 +194,7 @@ pub fn app(config: &Config) -> Result<App, StartError> {
             catalog.clone(),
             settings,
             config.specs.clone(),
+            config.overlays.clone(),
             reloads.clone(),
             context.clone(),
         );
@@ -365,7 +369,8 @@ impl Bound {
         addr: SocketAddr,
         journal_size: usize,
     ) -> Result<Self, StartError> {
-        let documents = crate::specs::load_all(&spec.cloned().into_iter().collect::<Vec<_>>())?;
+        let documents =
+            crate::specs::load_all(&spec.cloned().into_iter().collect::<Vec<_>>(), &[])?;
         let name = match (api, documents.first()) {
             (Some(api), _) => {
                 known_api(api)?;

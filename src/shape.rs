@@ -242,10 +242,9 @@ impl Shaper<'_> {
                 continue;
             }
             let given = source.and_then(|s| s.get(*name));
-            let wanted = given.is_some()
-                || view.required.contains(name)
-                || (depth < 2 && example(property_resolved).is_some())
-                || (depth < 2 && is_timestamp(name, property_resolved));
+            // Near the top, every property is shown, as a real answer would; deeper, only
+            // what the schema requires (a recursive schema must end somewhere).
+            let wanted = given.is_some() || view.required.contains(name) || depth < 2;
             if wanted {
                 let value = self.fill_at(property, given, name, depth + 1);
                 object.insert((*name).to_owned(), value);

@@ -4,6 +4,7 @@
 pub mod extract;
 pub mod json_schema;
 pub mod load;
+pub mod overlay;
 mod table;
 
 use std::collections::HashSet;

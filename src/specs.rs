@@ -58,13 +58,17 @@ impl FromStr for SpecSource {
     }
 }
 
-/// Every document `sources` name, loaded, each with new (empty) collections.
-pub fn load_all(sources: &[SpecSource]) -> Result<Vec<IncomingDocument>, LoadError> {
+/// Every document `sources` name, loaded (with `overlays` applied), each with new (empty)
+/// collections.
+pub fn load_all(
+    sources: &[SpecSource],
+    overlays: &[PathBuf],
+) -> Result<Vec<IncomingDocument>, LoadError> {
     let mut documents = Vec::new();
     for source in sources {
         for path in load::documents_at(&source.path)? {
             documents.push(IncomingDocument {
-                loaded: load::load(&path, &source.prefix)?,
+                loaded: load::load(&path, &source.prefix, overlays)?,
                 prefix: source.prefix.clone(),
                 state: Arc::new(Collections::default()),
             });
@@ -79,6 +83,7 @@ pub fn watch(
     catalog: Arc<ArcSwap<Catalog>>,
     settings: Settings,
     sources: Vec<SpecSource>,
+    overlays: Vec<PathBuf>,
     reloads: Arc<Reloads>,
     context: Arc<Context>,
 ) {
@@ -86,6 +91,7 @@ pub fn watch(
         catalog,
         settings,
         sources,
+        overlays,
         reloads,
         context,
         seen: HashMap::new(),
@@ -125,6 +131,7 @@ struct Watcher {
     catalog: Arc<ArcSwap<Catalog>>,
     settings: Settings,
     sources: Vec<SpecSource>,
+    overlays: Vec<PathBuf>,
     reloads: Arc<Reloads>,
     context: Arc<Context>,
     /// Every watched file (documents, the files they reference, the documents of folders).
@@ -185,7 +192,7 @@ impl Watcher {
                 let touched = served.is_none_or(|d| d.files.iter().any(|f| changed.contains(f)));
                 let state = served.map_or_else(Default::default, |d| d.state.clone());
                 let loaded = if touched {
-                    match load::load(&path, &source.prefix) {
+                    match load::load(&path, &source.prefix, &self.overlays) {
                         Ok(loaded) => {
                             reloaded.push(loaded.api);
                             Some(loaded)

@@ -228,6 +228,15 @@ impl Contracts {
                 format!("operation #{index} is not in the route table"),
             )];
         };
+        let documents_errors = contract
+            .responses
+            .iter()
+            .any(|(d, _)| d.status.starts_with(['4', '5']) || d.status == "default");
+        if status >= 400 && !documents_errors {
+            // A document that describes no error at all leaves errors to the server: they are
+            // answered as RFC 9457 problems, which it cannot contradict.
+            return Vec::new();
+        }
         let Some((def, validator)) = find_response(&contract.responses, status) else {
             let documented: Vec<_> = contract.responses.iter().map(|(d, _)| d.status).collect();
             let message = format!(

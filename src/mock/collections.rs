@@ -295,11 +295,24 @@ fn matches_filters(call: &Call<'_>, item: &Value) -> bool {
             .iter()
             .any(|names| names.contains(&name))
     };
+    let view = call.item_schema().map(|s| ObjectView::of(call.doc, s));
+    let declared = |name: &str| view.as_ref().and_then(|v| v.property(name)).is_some();
     call.operation
         .params
         .iter()
         .filter(|p| p.location == crate::spec::ParamIn::Query && !paging(p.name))
-        .filter_map(|p| Some((p.name, call.request.param(p.name)?, item.get(p.name)?)))
+        .filter_map(|p| {
+            // `tags=dog` filters on a field named `tags`, else on `tag`.
+            let singular = super::infer::singular(p.name);
+            let field = [p.name, singular.as_str()]
+                .into_iter()
+                .find(|name| declared(name) || item.get(*name).is_some())?;
+            Some((
+                p.name,
+                call.request.param(p.name)?,
+                item.get(field).unwrap_or(&Value::Null),
+            ))
+        })
         .all(|(_, wanted, found)| match (wanted, found) {
             (Value::Array(options), Value::Array(values)) => {
                 options.iter().any(|o| values.contains(o))

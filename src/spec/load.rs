@@ -37,7 +37,7 @@ pub struct Loaded {
     /// `openapi` as written, e.g. `3.1.0`.
     pub openapi: String,
     pub version: Version,
-    /// The main file, then every file it references: what `--watch` watches.
+    /// The main file, every file it references, then the overlays: what `--watch` watches.
     pub files: Vec<PathBuf>,
     /// The whole document, other files bundled in, 3.0's `nullable` rewritten.
     pub document: Value,
@@ -67,12 +67,18 @@ pub enum LoadError {
     },
     #[error("{path}: {reason}")]
     Invalid { path: PathBuf, reason: String },
+    #[error(transparent)]
+    Overlay(#[from] super::overlay::OverlayError),
 }
 
-/// Loads the document at `path`, its routes mounted under `prefix` (`""` for none).
-pub fn load(path: &Path, prefix: &str) -> Result<Loaded, LoadError> {
-    let mut document = read(path)?;
+/// Loads the document at `path`, amended by `overlays` (OpenAPI Overlay 1.0), its routes
+/// mounted under `prefix` (`""` for none).
+pub fn load(path: &Path, prefix: &str, overlays: &[PathBuf]) -> Result<Loaded, LoadError> {
+    let mut document = read_value(path)?;
     let (openapi, version) = version(path, &document)?;
+    for overlay in overlays {
+        super::overlay::apply(overlay, &mut document)?;
+    }
     let mut bundler = Bundler {
         files: vec![path.to_path_buf()],
         known: HashMap::new(),
@@ -100,12 +106,14 @@ pub fn load(path: &Path, prefix: &str) -> Result<Loaded, LoadError> {
         .and_then(Value::as_str)
         .unwrap_or(api)
         .to_owned();
+    let mut files = bundler.files;
+    files.extend(overlays.iter().cloned());
     Ok(Loaded {
         api,
         title,
         openapi,
         version,
-        files: bundler.files,
+        files,
         document,
         extracted,
     })
@@ -145,7 +153,7 @@ fn api_name(path: &Path) -> String {
 }
 
 /// Reads JSON, else YAML (YAML keys that are numbers, `200:`, become strings).
-fn read(path: &Path) -> Result<Value, LoadError> {
+pub fn read_value(path: &Path) -> Result<Value, LoadError> {
     let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
         path: path.to_path_buf(),
         source,
@@ -316,7 +324,7 @@ impl Bundler {
         self.known.insert(canonical, index);
         self.files.push(target.to_path_buf());
         self.bundled.push(Value::Null);
-        let mut content = read(target)?;
+        let mut content = read_value(target)?;
         let base = target.parent().unwrap_or(Path::new(".")).to_path_buf();
         self.walk(
             &mut content,

@@ -3,6 +3,7 @@
 
 mod abusive;
 mod admin;
+mod any_document;
 mod clients;
 mod contract_gate;
 mod contracts;

@@ -290,6 +290,9 @@ struct ServeArgs {
     /// Reload the --spec documents (and the files they reference) when they change.
     #[arg(long)]
     watch: bool,
+    /// Amend every --spec document with this OpenAPI Overlay 1.0 file (repeatable, in order).
+    #[arg(long = "overlay", value_name = "FILE")]
+    overlays: Vec<PathBuf>,
     #[command(flatten)]
     limits: LimitArgs,
     /// Largest request body accepted: bytes, or with a KiB/MiB suffix.
@@ -367,6 +370,9 @@ struct MockArgs {
     /// Do not reload the documents when they change.
     #[arg(long)]
     no_watch: bool,
+    /// Amend every document with this OpenAPI Overlay 1.0 file (repeatable, in order).
+    #[arg(long = "overlay", value_name = "FILE")]
+    overlays: Vec<PathBuf>,
     /// Serve the bundled vendor APIs too.
     #[arg(long)]
     with_bundled: bool,
@@ -403,6 +409,7 @@ async fn mock(args: MockArgs) -> ExitCode {
         specs: args.specs,
         bundled: args.with_bundled,
         watch: !args.no_watch,
+        overlays: args.overlays,
         tokens: args.tokens,
         admin_token: args.admin_token,
         strict: args.strict,
@@ -526,6 +533,7 @@ async fn serve(args: ServeArgs) -> ExitCode {
         specs: args.specs,
         bundled: !args.no_bundled,
         watch: args.watch,
+        overlays: args.overlays,
     };
     let limits = args.limits.limits();
     run(Bound::new(&config).await.map(|b| b.with_limits(limits))).await

@@ -1,0 +1,485 @@
+//! A team brings its own OpenAPI document: `hookmock serve --spec` / `hookmock mock` serve it as a
+//! stateful, validating mock with no code. Every server here runs with `--validate-responses`,
+//! and [`DocServer::assert_answers_conform`] fails a test whose answers broke the document.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use hookmock::server::{Bound, Config};
+use hookmock::specs::SpecSource;
+use serde_json::{Value, json};
+
+use crate::harness::Served;
+
+/// The public documents of `fixtures/specs/` (nobody here wrote them).
+fn spec(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/specs")
+        .join(name)
+}
+
+/// A server of run-time documents only, on port 0, checking its own answers.
+struct DocServer {
+    url: String,
+    http: reqwest::Client,
+}
+
+impl DocServer {
+    async fn start(specs: &[&str]) -> Self {
+        let specs = specs
+            .iter()
+            .map(|s| s.parse::<SpecSource>().expect("a --spec argument"))
+            .collect();
+        Self::with_config(Config { specs, ..config() }).await
+    }
+
+    async fn with_config(config: Config) -> Self {
+        let bound = Bound::new(&config).await.expect("starts");
+        Self {
+            url: crate::harness::spawn(bound).await,
+            http: hookmock::wire::client(),
+        }
+    }
+
+    /// `METHOD path` with `token` as a Bearer credential (none: no Authorization).
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("a method");
+        let mut request = self.http.request(method, format!("{}{path}", self.url));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("answered");
+        let status = response.status().as_u16();
+        let text = response.text().await.expect("a body");
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    /// No answer so far broke its document (hookmock checked each one).
+    async fn assert_answers_conform(&self) {
+        let (_, listing) = self.call("GET", "/__admin/violations", None, None).await;
+        let broken: Vec<&Value> = listing["violations"]
+            .as_array()
+            .expect("a listing")
+            .iter()
+            .filter(|v| v["source"] == "response")
+            .collect();
+        assert!(broken.is_empty(), "answers broke the document: {broken:#?}");
+    }
+}
+
+fn config() -> Config {
+    Config {
+        port: 0,
+        bundled: false,
+        validate_responses: true,
+        ..Config::default()
+    }
+}
+
+#[tokio::test]
+async fn a_petstore_pet_is_created_read_listed_deleted_and_then_missing() {
+    let server =
+        DocServer::start(&[spec("v3.0-petstore-expanded.yaml").to_str().expect("utf-8")]).await;
+    let (status, rex) = server
+        .call(
+            "POST",
+            "/pets",
+            None,
+            Some(json!({"name": "Rex", "tag": "dog"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{rex}");
+    assert_eq!(rex["name"], "Rex");
+    let id = rex["id"]
+        .as_i64()
+        .expect("an integer id, as the schema says");
+    let (status, read) = server.call("GET", &format!("/pets/{id}"), None, None).await;
+    assert_eq!((status, &read), (200, &rex));
+    server
+        .call("POST", "/pets", None, Some(json!({"name": "Bo"})))
+        .await;
+    let (_, all) = server.call("GET", "/pets", None, None).await;
+    assert_eq!(all.as_array().map(Vec::len), Some(2), "{all}");
+    let (_, first) = server.call("GET", "/pets?limit=1", None, None).await;
+    assert_eq!(first, json!([rex]));
+    let (_, dogs) = server.call("GET", "/pets?tags=dog", None, None).await;
+    assert_eq!(
+        dogs,
+        json!([rex]),
+        "a query parameter named like a field filters"
+    );
+    let (status, _) = server
+        .call("DELETE", &format!("/pets/{id}"), None, None)
+        .await;
+    assert_eq!(status, 204);
+    let (status, gone) = server.call("GET", &format!("/pets/{id}"), None, None).await;
+    assert_eq!(status, 404);
+    assert_eq!(gone["code"], 404, "the document's own Error shape: {gone}");
+    let (status, refused) = server
+        .call("POST", "/pets", None, Some(json!({"tag": "cat"})))
+        .await;
+    assert_eq!(status, 400, "{refused}");
+    let message = refused["message"].as_str().expect("the Error's message");
+    assert!(
+        message.contains("/name"),
+        "the missing field is named: {message}"
+    );
+    server.assert_answers_conform().await;
+}
+
+#[tokio::test]
+async fn resend_webhooks_round_trip_with_cursor_pages_and_merge_patch() {
+    let server = DocServer::start(&[spec("resend-3.1.yaml").to_str().expect("utf-8")]).await;
+    let token = Some("re_team_a");
+    let (status, denied) = server.call("GET", "/webhooks", None, None).await;
+    assert_eq!(
+        status, 401,
+        "the document requires a bearer token: {denied}"
+    );
+    assert_eq!(denied["status"], 401, "problem+json: {denied}");
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        let body =
+            json!({"endpoint": format!("https://example.com/hook/{n}"), "events": ["email.sent"]});
+        let (status, created) = server.call("POST", "/webhooks", token, Some(body)).await;
+        assert_eq!(status, 201, "{created}");
+        assert_eq!(created["object"], "webhook");
+        let id = created["id"].as_str().expect("an id").to_owned();
+        assert!(
+            uuid::Uuid::parse_str(&id).is_ok(),
+            "a uuid, as the schema says: {id}"
+        );
+        ids.push(id);
+    }
+    let (_, page) = server.call("GET", "/webhooks?limit=2", token, None).await;
+    let listed: Vec<&str> = page["data"]
+        .as_array()
+        .expect("the envelope's data")
+        .iter()
+        .filter_map(|w| w["id"].as_str())
+        .collect();
+    assert_eq!(listed, [ids[0].as_str(), ids[1].as_str()]);
+    assert_eq!(page["has_more"], true);
+    let (_, rest) = server
+        .call(
+            "GET",
+            &format!("/webhooks?limit=2&after={}", ids[1]),
+            token,
+            None,
+        )
+        .await;
+    assert_eq!(rest["data"][0]["id"], ids[2].as_str());
+    assert_eq!(rest["has_more"], false);
+    let (_, other_team) = server
+        .call("GET", "/webhooks", Some("re_team_b"), None)
+        .await;
+    assert_eq!(other_team["data"], json!([]), "tenants are per credential");
+    let path = format!("/webhooks/{}", ids[0]);
+    let (status, _) = server
+        .call("PATCH", &path, token, Some(json!({"status": "disabled"})))
+        .await;
+    assert_eq!(status, 200);
+    let (_, read) = server.call("GET", &path, token, None).await;
+    assert_eq!(read["status"], "disabled", "merged: {read}");
+    assert_eq!(
+        read["endpoint"], "https://example.com/hook/0",
+        "kept: {read}"
+    );
+    let (status, _) = server.call("DELETE", &path, token, None).await;
+    assert_eq!(status, 200);
+    let (status, _) = server.call("GET", &path, token, None).await;
+    assert_eq!(status, 404);
+    let (status, invalid) = server
+        .call(
+            "POST",
+            "/webhooks",
+            token,
+            Some(json!({"endpoint": "https://x.example"})),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(invalid["errors"][0]["pointer"], "/events", "{invalid}");
+    server.assert_answers_conform().await;
+}
+
+#[tokio::test]
+async fn a_3_1_document_serves_its_examples_and_generated_answers() {
+    let server = DocServer::start(&[spec("v3.1-tictactoe.yaml").to_str().expect("utf-8")]).await;
+    let (status, board) = server.call("GET", "/board", Some("key"), None).await;
+    assert_eq!(status, 200, "{board}");
+    assert!(board["board"].is_array(), "{board}");
+    let (status, _) = server.call("GET", "/board/1/1", Some("key"), None).await;
+    assert_eq!(status, 200);
+    let (status, refused) = server.call("GET", "/board/9/1", Some("key"), None).await;
+    assert_eq!(status, 400, "row 9 is past the schema's maximum: {refused}");
+    server.assert_answers_conform().await;
+}
+
+#[tokio::test]
+async fn every_public_example_document_loads() {
+    let mut loaded = Vec::new();
+    for entry in std::fs::read_dir(spec("")).expect("the folder") {
+        let path = entry.expect("an entry").path();
+        if path.extension().is_some_and(|e| e == "yaml") {
+            let server = DocServer::start(&[path.to_str().expect("utf-8")]).await;
+            let (_, specs) = server.call("GET", "/__admin/specs", None, None).await;
+            let api = specs["documents"][0]["api"].as_str().expect("served");
+            loaded.push(api.to_owned());
+        }
+    }
+    loaded.sort_unstable();
+    assert_eq!(
+        loaded,
+        [
+            "resend-3.1",
+            "v3.0-api-with-examples",
+            "v3.0-callback-example",
+            "v3.0-link-example",
+            "v3.0-petstore",
+            "v3.0-petstore-expanded",
+            "v3.0-uspto",
+            "v3.1-non-oauth-scopes",
+            "v3.1-tictactoe",
+            "v3.1-webhook-example",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_document_says_where_inference_guessed_wrong_and_specs_shows_it() {
+    let dir = tempdir("extensions");
+    let doc = dir.join("notes.yaml");
+    std::fs::write(
+        &doc,
+        "openapi: 3.1.0\ninfo: {title: Notes, version: '1'}\npaths:\n  /notes/search:\n    post:\n      x-hookmock-action: list\n      x-hookmock-collection: /notes\n      responses:\n        '200':\n          description: ok\n          content:\n            application/json:\n              schema: {type: object, properties: {results: {type: array, items: {$ref: 'parts/note.yaml'}}}}\n  /notes:\n    post:\n      requestBody: {content: {application/json: {schema: {$ref: 'parts/note.yaml'}}}}\n      responses:\n        '201': {description: ok, content: {application/json: {schema: {$ref: 'parts/note.yaml'}}}}\n  /notes/{noteId}:\n    get:\n      responses:\n        '200': {description: ok, content: {application/json: {schema: {$ref: 'parts/note.yaml'}}}}\n",
+    )
+    .expect("writes");
+    std::fs::create_dir_all(dir.join("parts")).expect("a folder");
+    std::fs::write(
+        dir.join("parts/note.yaml"),
+        "type: object\nrequired: [text]\nproperties:\n  noteId: {type: string, readOnly: true, examples: [note_8f2kq9x1]}\n  text: {type: string}\n",
+    )
+    .expect("writes");
+    let server = DocServer::start(&[doc.to_str().expect("utf-8")]).await;
+    let (status, note) = server
+        .call(
+            "POST",
+            "/notes",
+            None,
+            Some(json!({"text": "hi", "noteId": "mine"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{note}");
+    let id = note["noteId"]
+        .as_str()
+        .expect("the id field, found by its name");
+    assert!(
+        id.starts_with("note_") && id != "note_8f2kq9x1",
+        "the examples' prefix: {id}"
+    );
+    let (_, found) = server.call("POST", "/notes/search", None, None).await;
+    assert_eq!(found["results"][0]["text"], "hi", "{found}");
+    let (_, specs) = server.call("GET", "/__admin/specs", None, None).await;
+    let plans = &specs["documents"][0]["operations"];
+    let search = plans
+        .as_array()
+        .expect("operations")
+        .iter()
+        .find(|o| o["path"] == "/notes/search")
+        .expect("listed");
+    assert_eq!(search["plan"]["action"], "list");
+    assert_eq!(search["plan"]["source"], "x-hookmock");
+    assert_eq!(search["plan"]["envelope"], "/results");
+    assert_eq!(
+        specs["documents"][0]["files"].as_array().map(Vec::len),
+        Some(2)
+    );
+    server.assert_answers_conform().await;
+}
+
+#[tokio::test]
+async fn documents_that_cannot_be_served_are_refused_naming_why() {
+    let dir = tempdir("refused");
+    let swagger = dir.join("old.json");
+    std::fs::write(&swagger, r#"{"swagger": "2.0", "info": {}, "paths": {}}"#).expect("writes");
+    let error = start_error(&[swagger.to_str().expect("utf-8")]).await;
+    assert!(
+        error.contains("Swagger 2.0") && error.contains("3.0.x and 3.1.x"),
+        "{error}"
+    );
+    let petstore = spec("v3.0-petstore.yaml");
+    let twin = dir.join("twin.yaml");
+    std::fs::copy(&petstore, &twin).expect("copies");
+    let error = start_error(&[
+        petstore.to_str().expect("utf-8"),
+        twin.to_str().expect("utf-8"),
+    ])
+    .await;
+    assert!(
+        error.contains("GET /pets is routed twice")
+            && error.contains("v3.0-petstore.listPets")
+            && error.contains("twin.listPets"),
+        "{error}"
+    );
+    // Under a prefix, the same document serves twice.
+    let mounted = format!("/v2={}", twin.display());
+    let server = DocServer::start(&[petstore.to_str().expect("utf-8"), &mounted]).await;
+    let (status, _) = server.call("GET", "/v2/pets", None, None).await;
+    assert_eq!(status, 200);
+}
+
+async fn start_error(specs: &[&str]) -> String {
+    let specs = specs
+        .iter()
+        .map(|s| s.parse::<SpecSource>().expect("an argument"))
+        .collect();
+    match Bound::new(&Config { specs, ..config() }).await {
+        Ok(_) => panic!("started"),
+        Err(error) => error.to_string(),
+    }
+}
+
+#[tokio::test]
+async fn an_edit_is_served_within_seconds_and_keeps_the_state() {
+    let dir = tempdir("reload");
+    let doc = dir.join("pets.yaml");
+    let original = std::fs::read_to_string(spec("v3.0-petstore-expanded.yaml")).expect("reads");
+    std::fs::write(&doc, &original).expect("writes");
+    let served = Served::command(&["mock", "-p", "0", doc.to_str().expect("utf-8")]);
+    let http = hookmock::wire::client();
+    let created: Value = http
+        .post(format!("{}/pets", served.url))
+        .json(&json!({"name": "Rex"}))
+        .send()
+        .await
+        .expect("answered")
+        .json()
+        .await
+        .expect("json");
+    let edited = original.replace("  /pets/{id}:", "  /pets/{id}/toys:\n    get:\n      responses:\n        '200':\n          description: toys\n          content:\n            application/json:\n              schema: {type: array, items: {type: string, example: ball}}\n  /pets/{id}:");
+    std::fs::write(&doc, edited).expect("edits");
+    let toys = format!("{}/pets/{}/toys", served.url, created["id"]);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let status = http.get(&toys).send().await.expect("answered").status();
+        if status == 200 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the edit was not served: {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let started = Instant::now();
+    let pets: Value = http
+        .get(format!("{}/pets", served.url))
+        .send()
+        .await
+        .expect("answered")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(pets[0]["name"], "Rex", "the state was kept: {pets}");
+    std::fs::write(&doc, "openapi: 3.0.0\npaths: [not, a, map]\n").expect("breaks it");
+    let specs_url = format!("{}/__admin/specs", served.url);
+    loop {
+        let specs: Value = http
+            .get(&specs_url)
+            .send()
+            .await
+            .expect("answered")
+            .json()
+            .await
+            .expect("json");
+        if let Some(error) = specs["documents"][0]["reload"]["error"].as_str() {
+            assert!(error.contains("paths"), "{error}");
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the refusal was not reported: {specs}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let status = http.get(&toys).send().await.expect("answered").status();
+    assert_eq!(status, 200, "the last good version keeps serving");
+}
+
+/// A fresh folder under the target directory for one test's files.
+fn tempdir(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("any-document-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("a folder");
+    dir
+}
+
+#[tokio::test]
+async fn an_overlay_amends_a_document_the_user_does_not_own() {
+    let dir = tempdir("overlay");
+    let overlay = dir.join("overlay.yaml");
+    std::fs::write(
+        &overlay,
+        "overlay: 1.0.0\ninfo: {title: pets as a catalogue, version: '1'}\nactions:\n  - target: \"$.paths['/pets/{id}'].get\"\n    update: {x-hookmock-action: example}\n  - target: \"$.paths['/pets/{id}'].delete\"\n    remove: true\n",
+    )
+    .expect("writes");
+    let server = DocServer::with_config(Config {
+        specs: vec![
+            spec("v3.0-petstore-expanded.yaml")
+                .to_str()
+                .expect("utf-8")
+                .parse()
+                .expect("a spec"),
+        ],
+        overlays: vec![overlay.clone()],
+        ..config()
+    })
+    .await;
+    let (status, pet) = server.call("GET", "/pets/7", None, None).await;
+    assert_eq!(
+        status, 200,
+        "answered from the schema, not the store: {pet}"
+    );
+    assert!(pet["name"].is_string(), "{pet}");
+    let (status, _) = server.call("DELETE", "/pets/7", None, None).await;
+    assert_eq!(status, 405, "the overlay removed the operation");
+    let (_, specs) = server.call("GET", "/__admin/specs", None, None).await;
+    let files = specs["documents"][0]["files"].to_string();
+    assert!(
+        files.contains("overlay.yaml"),
+        "the overlay is watched too: {files}"
+    );
+    server.assert_answers_conform().await;
+
+    std::fs::write(&overlay, "actions: []\n").expect("writes");
+    let error = match Bound::new(&Config {
+        specs: vec![
+            spec("v3.0-petstore.yaml")
+                .to_str()
+                .expect("utf-8")
+                .parse()
+                .expect("a spec"),
+        ],
+        overlays: vec![overlay],
+        ..config()
+    })
+    .await
+    {
+        Ok(_) => panic!("started"),
+        Err(error) => error.to_string(),
+    };
+    assert!(error.contains("not an Overlay document"), "{error}");
+}
