@@ -25,6 +25,7 @@ use crate::generated::DOCUMENTS;
 use crate::journal::{
     Coverage, CoverageReport, Filter, Journal, Listing, Verdict, ViolationListing, Violations,
 };
+use crate::mock::events::{self, EventError, Outgoing};
 use crate::recorder::sink::Sink;
 use crate::router::{Catalog, ReloadStatus, Reloads};
 use crate::signing::constant_time_eq;
@@ -44,6 +45,8 @@ pub struct Admin {
     pub faults: Arc<Faults>,
     /// What is served (coverage reports only these; `/specs` shows the run-time documents).
     pub catalog: Arc<ArcSwap<Catalog>>,
+    /// The clock and identifiers (secrets of a document's webhooks).
+    pub context: Arc<crate::context::Context>,
     /// What became of each run-time document's last reload.
     pub reloads: Arc<Reloads>,
     pub token: Option<String>,
@@ -336,25 +339,40 @@ async fn clear_faults(State(admin): State<Arc<Admin>>) -> axum::Json<Cleared> {
     axum::Json(Cleared { cleared })
 }
 
-/// `POST /__admin/events`: an event of one API, for one tenant or all.
+/// `POST /__admin/events`: an event of one bundled API, for one tenant or all; or a webhook or
+/// callback of a run-time document, sent to one URL.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct EventRequest {
-    /// `elan`, `fieldnation` or `ingedata`.
+    /// `elan`, `fieldnation`, `ingedata`, or a run-time document's name.
     api: String,
-    /// An event of that API's catalogue, e.g. `workflow.completed`.
-    event: String,
-    /// The event's data, placed in the vendor's payload.
+    /// An event of a bundled API's catalogue, e.g. `workflow.completed`.
+    #[serde(default)]
+    event: Option<String>,
+    /// The event's data, placed in the vendor's payload; for a document's webhook or callback,
+    /// the whole payload (instead of the documented example).
     #[serde(default)]
     data: Value,
     /// The credential whose subscriptions receive it; every tenant's when absent.
     tenant: Option<String>,
+    /// A webhook of the document's top-level `webhooks` (OpenAPI 3.1).
+    webhook: Option<String>,
+    /// A callback of one of the document's operations.
+    callback: Option<String>,
+    /// Where a webhook goes; for a callback, what its URL expression stands for (else the
+    /// expression is read from the last request to the operation that declares it).
+    url: Option<String>,
+    /// The Standard Webhooks secret that signs it; a new `whsec_` one when absent.
+    secret: Option<String>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
 struct Queued {
     /// The IDs of the deliveries queued, one per subscription.
     queued: Vec<String>,
+    /// The secret that signed a document's webhook or callback.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret: Option<String>,
 }
 
 async fn emit_event(
@@ -362,6 +380,9 @@ async fn emit_event(
     body: Bytes,
 ) -> Result<axum::Json<Queued>, AdminError> {
     let request: EventRequest = parse(&body)?;
+    if admin.catalog.load().document(&request.api).is_some() {
+        return send_document_event(&admin, request).map(axum::Json);
+    }
     let emitter = admin.emitters.get(&request.api).ok_or_else(|| {
         bad_request(format!(
             "/api: {:?} emits no events; these do: {}",
@@ -369,13 +390,80 @@ async fn emit_event(
             admin.emitters.names().join(", ")
         ))
     })?;
+    let event = request
+        .event
+        .as_deref()
+        .ok_or_else(|| bad_request("/event: name an event of the API's catalogue"))?;
     let queued = emitter
-        .emit(&request.event, &request.data, request.tenant.as_deref())
+        .emit(event, &request.data, request.tenant.as_deref())
         .map_err(|e| match e {
             EmitError::UnknownEvent { .. } => bad_request(format!("/event: {e}")),
             EmitError::Delivery(e) => AdminError(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
         })?;
-    Ok(axum::Json(Queued { queued }))
+    Ok(axum::Json(Queued {
+        queued,
+        secret: None,
+    }))
+}
+
+/// A webhook or callback of a run-time document, sent through the delivery engine.
+fn send_document_event(admin: &Admin, request: EventRequest) -> Result<Queued, AdminError> {
+    let catalog = admin.catalog.load();
+    let Some(served) = catalog.document(&request.api) else {
+        return Err(bad_request(format!("/api: no document {:?}", request.api)));
+    };
+    let doc = catalog
+        .contracts
+        .document(served.api)
+        .unwrap_or(&Value::Null);
+    let refuse = |e: EventError| bad_request(e.to_string());
+    let target = match (&request.webhook, &request.callback) {
+        (Some(_), _) => request
+            .url
+            .clone()
+            .ok_or_else(|| bad_request("/url: a webhook needs the URL to send it to"))?,
+        (None, Some(name)) => {
+            let callback = events::callback(served.api, doc, name).map_err(refuse)?;
+            let declaring = catalog.operations.iter().find(|op| {
+                op.api == served.api
+                    && op.method == callback.operation_method
+                    && op.path.ends_with(callback.operation_path.as_str())
+            });
+            let listing = admin.journal.list(&crate::journal::Filter {
+                api: Some(served.api.to_owned()),
+                operation: declaring.map(|op| op.operation_id.to_owned()),
+                tenant: None,
+                verdict: None,
+                limit: Some(1),
+            });
+            let query = listing.requests.first().and_then(|e| e.query.as_deref());
+            events::resolve_target(&callback.expression, request.url.as_deref(), query)
+                .map_err(refuse)?
+        }
+        (None, None) => return Err(refuse(EventError::NothingNamed(served.api))),
+    };
+    let secret = request
+        .secret
+        .clone()
+        .unwrap_or_else(|| admin.context.webhook_secret());
+    let outgoing = Outgoing {
+        api: served.api,
+        doc,
+        webhook: request.webhook.as_deref(),
+        callback: request.callback.as_deref(),
+        data: (!request.data.is_null()).then_some(&request.data),
+        url: request.url.as_deref(),
+        secret: &secret,
+    };
+    let message = events::message(&outgoing, &target, &admin.context).map_err(refuse)?;
+    let id = admin
+        .engine
+        .enqueue(message)
+        .map_err(|e| AdminError(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
+    Ok(Queued {
+        queued: vec![id],
+        secret: Some(secret),
+    })
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -416,7 +504,10 @@ async fn retry_delivery(
         DeliveryError::Unknown(_) => AdminError(StatusCode::NOT_FOUND, e.to_string()),
         other => AdminError(StatusCode::SERVICE_UNAVAILABLE, other.to_string()),
     })?;
-    Ok(axum::Json(Queued { queued: vec![id] }))
+    Ok(axum::Json(Queued {
+        queued: vec![id],
+        secret: None,
+    }))
 }
 
 /// `GET /__admin/outbox`: the notices of deliveries that exhausted their retries.

@@ -238,6 +238,7 @@ pub fn app(config: &Config) -> Result<App, StartError> {
         faults,
         catalog,
         reloads,
+        context: context.clone(),
         token: config.admin_token.clone(),
     });
     let router = Router::new()

@@ -4,6 +4,7 @@
 //! The bundled vendor APIs have their behaviour written in `apis/`; a document loaded at run time
 //! has only what it says, and this engine reads everything it does from there.
 
+pub mod events;
 pub mod infer;
 
 mod answer;

@@ -407,9 +407,13 @@ fn check_allowed(token: String, allowed: &[String]) -> Result<String, ApiError> 
 }
 
 /// The credential of a run-time operation, read where its document's security schemes put it
-/// (with `--token`, only those are accepted); `anonymous` where the document requires none and
-/// none was sent.
+/// (with `--token`, only those are accepted). Where the document requires none, a bearer
+/// credential sent anyway still names the tenant (teams sharing a server stay apart), and
+/// without one the tenant is `anonymous`.
 fn credential(parts: &Parts, security: &Security, allowed: &[String]) -> Result<String, ApiError> {
+    if security.sources.is_empty() {
+        return Ok(bearer(&parts.headers).unwrap_or_else(|_| "anonymous".to_owned()));
+    }
     let query = parts.uri.query().unwrap_or_default();
     let sent: Vec<String> = security
         .sources

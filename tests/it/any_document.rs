@@ -9,7 +9,7 @@ use hookmock::server::{Bound, Config};
 use hookmock::specs::SpecSource;
 use serde_json::{Value, json};
 
-use crate::harness::Served;
+use crate::harness::{Receiver, Served};
 
 /// The public documents of `fixtures/specs/` (nobody here wrote them).
 fn spec(name: &str) -> PathBuf {
@@ -482,4 +482,130 @@ async fn an_overlay_amends_a_document_the_user_does_not_own() {
         Err(error) => error.to_string(),
     };
     assert!(error.contains("not an Overlay document"), "{error}");
+}
+
+#[tokio::test]
+async fn a_documents_webhooks_and_callbacks_are_sent_signed() {
+    let server = DocServer::start(&[
+        spec("v3.1-webhook-example.yaml").to_str().expect("utf-8"),
+        spec("v3.0-callback-example.yaml").to_str().expect("utf-8"),
+    ])
+    .await;
+    let receiver = Receiver::start(&[]).await;
+    let (status, queued) = server
+        .call(
+            "POST",
+            "/__admin/events",
+            None,
+            Some(json!({"api": "v3.1-webhook-example", "webhook": "newPet", "url": receiver.url})),
+        )
+        .await;
+    assert_eq!(status, 200, "{queued}");
+    let secret = queued["secret"].as_str().expect("the signing secret");
+    let hook = &receiver.wait_for(1).await[0];
+    standardwebhooks::Webhook::new(secret)
+        .expect("a whsec_ secret")
+        .verify(&hook.body, &hook.headers)
+        .expect("signed the Standard Webhooks way");
+    let pet = hook.json();
+    assert!(
+        pet["id"].is_i64() && pet["name"].is_string(),
+        "a Pet, generated: {pet}"
+    );
+
+    // The callback goes where the subscribing request said, plus the expression's suffix.
+    let (status, _) = server
+        .call(
+            "POST",
+            &format!("/streams?callbackUrl={}", receiver.url),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, 201);
+    let (status, queued) = server
+        .call(
+            "POST",
+            "/__admin/events",
+            None,
+            Some(json!({"api": "v3.0-callback-example", "callback": "onData", "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{queued}");
+    let hooks = receiver.wait_for(2).await;
+    assert_eq!(hooks[1].path, "/hooks/data");
+    assert!(
+        hooks[1].json()["timestamp"].is_string(),
+        "{}",
+        hooks[1].json()
+    );
+    let (_, deliveries) = server
+        .call(
+            "GET",
+            "/__admin/deliveries?api=v3.0-callback-example",
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(
+        deliveries["deliveries"].as_array().map(Vec::len),
+        Some(1),
+        "{deliveries}"
+    );
+
+    let (status, refused) = server
+        .call(
+            "POST",
+            "/__admin/events",
+            None,
+            Some(json!({"api": "v3.1-webhook-example", "webhook": "oldPet", "url": receiver.url})),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert!(
+        refused["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("newPet")),
+        "{refused}"
+    );
+}
+
+#[tokio::test]
+async fn a_documents_collections_reset_export_and_import_with_the_admin_api() {
+    let server =
+        DocServer::start(&[spec("v3.0-petstore-expanded.yaml").to_str().expect("utf-8")]).await;
+    server
+        .call("POST", "/pets", None, Some(json!({"name": "Rex"})))
+        .await;
+    let (_, theirs) = server.call("GET", "/pets", Some("team-b"), None).await;
+    assert_eq!(
+        theirs,
+        json!([]),
+        "a credential sent anyway is its own tenant"
+    );
+    let (status, state) = server.call("GET", "/__admin/state", None, None).await;
+    assert_eq!(status, 200);
+    let pets = &state["apis"]["v3.0-petstore-expanded"]["collections"]["anonymous"];
+    assert_eq!(pets["collections"]["/pets"]["1"]["name"], "Rex", "{state}");
+    let (status, _) = server
+        .call(
+            "POST",
+            "/__admin/reset",
+            None,
+            Some(json!({"api": "v3.0-petstore-expanded"})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (_, empty) = server.call("GET", "/pets", None, None).await;
+    assert_eq!(empty, json!([]));
+    let (status, imported) = server
+        .call("PUT", "/__admin/state", None, Some(state))
+        .await;
+    assert_eq!(status, 200, "{imported}");
+    let (_, back) = server.call("GET", "/pets/1", None, None).await;
+    assert_eq!(back["name"], "Rex");
+    let (_, next) = server
+        .call("POST", "/pets", None, Some(json!({"name": "Bo"})))
+        .await;
+    assert_eq!(next["id"], 2, "the sequence came back too");
 }
