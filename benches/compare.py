@@ -9,6 +9,10 @@ the ratios mean something even on a shared, noisy machine. Only loopback traffic
 bounded. Sections:
 
   compare   the five cases of the issue, floor / hookmock / Prism
+  runtime   one document served two ways: bundled (compiled, vendor module) and at run time
+            (`hookmock mock openapi/fieldnation.json`, the generic engine), Prism beside them
+  load      a 2.5 MB OpenAPI 3.1 document with 250 operations (benches/big_document.py):
+            spawn of `hookmock mock` to its first 200, and RSS, beside a small document's
   startup   spawn to first 200, and idle RSS (hookmock, 10 starts)
   million   1,000,000 requests (half valid lists, half invalid POSTs) and the RSS after them
   scale     100,000 webhooks in one tenant; 10,000 tenants: list-page latency and RSS
@@ -209,6 +213,88 @@ def section_compare(tools, seconds, rounds):
     return lines
 
 
+def section_runtime(tools, seconds, rounds):
+    """The same list, of the same document, from the bundled route and from a run-time one."""
+    case = CASES[0]
+    kinds = ["bundled", "run-time", "prism"]
+    runs = {kind: [] for kind in kinds}
+    counted = start("hookmock", tools, case)
+    try:
+        _, body = request(counted.url + case.path, headers=case.headers)
+        list_size = len(json.loads(body)["result"])
+    finally:
+        counted.stop()
+    for round_ in range(rounds):
+        for kind in (kinds if round_ % 2 == 0 else list(reversed(kinds))):
+            if kind == "bundled":
+                server = start("hookmock", tools, case)
+            elif kind == "prism":
+                server = start("prism", tools, case)
+            else:
+                port = free_port()
+                argv = [str(HOOKMOCK), "mock", "--no-watch", "-p", str(port),
+                        str(ROOT / "openapi/fieldnation.json")]
+                server = Server(kind, argv, port, case.path, case.headers)
+            try:
+                if kind == "run-time":
+                    # As many webhooks as the bundled fixtures give the tenant.
+                    for _ in range(list_size):
+                        request(server.url + case.path, "POST", {**FN, **JSON},
+                                CREATE_BODY.read_text())
+                oha(tools, server.url, case, 2)
+                result = oha(tools, server.url, case, seconds, exact=kind != "prism")
+                runs[kind].append(result)
+                log(f"runtime / {kind}: {result['rps']:.0f}/s codes {result['codes']}")
+            finally:
+                server.stop()
+    rps = {kind: median([r["rps"] for r in runs[kind]]) for kind in kinds}
+    p99 = {kind: median([r["p99"] for r in runs[kind]]) for kind in kinds}
+    lines = [f"## Run-time document vs bundled ({case.name}; 50 connections, {seconds} s, "
+             f"median of {rounds} alternating rounds)", "",
+             "| server | req/s | p99 ms | unexpected |", "|---|---:|---:|---:|"]
+    for kind in kinds:
+        unexpected = sum(r["unexpected"] for r in runs[kind])
+        lines.append(f"| {kind} | {rps[kind]:,.0f} | {p99[kind]:.2f} | {unexpected} |")
+    lines += ["", f"Run-time / bundled: **{rps['run-time'] / rps['bundled']:.2f}** (target ≥ 0.8); "
+              f"run-time / Prism: {rps['run-time'] / rps['prism']:.1f}. The run-time server lists "
+              f"{list_size} webhooks created through its API, as many as the bundled "
+              "fixtures hold."]
+    return lines
+
+
+def section_load(runs=5):
+    """Time to serve a large run-time document, and what holding it costs."""
+    big = ROOT / "target/bench-big-document.json"
+    subprocess.run([sys.executable, str(ROOT / "benches/big_document.py"), str(big),
+                    "--operations", "250", "--size", "2500000"], check=True,
+                   stdout=subprocess.DEVNULL)
+    size_mb = big.stat().st_size / 1e6
+    small = ROOT / "fixtures/specs/v3.0-petstore.yaml"
+    figures = {"big": [], "small": []}
+    for _ in range(runs):
+        for name, document, path in (("big", big, "/resource7s"), ("small", small, "/pets")):
+            port = free_port()
+            argv = [str(HOOKMOCK), "mock", "--no-watch", "-p", str(port), str(document)]
+            server = Server(name, argv, port, path, {})
+            try:
+                time.sleep(0.2)
+                figures[name].append((server.startup_ms, server.rss()))
+            finally:
+                server.stop()
+    start_ms = median([f[0] for f in figures["big"]])
+    rss_big = median([f[1] for f in figures["big"]])
+    rss_small = median([f[1] for f in figures["small"]])
+    return [f"## A large run-time document (median of {runs} starts)", "",
+            "| document | spawn to first 200 ms | RSS MB |", "|---|---:|---:|",
+            f"| generated, {size_mb:.2f} MB, 250 operations, OpenAPI 3.1 | {start_ms:.0f} | "
+            f"{rss_big:.1f} |",
+            f"| v3.0-petstore.yaml (the idle figure) | "
+            f"{median([f[0] for f in figures['small']]):.0f} | {rss_small:.1f} |", "",
+            f"Targets: served within 1,000 ms ({start_ms:.0f}); RSS at most 3 × the document "
+            f"({3 * size_mb:.1f} MB) above idle: {rss_big - rss_small:.1f} MB above "
+            f"({(rss_big - rss_small) / size_mb:.1f} × the document)."]
+
+
 def section_startup(runs=10):
     case = CASES[0]
     starts, rss = [], []
@@ -337,12 +423,14 @@ def main():
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--only", action="append",
-                        choices=["compare", "startup", "million", "scale", "delivery"])
+                        choices=["compare", "runtime", "load", "startup", "million",
+                                 "scale", "delivery"])
     parser.add_argument("--out")
     parser.add_argument("--command", default="bash benches/compare.sh")
     args = parser.parse_args()
     tools = {"oha": args.oha, "prism": args.prism, "floor": args.floor}
-    sections = args.only or ["compare", "startup", "million", "scale", "delivery"]
+    sections = args.only or ["compare", "runtime", "load", "startup", "million", "scale",
+                             "delivery"]
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo")
                 if l.startswith("model name")), "unknown CPU")
     report = [f"# hookmock benchmarks, {time.strftime('%Y-%m-%d')}", "",
@@ -350,6 +438,8 @@ def main():
               f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB; "
               f"load generator on the same machine. Command: `{args.command}`.", ""]
     runners = {"compare": lambda: section_compare(tools, args.seconds, args.rounds),
+               "runtime": lambda: section_runtime(tools, args.seconds, args.rounds),
+               "load": section_load,
                "startup": section_startup, "million": lambda: section_million(tools),
                "scale": lambda: section_scale(tools), "delivery": section_delivery}
     for name in sections:

@@ -307,8 +307,8 @@ async fn coverage_report(
     State((coverage, catalog)): State<CoverageState>,
 ) -> axum::Json<CoverageReport> {
     let catalog = catalog.load();
-    let served = catalog.served();
-    axum::Json(coverage.report(catalog.operations, |api| served.contains(&api)))
+    let served = (0..catalog.operations.len()).filter(|i| catalog.serves(*i));
+    axum::Json(coverage.report(served.filter_map(|i| catalog.operations.get(i))))
 }
 
 async fn clear_coverage(State((coverage, _)): State<CoverageState>) -> axum::Json<Cleared> {

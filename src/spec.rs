@@ -5,6 +5,7 @@ pub mod extract;
 pub mod json_schema;
 pub mod load;
 pub mod overlay;
+mod prune;
 mod table;
 
 use std::collections::HashSet;

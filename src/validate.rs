@@ -59,7 +59,7 @@ pub struct Source {
 
 /// The compiled contract of every operation, index-aligned with the route table.
 pub struct Contracts {
-    operations: Vec<OperationContract>,
+    operations: Vec<Option<OperationContract>>,
     /// The documents (`nullable` rewritten), for the strict check's walk over body schemas.
     docs: HashMap<&'static str, Value>,
     /// `--strict`: unknown query parameters and undocumented body fields are violations too.
@@ -122,41 +122,54 @@ impl Contracts {
         operations: &'static [Operation],
         responses: bool,
     ) -> Result<Self, CompileError> {
-        Self::compile_sources(sources_of(documents)?, operations, responses)
+        Self::compile_sources(sources_of(documents)?, operations, responses, |_| true)
     }
 
     /// Compiles the validators of `operations` against `sources`, the documents they come
     /// from, each in its own dialect.
+    /// Only the operations `serves` accepts (by index) are compiled.
     pub fn compile_sources(
         sources: Vec<Source>,
         operations: &'static [Operation],
         responses: bool,
+        serves: impl Fn(usize) -> bool,
     ) -> Result<Self, CompileError> {
-        let mut registries = HashMap::new();
-        for source in &sources {
-            let registry = jsonschema::Registry::new()
-                .draft(source.dialect.draft())
-                .extend([(document_uri(source.api), source.document.clone())])
-                .and_then(|builder| builder.prepare())
-                .map_err(|e| CompileError::Document {
-                    api: source.api,
-                    reason: e.to_string(),
-                })?;
-            registries.insert(source.api, (registry, source.dialect.draft()));
-        }
-        let docs: HashMap<&'static str, Value> =
-            sources.into_iter().map(|s| (s.api, s.document)).collect();
-        let compiler = SchemaCompiler {
-            docs: &docs,
-            registries: &registries,
+        let docs: HashMap<&'static str, (Value, Dialect)> = sources
+            .into_iter()
+            .map(|s| (s.api, (s.document, s.dialect)))
+            .collect();
+        let operations = {
+            // The registries borrow the documents: a large document is not copied for them.
+            let mut registries = HashMap::new();
+            for (api, (document, dialect)) in &docs {
+                let registry = jsonschema::Registry::new()
+                    .draft(dialect.draft())
+                    .extend([(document_uri(api), document)])
+                    .and_then(|builder| builder.prepare())
+                    .map_err(|e| CompileError::Document {
+                        api,
+                        reason: e.to_string(),
+                    })?;
+                registries.insert(*api, (registry, dialect.draft()));
+            }
+            let compiler = SchemaCompiler {
+                docs: &docs,
+                registries: &registries,
+            };
+            // Operations not served (of bundled APIs not served) have no contract.
+            operations
+                .iter()
+                .enumerate()
+                .map(|(index, op)| {
+                    serves(index)
+                        .then(|| compiler.operation(op, responses))
+                        .transpose()
+                })
+                .collect::<Result<_, _>>()?
         };
-        let operations = operations
-            .iter()
-            .map(|op| compiler.operation(op, responses))
-            .collect::<Result<_, _>>()?;
         Ok(Self {
             operations,
-            docs,
+            docs: docs.into_iter().map(|(api, (doc, _))| (api, doc)).collect(),
             strict: false,
         })
     }
@@ -181,6 +194,7 @@ impl Contracts {
         let contract = self
             .operations
             .get(index)
+            .and_then(Option::as_ref)
             .ok_or(ApiError::UnknownOperation(index))?;
         let query = parse_query(incoming.query);
         let mut violations = Vec::new();
@@ -221,7 +235,7 @@ impl Contracts {
         content_type: Option<&str>,
         body: &[u8],
     ) -> Vec<Violation> {
-        let Some(contract) = self.operations.get(index) else {
+        let Some(contract) = self.operations.get(index).and_then(Option::as_ref) else {
             return vec![Violation::new(
                 Location::Status,
                 "route",
@@ -276,7 +290,7 @@ fn document_uri(api: &str) -> String {
 
 /// Compiles schemas found by JSON pointer in the registered documents.
 struct SchemaCompiler<'a> {
-    docs: &'a HashMap<&'static str, Value>,
+    docs: &'a HashMap<&'static str, (Value, Dialect)>,
     registries: &'a HashMap<&'static str, (jsonschema::Registry<'a>, Draft)>,
 }
 
@@ -358,13 +372,14 @@ impl SchemaCompiler<'_> {
 
     /// The schema at `pointer`, following `$ref`s within the same document.
     fn resolve(&self, api: &str, pointer: &str) -> Option<&Value> {
-        let mut schema = self.docs.get(api)?.pointer(pointer)?;
+        let mut schema = self.docs.get(api)?.0.pointer(pointer)?;
         for _ in 0..16 {
             match schema.get("$ref").and_then(Value::as_str) {
                 Some(reference) => {
                     schema = self
                         .docs
                         .get(api)?
+                        .0
                         .pointer(reference.trim_start_matches('#'))?
                 }
                 None => return Some(schema),
@@ -397,7 +412,7 @@ impl SchemaCompiler<'_> {
             Some(reference) => self
                 .docs
                 .get(api)
-                .and_then(|d| d.pointer(reference.trim_start_matches('#'))),
+                .and_then(|(d, _)| d.pointer(reference.trim_start_matches('#'))),
             None => schema,
         };
         match schema.and_then(schema_type) {

@@ -72,7 +72,9 @@ pub struct Settings {
 
 impl Catalog {
     pub fn build(settings: &Settings, documents: Vec<Incoming>) -> Result<Self, CatalogError> {
-        let mut names: Vec<&'static str> = DOCUMENTS.iter().map(|d| d.api).collect();
+        // A document may share a bundled API's name when that API is not served (`mock
+        // openapi/fieldnation.json`), not when both would answer.
+        let mut names: Vec<&'static str> = settings.bundled.clone();
         for doc in &documents {
             if names.contains(&doc.loaded.api) {
                 return Err(CatalogError::SameName(doc.loaded.api));
@@ -89,10 +91,21 @@ impl Catalog {
         // The route table is `'static` (see `spec::intern`): a reload leaks the previous
         // version's slice, a few hundred bytes per operation.
         let operations: &'static [Operation] = Box::leak(operations.into_boxed_slice());
-        let runtime: Vec<&'static str> = documents.iter().map(|d| d.loaded.api).collect();
-        let serves = |api: &str| settings.bundled.contains(&api) || runtime.contains(&api);
+        let bundled = OPERATIONS.len();
+        let serves = |index: usize| {
+            index >= bundled
+                || operations
+                    .get(index)
+                    .is_some_and(|op| settings.bundled.contains(&op.api))
+        };
         let routes = Routes::new(operations, serves)?;
-        let mut sources = crate::validate::sources_of(DOCUMENTS)?;
+        // Only the bundled documents served are compiled: `mock` serves none of them.
+        let served: Vec<_> = DOCUMENTS
+            .iter()
+            .filter(|d| settings.bundled.contains(&d.api))
+            .copied()
+            .collect();
+        let mut sources = crate::validate::sources_of(&served)?;
         let mut documents = documents;
         for doc in &mut documents {
             sources.push(Source {
@@ -104,8 +117,9 @@ impl Catalog {
                 },
             });
         }
-        let contracts = Contracts::compile_sources(sources, operations, settings.responses)?
-            .strict(settings.strict);
+        let contracts =
+            Contracts::compile_sources(sources, operations, settings.responses, serves)?
+                .strict(settings.strict);
         let documents = documents
             .into_iter()
             .map(|doc| Served {
@@ -127,6 +141,15 @@ impl Catalog {
             plans,
             bundled: settings.bundled.clone(),
         })
+    }
+
+    /// Whether `operations[index]` is served: a run-time one, or one of a bundled API served.
+    pub fn serves(&self, index: usize) -> bool {
+        index >= OPERATIONS.len()
+            || self
+                .operations
+                .get(index)
+                .is_some_and(|op| self.bundled.contains(&op.api))
     }
 
     /// The plan of `operations[index]`, when it belongs to a run-time document.

@@ -68,10 +68,10 @@ pub enum RouteConflict {
 }
 
 impl Routes {
-    /// The routes of `operations` whose API `serve` accepts.
+    /// The routes of the `operations` that `serve` accepts (by index).
     pub fn new(
         operations: &'static [Operation],
-        serve: impl Fn(&str) -> bool,
+        serve: impl Fn(usize) -> bool,
     ) -> Result<Self, RouteConflict> {
         let mut routes = Self {
             matcher: matchit::Router::new(),
@@ -82,7 +82,7 @@ impl Routes {
         for (index, op) in operations
             .iter()
             .enumerate()
-            .filter(|(_, op)| serve(op.api))
+            .filter(|(index, _)| serve(*index))
         {
             let shape = matcher_template(op.path);
             let Some(&entry) = shapes.get(&shape) else {

@@ -15,7 +15,7 @@ use super::extract::{self, Extracted};
 use super::json_schema;
 
 /// Where bundled files are kept inside the document.
-const FILES_KEY: &str = "x-hookmock-files";
+pub(super) const FILES_KEY: &str = "x-hookmock-files";
 
 /// Which OpenAPI line a document follows: it decides the JSON Schema dialect of its schemas.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -119,6 +119,24 @@ pub fn load(path: &Path, prefix: &str, overlays: &[PathBuf]) -> Result<Loaded, L
     })
 }
 
+/// Removes the prose from a YAML document, as [`super::prune`] does while parsing JSON.
+fn drop_descriptions(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            if matches!(map.get("description"), Some(Value::String(_))) {
+                map.remove("description");
+            }
+            for (key, child) in map.iter_mut() {
+                if !super::prune::is_data(key) {
+                    drop_descriptions(child);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_descriptions),
+        _ => {}
+    }
+}
+
 /// The documents at `path`: the file itself, or every `.json`, `.yaml` and `.yml` file of a
 /// folder (not its subfolders: those usually hold the files the documents `$ref`), by name.
 pub fn documents_at(path: &Path) -> Result<Vec<PathBuf>, LoadError> {
@@ -158,7 +176,7 @@ pub fn read_value(path: &Path) -> Result<Value, LoadError> {
         path: path.to_path_buf(),
         source,
     })?;
-    if let Ok(value) = serde_json::from_str(&text) {
+    if let Ok(value) = super::prune::from_json(&text) {
         return Ok(value);
     }
     let mut yaml: serde_norway::Value =
@@ -170,7 +188,9 @@ pub fn read_value(path: &Path) -> Result<Value, LoadError> {
         path: path.to_path_buf(),
         reason: e.to_string(),
     })?;
-    Ok(from_yaml(yaml))
+    let mut value = from_yaml(yaml);
+    drop_descriptions(&mut value);
+    Ok(value)
 }
 
 fn from_yaml(value: serde_norway::Value) -> Value {

@@ -609,3 +609,44 @@ async fn a_documents_collections_reset_export_and_import_with_the_admin_api() {
         .await;
     assert_eq!(next["id"], 2, "the sequence came back too");
 }
+
+#[tokio::test]
+async fn a_proxy_checks_a_real_api_against_a_run_time_document() {
+    let petstore = spec("v3.0-petstore-expanded.yaml");
+    let upstream = DocServer::start(&[petstore.to_str().expect("utf-8")]).await;
+    let source: SpecSource = petstore.to_str().expect("utf-8").parse().expect("a spec");
+    let bound = Bound::proxy(
+        None,
+        Some(&source),
+        &upstream.url,
+        "127.0.0.1:0".parse().expect("address"),
+        100,
+    )
+    .await
+    .expect("starts");
+    let proxy = crate::harness::spawn(bound).await;
+    let http = hookmock::wire::client();
+    let answer = http
+        .post(format!("{proxy}/pets"))
+        .json(&json!({"tag": "no name"}))
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(
+        answer.status(),
+        400,
+        "the upstream's own answer, passed through"
+    );
+    assert_eq!(answer.headers()["x-hookmock-violations"], "1");
+    let violations: Value = http
+        .get(format!("{proxy}/__admin/violations"))
+        .send()
+        .await
+        .expect("answered")
+        .json()
+        .await
+        .expect("json");
+    let found = &violations["violations"][0];
+    assert_eq!(found["api"], "v3.0-petstore-expanded");
+    assert_eq!(found["violations"][0]["location"], "/name", "{found}");
+}
