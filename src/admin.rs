@@ -83,6 +83,7 @@ pub fn router(admin: Arc<Admin>) -> Router {
         .route("/outbox", get(outbox))
         .route("/flow-runs", get(flow_runs))
         .route("/specs", get(specs))
+        .route("/check-receiver", post(check_receiver))
         .route("/openapi.json", get(own_document))
         .route("/openapi/{file}", get(bundled_document))
         .with_state(admin.clone())
@@ -513,6 +514,20 @@ async fn retry_delivery(
 /// `GET /__admin/outbox`: the notices of deliveries that exhausted their retries.
 async fn outbox(State(admin): State<Arc<Admin>>) -> axum::Json<Vec<Notice>> {
     axum::Json(admin.engine.outbox())
+}
+
+/// `POST /__admin/check-receiver`: `hookmock check-receiver` from a running server; the body
+/// takes its options (`api`, `url`, `secret`, `events`, `only`, `timeout_ms`), the answer is
+/// the report. A usage error is a 400 naming what was wrong.
+async fn check_receiver(
+    State(admin): State<Arc<Admin>>,
+    body: Bytes,
+) -> Result<axum::Json<crate::receiver::Report>, AdminError> {
+    let options: crate::receiver::Options = parse(&body)?;
+    crate::receiver::check(&admin.emitters, &options, &admin.context)
+        .await
+        .map(axum::Json)
+        .map_err(|e| bad_request(e.to_string()))
 }
 
 /// `GET /__admin/specs`: the documents loaded at run time and, for each operation, what the

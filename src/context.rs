@@ -35,6 +35,14 @@ impl Context {
         }
     }
 
+    /// Identifiers from `seed`; time frozen at `at`, or real time without it.
+    pub fn seeded(seed: u64, at: Option<DateTime<Utc>>) -> Self {
+        Self {
+            frozen: at.map(|at| at.trunc_subsecs(0)),
+            sequence: Some(Mutex::new(SEED ^ seed)),
+        }
+    }
+
     /// Now, in whole seconds, as the vendors show timestamps.
     pub fn now(&self) -> DateTime<Utc> {
         self.frozen.unwrap_or_else(|| Utc::now().trunc_subsecs(0))

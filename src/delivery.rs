@@ -40,6 +40,39 @@ pub struct RetryPolicy {
     pub retry_client_errors: bool,
 }
 
+/// The headers of attempt `attempt` of delivery `delivery` of `message`, sent `at`: the content
+/// type, the subscription's own headers, the vendor's stamp and the signature. The one place a
+/// delivery's headers are made: `hookmock check-receiver` sends exactly these.
+pub fn request_headers(
+    message: &Message,
+    delivery: &str,
+    attempt: u32,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Vec<(String, String)> {
+    let mut headers: Vec<(String, String)> =
+        vec![("content-type".to_owned(), "application/json".to_owned())];
+    headers.extend(message.headers.iter().cloned());
+    if let Some(stamp) = message.stamp {
+        headers.extend(stamp(&Attempting {
+            subscription: &message.subscription,
+            delivery,
+            attempt,
+            at,
+        }));
+    }
+    if let Some((scheme, secret)) = &message.signing {
+        let signed = signing::headers(
+            *scheme,
+            secret,
+            &message.event_id,
+            at.timestamp(),
+            &message.body,
+        );
+        headers.extend(signed.into_iter().map(|(k, v)| (k.to_owned(), v)));
+    }
+    headers
+}
+
 /// What a vendor's [`Stamp`] knows of the attempt being sent.
 pub struct Attempting<'a> {
     pub subscription: &'a str,
@@ -471,27 +504,7 @@ impl Inner {
     /// One HTTP attempt. Answers what happened and what it says of the next one.
     async fn send(&self, message: &Message, job: &Job) -> (Attempt, Next) {
         let now = self.context.now_precise();
-        let mut headers: Vec<(String, String)> =
-            vec![("content-type".to_owned(), "application/json".to_owned())];
-        headers.extend(message.headers.iter().cloned());
-        if let Some(stamp) = message.stamp {
-            headers.extend(stamp(&Attempting {
-                subscription: &message.subscription,
-                delivery: &job.id,
-                attempt: job.attempt,
-                at: now,
-            }));
-        }
-        if let Some((scheme, secret)) = &message.signing {
-            let signed = signing::headers(
-                *scheme,
-                secret,
-                &message.event_id,
-                now.timestamp(),
-                &message.body,
-            );
-            headers.extend(signed.into_iter().map(|(k, v)| (k.to_owned(), v)));
-        }
+        let headers = request_headers(message, &job.id, job.attempt, now);
         let mut request = self
             .client
             .request(message.method.clone(), &message.url)
@@ -668,6 +681,17 @@ pub trait Emitter: Send + Sync {
         data: &Value,
         tenant: Option<&str>,
     ) -> Result<Vec<String>, EmitError>;
+
+    /// The vendor's event catalogue, in the order its events happen.
+    fn events(&self) -> Vec<String>;
+
+    /// The message the vendor sends for `event` (with `data`) to a subscription of `url`
+    /// signed with `secret`: what `hookmock check-receiver` sends a team's receiver.
+    /// Refused when the vendor could not hold such a subscription (the reason says why).
+    fn probe(&self, event: &str, data: &Value, url: &str, secret: &str) -> Result<Message, String>;
+
+    /// Whether every delivery is signed (else only those of subscriptions with a secret).
+    fn always_signs(&self) -> bool;
 }
 
 /// The vendors that emit events, by API name.

@@ -22,7 +22,8 @@
 //!    [`shape`] (values that fit a schema), [`prefer`], [`faults`];
 //! 3. the stateful engines: [`delivery`], [`journal`], [`recorder`] (with its signature
 //!    verification and its HTTP side, `recorder::verify` and `recorder::sink`), [`persist`],
-//!    and [`mock`], the generic one that serves any document with no code;
+//!    [`mock`], the generic one that serves any document with no code, and [`receiver`],
+//!    which grades a team's webhook receiver with the vendors' own deliveries;
 //! 4. the vendor overrides: [`apis`], the only place an operation's behaviour is written;
 //! 5. the HTTP edge: [`limits`], [`router`], [`ui`], [`admin`], [`proxy`];
 //! 6. the assembly: [`server`], which wires the others from a configuration, and [`specs`],
@@ -47,6 +48,7 @@ pub mod mock;
 pub mod persist;
 pub mod prefer;
 pub mod proxy;
+pub mod receiver;
 pub mod recorder;
 pub mod request;
 pub mod router;

@@ -262,6 +262,30 @@ pub fn app(config: &Config) -> Result<App, StartError> {
     })
 }
 
+/// `hookmock check-receiver`: the vendors' emitters (as a server would build them) grading a
+/// receiver. With `seed`, identifiers are drawn from it; with `clock`, payload times are frozen
+/// (signatures are always made now: a receiver checks them against its own clock).
+pub async fn check_receiver(
+    options: &crate::receiver::Options,
+    seed: Option<u64>,
+    clock: Option<DateTime<Utc>>,
+) -> Result<crate::receiver::Report, crate::receiver::CheckError> {
+    let context = Arc::new(match (seed, clock) {
+        (None, None) => Context::live(),
+        (seed, clock) => Context::seeded(seed.unwrap_or(0), clock),
+    });
+    let mut wiring = Wiring {
+        flow_runs: Arc::new(FlowRuns::new(1)),
+        context: context.clone(),
+        engine: Engine::start(context.clone(), delivery::Settings::default()),
+        stores: Stores::default(),
+        emitters: Emitters::default(),
+    };
+    crate::apis::new(&mut wiring, &Fixtures::None)
+        .map_err(|e| crate::receiver::CheckError::Probe(e.to_string()))?;
+    crate::receiver::check(&wiring.emitters, options, &context).await
+}
+
 /// `name` if a bundled document has it, else the error that names the bundled ones.
 fn known_api(name: &str) -> Result<(), StartError> {
     if DOCUMENTS.iter().any(|d| d.api == name) {

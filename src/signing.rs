@@ -24,6 +24,27 @@ pub enum Scheme {
 }
 
 impl Scheme {
+    /// The header that carries the signature.
+    pub fn signature_header(self) -> &'static str {
+        match self {
+            Scheme::HexHmac { header, .. } => header,
+            Scheme::StandardWebhooks => "webhook-signature",
+        }
+    }
+
+    /// A signature header value of this scheme's shape that does not parse.
+    pub fn malformed(self) -> &'static str {
+        match self {
+            Scheme::HexHmac { .. } => "sha256=not-hex-at-all",
+            Scheme::StandardWebhooks => "v1,%%%not-base64%%%",
+        }
+    }
+
+    /// Whether the signature covers a timestamp (so an old signature can be refused).
+    pub fn covers_timestamp(self) -> bool {
+        matches!(self, Scheme::StandardWebhooks)
+    }
+
     /// Whether this scheme sets the header `name` (any case) on every delivery: a
     /// subscription's custom headers may not replace it.
     pub fn sets(self, name: &str) -> bool {

@@ -393,6 +393,32 @@ impl Emitter for Elan {
             |tenant, s| self.message(tenant, s, event, data),
         )
     }
+
+    fn events(&self) -> Vec<String> {
+        EVENTS.iter().map(ToString::to_string).collect()
+    }
+
+    fn probe(&self, event: &str, data: &Value, url: &str, secret: &str) -> Result<Message, String> {
+        let now = self.context.now();
+        let subscription = Subscription {
+            id: 1,
+            organization_id: crate::apis::PROBE_TENANT.to_owned(),
+            name: "hookmock check-receiver".to_owned(),
+            url: url.to_owned(),
+            events: Vec::new(),
+            secret: Some(secret.to_owned()),
+            headers: IndexMap::new(),
+            is_active: true,
+            created_at: now,
+            updated_at: now,
+        };
+        Ok(self.message(crate::apis::PROBE_TENANT, &subscription, event, data))
+    }
+
+    /// ELAN signs only the deliveries of subscriptions that have a secret.
+    fn always_signs(&self) -> bool {
+        false
+    }
 }
 
 /// The event catalogue: the document's `EventType` enum.

@@ -620,6 +620,27 @@ impl Emitter for FieldNation {
             |tenant, w| self.message(tenant, w, event, data),
         )
     }
+
+    fn events(&self) -> Vec<String> {
+        EVENTS.iter().map(|e| (*e).to_owned()).collect()
+    }
+
+    fn probe(&self, event: &str, data: &Value, url: &str, secret: &str) -> Result<Message, String> {
+        let now = clock::format(self.context.now());
+        let webhook: Webhook = serde_json::from_value(json!({
+            "id": 1, "webhookId": "wh_check_receiver", "companyId": 1, "userId": 1,
+            "url": url, "method": "post", "status": "active", "secret": secret,
+            "events": [event], "modelProperties": [], "isIntegrationOnly": false,
+            "createdAt": now, "updatedAt": now,
+        }))
+        .map_err(|e| format!("a Field Nation webhook cannot hold this: {e}"))?;
+        Ok(self.message(crate::apis::PROBE_TENANT, &webhook, event, data))
+    }
+
+    /// Field Nation signs every delivery.
+    fn always_signs(&self) -> bool {
+        true
+    }
 }
 
 #[cfg(test)]

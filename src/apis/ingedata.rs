@@ -675,6 +675,24 @@ fn links(request: &Request, page: &Page) -> Links {
     }
 }
 
+impl Ingedata {
+    /// The subscription a probe is sent as.
+    fn probe_webhook(&self, url: &str, secret: &str) -> Webhook {
+        let now = self.context.now();
+        Webhook {
+            id: 1,
+            name: Some("hookmock check-receiver".to_owned()),
+            url: url.to_owned(),
+            secret: secret.to_owned(),
+            events: Vec::new(),
+            scopes: Map::new(),
+            disabled: false,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
 impl Emitter for Ingedata {
     fn emit(
         &self,
@@ -692,6 +710,20 @@ impl Emitter for Ingedata {
             subscribed,
             |tenant, w| self.message(tenant, w, event, data),
         )
+    }
+
+    fn events(&self) -> Vec<String> {
+        EVENTS.iter().map(|(name, _)| (*name).to_owned()).collect()
+    }
+
+    fn probe(&self, event: &str, data: &Value, url: &str, secret: &str) -> Result<Message, String> {
+        let webhook = self.probe_webhook(url, secret);
+        Ok(self.message(crate::apis::PROBE_TENANT, &webhook, event, data))
+    }
+
+    /// Standard Webhooks: every delivery is signed.
+    fn always_signs(&self) -> bool {
+        true
     }
 }
 

@@ -145,6 +145,9 @@ impl Page {
 
 /// The error shape each API answers in (see [`ErrorStyle`]). A document added to `openapi/`
 /// without an entry here answers in the plain `{message}` shape.
+/// The tenant a `check-receiver` probe is sent as.
+pub const PROBE_TENANT: &str = "check-receiver";
+
 pub fn error_style(api: &str) -> ErrorStyle {
     match api {
         "elan" => ErrorStyle::FastApi,

@@ -27,7 +27,9 @@ const LAYERS: &[&[&str]] = &[
         "prefer",
         "faults",
     ],
-    &["delivery", "journal", "recorder", "persist", "mock"],
+    &[
+        "delivery", "journal", "recorder", "persist", "mock", "receiver",
+    ],
     &["apis"],
     &["limits", "router", "ui", "admin", "proxy"],
     &["server", "specs"],

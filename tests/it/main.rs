@@ -20,6 +20,7 @@ mod layers;
 mod model;
 mod patchworks;
 mod persistence;
+mod receiver_kit;
 mod recorder;
 mod resilience;
 mod routing;

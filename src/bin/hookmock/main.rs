@@ -6,6 +6,7 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod check;
 mod received;
 mod report;
 
@@ -62,6 +63,9 @@ enum Command {
     },
     /// Print which operations and documented responses a client's run exercised.
     Coverage(ReportArgs),
+    /// Send a vendor's real, signed deliveries and hostile variants (forged, replayed,
+    /// tampered) to your webhook receiver, and grade its answers; exit 1 if any case fails.
+    CheckReceiver(check::CheckArgs),
     /// Forward one API's requests to the real vendor, checking requests and answers against
     /// the bundled document (violations: /__admin/violations and `x-hookmock-violations`).
     Proxy(ProxyArgs),
@@ -252,7 +256,7 @@ impl LimitArgs {
     }
 }
 
-fn parse_duration(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     let (digits, unit) = text.split_at(
         text.find(|c: char| !c.is_ascii_digit() && c != '.')
             .unwrap_or(text.len()),
@@ -422,7 +426,7 @@ async fn mock(args: MockArgs) -> ExitCode {
     run(Bound::new(&config).await).await
 }
 
-fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
+pub(crate) fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.to_utc())
         .map_err(|e| format!("{text:?} is not an RFC 3339 time like 2025-01-15T10:30:00Z: {e}"))
@@ -466,6 +470,7 @@ async fn main() -> ExitCode {
         Command::Received(args) => received::run(args).await,
         Command::Violations { report, junit } => report::violations(report, junit).await,
         Command::Coverage(args) => report::coverage(args).await,
+        Command::CheckReceiver(args) => check::run(args).await,
         Command::Proxy(args) => {
             let addr = std::net::SocketAddr::new(args.host, args.port);
             let bound = Bound::proxy(
