@@ -650,3 +650,59 @@ async fn a_proxy_checks_a_real_api_against_a_run_time_document() {
     assert_eq!(found["api"], "v3.0-petstore-expanded");
     assert_eq!(found["violations"][0]["location"], "/name", "{found}");
 }
+
+/// What hookmock generates for a documented response fits that response's schema, for every
+/// response of every public example document (the generator is checked, not trusted).
+#[test]
+fn generated_answers_fit_every_documented_response_of_the_public_documents() {
+    use hookmock::shape::Shaper;
+    use hookmock::validate::{Contracts, Dialect, Source};
+    let mut checked = 0;
+    for entry in std::fs::read_dir(spec("")).expect("the folder") {
+        let path = entry.expect("an entry").path();
+        if path.extension().is_none_or(|e| e != "yaml") {
+            continue;
+        }
+        let loaded = hookmock::spec::load::load(&path, "", &[]).expect("loads");
+        let operations: &'static [hookmock::spec::Operation] =
+            Box::leak(loaded.extracted.operations.clone().into_boxed_slice());
+        let dialect = match loaded.version {
+            hookmock::spec::load::Version::V30 => Dialect::OpenApi30,
+            hookmock::spec::load::Version::V31 => Dialect::OpenApi31,
+        };
+        let source = Source {
+            api: loaded.api,
+            document: loaded.document.clone(),
+            dialect,
+        };
+        let contracts =
+            Contracts::compile_sources(vec![source], operations, true, |_| true).expect("compiles");
+        let shaper = Shaper {
+            doc: &loaded.document,
+            now: chrono::Utc::now(),
+        };
+        for (index, op) in operations.iter().enumerate() {
+            for response in op.responses.iter().filter(|r| r.schema.is_some()) {
+                let Ok(status) = response.status.parse::<u16>() else {
+                    continue;
+                };
+                let schema = response
+                    .schema
+                    .and_then(|p| loaded.document.pointer(p))
+                    .expect("the schema");
+                let body = serde_json::to_vec(&shaper.generate(schema)).expect("serialises");
+                let problems = contracts.check_response(index, status, response.media_type, &body);
+                assert!(
+                    problems.is_empty(),
+                    "{} {} {}: {} → {problems:?}",
+                    loaded.api,
+                    op.operation_id,
+                    response.status,
+                    String::from_utf8_lossy(&body)
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 100, "only {checked} responses");
+}

@@ -77,11 +77,12 @@ async fn check(api: &str, url: &str, secret: &str) -> Report {
         .expect("runs")
 }
 
-fn failed(report: &Report) -> Vec<&str> {
+/// The cases of `report` that ended with `verdict`, in order.
+fn cases_with(report: &Report, verdict: Verdict) -> Vec<&str> {
     report
         .cases
         .iter()
-        .filter(|c| c.verdict == Verdict::Fail)
+        .filter(|c| c.verdict == verdict)
         .map(|c| c.case.as_str())
         .collect()
 }
@@ -97,14 +98,8 @@ async fn a_receiver_that_verifies_field_nation_signatures_passes_every_case() {
         .filter(|c| c.case.starts_with("event "))
         .count();
     assert_eq!(events, 12, "the whole catalogue");
-    let skipped: Vec<&str> = report
-        .cases
-        .iter()
-        .filter(|c| c.verdict == Verdict::Skip)
-        .map(|c| c.case.as_str())
-        .collect();
     assert_eq!(
-        skipped,
+        cases_with(&report, Verdict::Skip),
         ["stale-timestamp", "future-timestamp"],
         "Field Nation's signature covers no timestamp"
     );
@@ -126,7 +121,7 @@ async fn a_receiver_that_accepts_anything_fails_on_forged_and_replayed_deliverie
     let url = receiver(|_: &HeaderMap, _: &[u8]| StatusCode::OK).await;
     let report = check("ingedata", &url, WHSEC).await;
     assert_eq!(
-        failed(&report),
+        cases_with(&report, Verdict::Fail),
         [
             "tampered-body",
             "wrong-secret",
@@ -171,14 +166,8 @@ async fn a_receiver_that_crashes_fails_every_case_and_says_so() {
         "{}",
         malformed.reason
     );
-    let skipped: Vec<&str> = report
-        .cases
-        .iter()
-        .filter(|c| c.verdict == Verdict::Skip)
-        .map(|c| c.case.as_str())
-        .collect();
     assert_eq!(
-        skipped,
+        cases_with(&report, Verdict::Skip),
         ["missing-signature", "stale-timestamp", "future-timestamp"],
         "ELAN signs only subscriptions with a secret, and signs no timestamp"
     );
