@@ -100,7 +100,7 @@ pub fn respond(
         None => match media.get("example") {
             Some(example) => example.clone(),
             None => {
-                Shaper { doc, now }.generate(doc.pointer(schema_pointer).unwrap_or(&Value::Null))
+                Shaper::new(doc, now).generate(doc.pointer(schema_pointer).unwrap_or(&Value::Null))
             }
         },
     };
@@ -133,10 +133,7 @@ mod tests {
                 .filter(|r| r.schema.is_some() && r.status.parse::<u16>().is_ok())
             {
                 let schema = response.schema.and_then(|p| doc.pointer(p));
-                let shaper = Shaper {
-                    doc: &doc,
-                    now: chrono::Utc::now(),
-                };
+                let shaper = Shaper::new(&doc, chrono::Utc::now());
                 let body = shaper.generate(schema.unwrap_or(&Value::Null));
                 let bytes = serde_json::to_vec(&body).expect("serialises");
                 let status = response.status.parse().expect("numeric");

@@ -5,6 +5,10 @@
 //! rest (the example, the default, the first enum value, else the smallest value that meets the
 //! constraints). Properties marked `writeOnly` are never written; timestamps are the clock's.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value, json};
 
@@ -138,22 +142,49 @@ pub fn example(schema: &Value) -> Option<&Value> {
 
 /// Makes values that fit schemas of one document.
 pub struct Shaper<'a> {
-    pub doc: &'a Value,
-    pub now: DateTime<Utc>,
+    doc: &'a Value,
+    now: DateTime<Utc>,
+    /// Object views by schema: a list shapes the same item schema once per item.
+    views: RefCell<HashMap<*const Value, Rc<ObjectView<'a>>>>,
 }
 
-impl Shaper<'_> {
+impl<'a> Shaper<'a> {
+    /// Shapes values of `doc`'s schemas; timestamps are `now`.
+    pub fn new(doc: &'a Value, now: DateTime<Utc>) -> Self {
+        Self {
+            doc,
+            now,
+            views: RefCell::default(),
+        }
+    }
+
     /// A value of `schema` made from `source` where its types fit, generated where not.
-    pub fn fill(&self, schema: &Value, source: Option<&Value>) -> Value {
+    pub fn fill(&self, schema: &'a Value, source: Option<&Value>) -> Value {
         self.fill_at(schema, source, "", 0)
     }
 
     /// A value of `schema` alone.
-    pub fn generate(&self, schema: &Value) -> Value {
+    pub fn generate(&self, schema: &'a Value) -> Value {
         self.fill_at(schema, None, "", 0)
     }
 
-    fn fill_at(&self, schema: &Value, source: Option<&Value>, name: &str, depth: usize) -> Value {
+    fn view(&self, schema: &'a Value) -> Rc<ObjectView<'a>> {
+        let key = std::ptr::from_ref(schema);
+        if let Some(view) = self.views.borrow().get(&key) {
+            return view.clone();
+        }
+        let view = Rc::new(ObjectView::of(self.doc, schema));
+        self.views.borrow_mut().insert(key, view.clone());
+        view
+    }
+
+    fn fill_at(
+        &self,
+        schema: &'a Value,
+        source: Option<&Value>,
+        name: &str,
+        depth: usize,
+    ) -> Value {
         let schema = resolve(self.doc, schema);
         if depth > MAX_DEPTH * 2 {
             return Value::Null;
@@ -229,8 +260,13 @@ impl Shaper<'_> {
 
     /// An object: the declared properties the source has (fitted), then the required ones and
     /// (near the top) the optional ones that have an example, generated. `writeOnly` ones never.
-    fn object(&self, schema: &Value, source: Option<&Map<String, Value>>, depth: usize) -> Value {
-        let view = ObjectView::of(self.doc, schema);
+    fn object(
+        &self,
+        schema: &'a Value,
+        source: Option<&Map<String, Value>>,
+        depth: usize,
+    ) -> Value {
+        let view = self.view(schema);
         let mut object = Map::new();
         if view.properties.is_empty() && !view.closed {
             // A free-form object: the source is the answer.
@@ -255,9 +291,9 @@ impl Shaper<'_> {
 
     /// The branch of a choice the source fits best (most of its property names, all of the
     /// branch's required ones), else the first that is not `null`.
-    fn pick<'b>(&self, branches: &'b [Value], source: Option<&Value>) -> &'b Value {
-        let score = |branch: &Value| -> i64 {
-            let view = ObjectView::of(self.doc, branch);
+    fn pick(&self, branches: &'a [Value], source: Option<&Value>) -> &'a Value {
+        let score = |branch: &'a Value| -> i64 {
+            let view = self.view(branch);
             match source {
                 Some(Value::Object(map)) => {
                     let missing = view

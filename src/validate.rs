@@ -55,6 +55,11 @@ pub struct Source {
     /// The document, `nullable` already rewritten for 3.0.
     pub document: Value,
     pub dialect: Dialect,
+    /// A schema that does not compile (a pattern the regex engine cannot read, …) accepts
+    /// anything instead, and [`Contracts::warnings`] says so: for documents brought at run
+    /// time, where one odd schema should not refuse the whole document. The bundled documents
+    /// are not lenient: their schemas must compile.
+    pub lenient: bool,
 }
 
 /// The compiled contract of every operation, index-aligned with the route table.
@@ -64,6 +69,8 @@ pub struct Contracts {
     docs: HashMap<&'static str, Value>,
     /// `--strict`: unknown query parameters and undocumented body fields are violations too.
     strict: bool,
+    /// Schemas of lenient sources that did not compile, as `api.operation: pointer: why`.
+    warnings: Vec<String>,
 }
 
 struct OperationContract {
@@ -134,10 +141,16 @@ impl Contracts {
         responses: bool,
         serves: impl Fn(usize) -> bool,
     ) -> Result<Self, CompileError> {
+        let lenient: Vec<&'static str> = sources
+            .iter()
+            .filter(|s| s.lenient)
+            .map(|s| s.api)
+            .collect();
         let docs: HashMap<&'static str, (Value, Dialect)> = sources
             .into_iter()
             .map(|s| (s.api, (s.document, s.dialect)))
             .collect();
+        let warnings = std::cell::RefCell::new(Vec::new());
         let operations = {
             // The registries borrow the documents: a large document is not copied for them.
             let mut registries = HashMap::new();
@@ -155,6 +168,8 @@ impl Contracts {
             let compiler = SchemaCompiler {
                 docs: &docs,
                 registries: &registries,
+                lenient: &lenient,
+                warnings: &warnings,
             };
             // Operations not served (of bundled APIs not served) have no contract.
             operations
@@ -171,6 +186,7 @@ impl Contracts {
             operations,
             docs: docs.into_iter().map(|(api, (doc, _))| (api, doc)).collect(),
             strict: false,
+            warnings: warnings.into_inner(),
         })
     }
 
@@ -178,6 +194,11 @@ impl Contracts {
     /// declare and body fields its schema does not describe.
     pub fn strict(self, strict: bool) -> Self {
         Self { strict, ..self }
+    }
+
+    /// The schemas of lenient sources that did not compile and accept anything instead.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 
     /// A document, `nullable` rewritten, by API name.
@@ -279,6 +300,7 @@ pub fn sources_of(documents: &[Document]) -> Result<Vec<Source>, CompileError> {
                 api: doc.api,
                 document,
                 dialect: Dialect::OpenApi30,
+                lenient: false,
             })
         })
         .collect()
@@ -291,6 +313,8 @@ fn document_uri(api: &str) -> String {
 /// Compiles schemas found by JSON pointer in the registered documents.
 struct SchemaCompiler<'a> {
     docs: &'a HashMap<&'static str, (Value, Dialect)>,
+    lenient: &'a [&'static str],
+    warnings: &'a std::cell::RefCell<Vec<String>>,
     registries: &'a HashMap<&'static str, (jsonschema::Registry<'a>, Draft)>,
 }
 
@@ -356,18 +380,36 @@ impl SchemaCompiler<'_> {
                     pointer,
                     reason: "its document was not given".to_owned(),
                 })?;
-        jsonschema::options()
-            .with_draft(*draft)
-            .with_registry(registry)
-            .should_validate_formats(true)
-            .with_format("uuid", |s: &str| uuid::Uuid::parse_str(s).is_ok())
-            .build(&reference)
-            .map_err(|e| CompileError::Schema {
+        let options = || {
+            jsonschema::options()
+                .with_draft(*draft)
+                .with_registry(registry)
+                .should_validate_formats(true)
+                .with_format("uuid", |s: &str| uuid::Uuid::parse_str(s).is_ok())
+        };
+        match options().build(&reference) {
+            Ok(validator) => Ok(validator),
+            Err(e) if self.lenient.contains(&op.api) => {
+                self.warnings.borrow_mut().push(format!(
+                    "{}.{}: schema {pointer} does not compile ({e}); anything is accepted there",
+                    op.api, op.operation_id
+                ));
+                options()
+                    .build(&json!({}))
+                    .map_err(|e| CompileError::Schema {
+                        api: op.api,
+                        operation: op.operation_id,
+                        pointer,
+                        reason: e.to_string(),
+                    })
+            }
+            Err(e) => Err(CompileError::Schema {
                 api: op.api,
                 operation: op.operation_id,
                 pointer,
                 reason: e.to_string(),
-            })
+            }),
+        }
     }
 
     /// The schema at `pointer`, following `$ref`s within the same document.

@@ -52,7 +52,7 @@ pub fn documented_error(
         });
         Some((
             media_type,
-            Some(Shaper { doc, now }.fill(schema, Some(&source))),
+            Some(Shaper::new(doc, now).fill(schema, Some(&source))),
         ))
     });
     if let Some((media_type, body)) = documented {

@@ -179,30 +179,32 @@ impl Collections {
         call.reply(Some(updated.ok_or_else(|| not_found(call, &id))?))
     }
 
+    /// A page of the items that match the query's filters; only that page is copied out of
+    /// the store.
     fn list(&self, call: &Call<'_>, instance: &str) -> Result<Reply, ApiError> {
-        let all: Vec<(String, Value)> = self.read(&call.request.tenant, |t| {
-            t.and_then(|t| t.collections.get(instance))
-                .map(|items| items.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-                .unwrap_or_default()
+        let filters = Filters::of(call);
+        let (shown, total, next, page) = self.read(&call.request.tenant, |t| {
+            let matching: Vec<(&String, &Value)> = t
+                .and_then(|t| t.collections.get(instance))
+                .into_iter()
+                .flatten()
+                .filter(|(_, item)| filters.accept(item))
+                .collect();
+            let ids: Vec<&str> = matching.iter().map(|(id, _)| id.as_str()).collect();
+            let page = Page::read(call, &ids);
+            let shown: Vec<Value> = matching[page.start..page.end]
+                .iter()
+                .map(|(_, v)| (*v).clone())
+                .collect();
+            let next = (page.end < ids.len())
+                .then(|| {
+                    ids.get(page.end.saturating_sub(1))
+                        .map(|id| (*id).to_owned())
+                })
+                .flatten();
+            (shown, ids.len(), next, page)
         });
-        let filtered: Vec<(String, Value)> = all
-            .into_iter()
-            .filter(|(_, item)| matches_filters(call, item))
-            .collect();
-        let page = Page::read(call, &filtered);
-        let shown: Vec<Value> = filtered[page.start..page.end]
-            .iter()
-            .map(|(_, v)| v.clone())
-            .collect();
-        let total = filtered.len();
         let has_more = page.end < total;
-        let next = has_more
-            .then(|| {
-                filtered
-                    .get(page.end.saturating_sub(1))
-                    .map(|(id, _)| id.clone())
-            })
-            .flatten();
         let source = list_source(call, shown, total, has_more, next, &page);
         call.reply(Some(source))
     }
@@ -289,38 +291,67 @@ fn merge_patch(target: &mut Value, patch: &Value) {
 
 /// Query parameters named like an item's fields filter the list by equality (an array
 /// parameter: any of its values).
-fn matches_filters(call: &Call<'_>, item: &Value) -> bool {
-    let paging = |name: &str| {
-        [LIMIT, OFFSET, PAGE, CURSOR_AFTER, CURSOR_BEFORE]
+struct Filters<'a> {
+    /// (the value asked for, the field name, its singular)
+    wanted: Vec<(&'a Value, &'static str, String)>,
+    /// Fields the item schema declares.
+    declared: Vec<&'a str>,
+}
+
+impl<'a> Filters<'a> {
+    /// The query parameters sent that are not pagination.
+    fn of(call: &'a Call<'a>) -> Self {
+        let paging = |name: &str| {
+            [LIMIT, OFFSET, PAGE, CURSOR_AFTER, CURSOR_BEFORE]
+                .iter()
+                .any(|names| names.contains(&name))
+        };
+        let wanted = call
+            .operation
+            .params
             .iter()
-            .any(|names| names.contains(&name))
-    };
-    let view = call.item_schema().map(|s| ObjectView::of(call.doc, s));
-    let declared = |name: &str| view.as_ref().and_then(|v| v.property(name)).is_some();
-    call.operation
-        .params
-        .iter()
-        .filter(|p| p.location == crate::spec::ParamIn::Query && !paging(p.name))
-        .filter_map(|p| {
-            // `tags=dog` filters on a field named `tags`, else on `tag`.
-            let singular = super::infer::singular(p.name);
-            let field = [p.name, singular.as_str()]
+            .filter(|p| p.location == crate::spec::ParamIn::Query && !paging(p.name))
+            .filter_map(|p| {
+                Some((
+                    call.request.param(p.name)?,
+                    p.name,
+                    super::infer::singular(p.name),
+                ))
+            })
+            .collect();
+        let declared = call
+            .item_schema()
+            .map(|s| {
+                ObjectView::of(call.doc, s)
+                    .properties
+                    .iter()
+                    .map(|(n, _)| *n)
+                    .collect()
+            })
+            .unwrap_or_default();
+        Self { wanted, declared }
+    }
+
+    /// Whether `item` has what every filter asks (`tags=dog` filters on a field `tags`, else
+    /// on `tag`; a parameter naming no field filters nothing).
+    fn accept(&self, item: &Value) -> bool {
+        self.wanted.iter().all(|(wanted, name, singular)| {
+            let field = [*name, singular.as_str()]
                 .into_iter()
-                .find(|name| declared(name) || item.get(*name).is_some())?;
-            Some((
-                p.name,
-                call.request.param(p.name)?,
-                item.get(field).unwrap_or(&Value::Null),
-            ))
-        })
-        .all(|(_, wanted, found)| match (wanted, found) {
-            (Value::Array(options), Value::Array(values)) => {
-                options.iter().any(|o| values.contains(o))
+                .find(|n| self.declared.contains(n) || item.get(*n).is_some());
+            let Some(field) = field else {
+                return true;
+            };
+            match (*wanted, item.get(field).unwrap_or(&Value::Null)) {
+                (Value::Array(options), Value::Array(values)) => {
+                    options.iter().any(|o| values.contains(o))
+                }
+                (Value::Array(options), found) => options.contains(found),
+                (wanted, Value::Array(values)) => values.contains(wanted),
+                (wanted, found) => wanted == found || text_of(wanted) == text_of(found),
             }
-            (Value::Array(options), found) => options.contains(found),
-            (wanted, Value::Array(values)) => values.contains(wanted),
-            (wanted, found) => wanted == found || text_of(wanted) == text_of(found),
         })
+    }
 }
 
 /// The slice of a list a request asks for.
@@ -332,7 +363,7 @@ struct Page {
 }
 
 impl Page {
-    fn read(call: &Call<'_>, items: &[(String, Value)]) -> Self {
+    fn read(call: &Call<'_>, items: &[&str]) -> Self {
         let number_of = |names: &[&str]| {
             names
                 .iter()
@@ -353,7 +384,7 @@ impl Page {
             let id = names
                 .iter()
                 .find_map(|n| call.request.param(n).map(text_of))?;
-            let at = items.iter().position(|(k, _)| *k == id)?;
+            let at = items.iter().position(|k| *k == id)?;
             Some(if after { at + 1 } else { at })
         };
         let offset = number_of(OFFSET)
@@ -409,73 +440,60 @@ fn list_source(
     page: &Page,
 ) -> Value {
     let count = items.len();
-    let mut meta = Map::new();
-    for name in [
-        "total",
-        "total_count",
-        "totalCount",
-        "total_items",
-        "totalItems",
-        "totalResults",
-        "total_results",
-        "totalElements",
-    ] {
-        meta.insert(name.to_owned(), json!(total));
-    }
-    meta.insert("count".to_owned(), json!(count));
-    for name in ["has_more", "hasMore", "has_next", "hasNext", "more"] {
-        meta.insert(name.to_owned(), json!(has_more));
-    }
-    meta.insert("done".to_owned(), json!(!has_more));
-    for name in [
-        "next",
-        "next_cursor",
-        "nextCursor",
-        "iterator",
-        "next_page_token",
-        "nextPageToken",
-        "cursor",
-    ] {
-        if let Some(next) = &next {
-            meta.insert(name.to_owned(), json!(next));
-        }
-    }
-    if let Some(limit) = page.limit {
-        for name in ["limit", "per_page", "perPage", "page_size", "pageSize"] {
-            meta.insert(name.to_owned(), json!(limit));
-        }
-        let pages = total.div_ceil(limit.max(1));
-        for name in [
-            "total_pages",
-            "totalPages",
-            "last_page",
-            "lastPage",
-            "pages",
-        ] {
-            meta.insert(name.to_owned(), json!(pages));
-        }
-    }
-    meta.insert("offset".to_owned(), json!(page.start));
-    meta.insert("page".to_owned(), json!(page.number.unwrap_or(1)));
+    let pages = page.limit.map(|limit| total.div_ceil(limit.max(1)));
+    // Every pagination field a list envelope might have; the envelope gets those it declares.
+    let meta = |name: &str| -> Option<Value> {
+        Some(match name {
+            "total" | "total_count" | "totalCount" | "total_items" | "totalItems"
+            | "totalResults" | "total_results" | "totalElements" => json!(total),
+            "count" => json!(count),
+            "has_more" | "hasMore" | "has_next" | "hasNext" | "more" => json!(has_more),
+            "done" => json!(!has_more),
+            "next" | "next_cursor" | "nextCursor" | "iterator" | "next_page_token"
+            | "nextPageToken" | "cursor" => json!(next.as_ref()?),
+            "limit" | "per_page" | "perPage" | "page_size" | "pageSize" => json!(page.limit?),
+            "total_pages" | "totalPages" | "last_page" | "lastPage" | "pages" => json!(pages?),
+            "offset" => json!(page.start),
+            "page" => json!(page.number.unwrap_or(1)),
+            _ => return None,
+        })
+    };
     let slot = call.plan.envelope.clone().unwrap_or_default();
     let array = Value::Array(items);
     if slot.is_empty() {
         return array;
     }
     let mut root = super::wrap(&slot, array);
-    // The fields go beside the array and at the top: the schema keeps those it declares there.
+    // The fields go beside the array and at the top.
     let parent = slot.rsplit_once('/').map_or("", |(p, _)| p);
-    if let Some(Value::Object(level)) = root.pointer_mut(parent) {
-        for (k, v) in &meta {
-            level.entry(k.clone()).or_insert(v.clone());
-        }
-    }
-    if let Value::Object(top) = &mut root {
-        for (k, v) in meta {
-            top.entry(k).or_insert(v);
+    for level in [parent, ""] {
+        let declared = declared_at(call, level);
+        if let Some(Value::Object(object)) = root.pointer_mut(level) {
+            for name in declared {
+                if let Some(value) = meta(name) {
+                    object.entry(name.to_owned()).or_insert(value);
+                }
+            }
         }
     }
     root
+}
+
+/// The property names the success schema declares at `slot` (a pointer into the answer).
+fn declared_at<'a>(call: &Call<'a>, slot: &str) -> Vec<&'a str> {
+    let mut schema = call.success_schema();
+    for segment in slot.split('/').filter(|s| !s.is_empty()) {
+        schema = schema.and_then(|s| ObjectView::of(call.doc, s).property(segment));
+    }
+    schema
+        .map(|s| {
+            ObjectView::of(call.doc, s)
+                .properties
+                .iter()
+                .map(|(name, _)| *name)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 impl State for Collections {

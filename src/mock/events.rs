@@ -225,10 +225,7 @@ fn payload(doc: &Value, operation: Option<&Value>, context: &Context) -> Value {
     {
         return first.clone();
     }
-    let shaper = Shaper {
-        doc,
-        now: context.now(),
-    };
+    let shaper = Shaper::new(doc, context.now());
     shaper.generate(media.get("schema").unwrap_or(&Value::Null))
 }
 

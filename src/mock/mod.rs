@@ -32,12 +32,9 @@ pub struct Call<'a> {
     pub context: &'a Context,
 }
 
-impl Call<'_> {
-    fn shaper(&self) -> Shaper<'_> {
-        Shaper {
-            doc: self.doc,
-            now: self.context.now(),
-        }
+impl<'a> Call<'a> {
+    fn shaper(&self) -> Shaper<'a> {
+        Shaper::new(self.doc, self.context.now())
     }
 
     /// The path template with the request's parameters in it.
@@ -57,14 +54,14 @@ impl Call<'_> {
             .join("/")
     }
 
-    fn item_schema(&self) -> Option<&Value> {
+    fn item_schema(&self) -> Option<&'a Value> {
         self.plan
             .item_schema
             .as_deref()
             .and_then(|p| self.doc.pointer(p))
     }
 
-    fn success_schema(&self) -> Option<&Value> {
+    fn success_schema(&self) -> Option<&'a Value> {
         let status = self.plan.status.to_string();
         self.operation
             .responses

@@ -115,6 +115,7 @@ impl Catalog {
                     Version::V30 => Dialect::OpenApi30,
                     Version::V31 => Dialect::OpenApi31,
                 },
+                lenient: true,
             });
         }
         let contracts =
@@ -123,12 +124,12 @@ impl Catalog {
         let documents = documents
             .into_iter()
             .map(|doc| Served {
+                warnings: warnings_of(&doc.loaded, &contracts),
                 api: doc.loaded.api,
                 title: doc.loaded.title,
                 openapi: doc.loaded.openapi,
                 files: doc.loaded.files,
                 prefix: doc.prefix,
-                warnings: doc.loaded.extracted.warnings,
                 version: doc.loaded.version,
                 state: doc.state,
             })
@@ -167,6 +168,23 @@ impl Catalog {
         let runtime = self.documents.iter().map(|d| d.api);
         self.bundled.iter().copied().chain(runtime).collect()
     }
+}
+
+/// What was assumed to serve `loaded`: its extraction's warnings, then its schemas that did
+/// not compile, each once (a reload carries the previous ones over).
+fn warnings_of(loaded: &Loaded, contracts: &Contracts) -> Vec<String> {
+    let prefix = format!("{}.", loaded.api);
+    let compiled = contracts
+        .warnings()
+        .iter()
+        .filter(|w| w.starts_with(&prefix));
+    let mut warnings: Vec<String> = Vec::new();
+    for warning in loaded.extracted.warnings.iter().chain(compiled) {
+        if !warnings.contains(warning) {
+            warnings.push(warning.clone());
+        }
+    }
+    warnings
 }
 
 /// What became of each run-time document's loads: when it was last loaded, how many times it

@@ -674,13 +674,11 @@ fn generated_answers_fit_every_documented_response_of_the_public_documents() {
             api: loaded.api,
             document: loaded.document.clone(),
             dialect,
+            lenient: false,
         };
         let contracts =
             Contracts::compile_sources(vec![source], operations, true, |_| true).expect("compiles");
-        let shaper = Shaper {
-            doc: &loaded.document,
-            now: chrono::Utc::now(),
-        };
+        let shaper = Shaper::new(&loaded.document, chrono::Utc::now());
         for (index, op) in operations.iter().enumerate() {
             for response in op.responses.iter().filter(|r| r.schema.is_some()) {
                 let Ok(status) = response.status.parse::<u16>() else {
@@ -705,4 +703,21 @@ fn generated_answers_fit_every_documented_response_of_the_public_documents() {
         }
     }
     assert!(checked > 100, "only {checked} responses");
+}
+
+#[tokio::test]
+async fn a_schema_the_engine_cannot_compile_does_not_refuse_the_whole_document() {
+    let dir = tempdir("lenient");
+    let doc = dir.join("odd.yaml");
+    std::fs::write(
+        &doc,
+        "openapi: 3.0.3\ninfo: {title: Odd, version: '1'}\npaths:\n  /things:\n    post:\n      requestBody:\n        content:\n          application/json:\n            schema:\n              type: object\n              properties:\n                code: {type: string, pattern: '[a-z'}\n      responses:\n        '201': {description: made}\n    get:\n      responses:\n        '200': {description: ok, content: {application/json: {schema: {type: array, items: {type: object}}}}}\n",
+    )
+    .expect("writes");
+    let server = DocServer::start(&[doc.to_str().expect("utf-8")]).await;
+    let (status, _) = server.call("GET", "/things", None, None).await;
+    assert_eq!(status, 200);
+    let (_, specs) = server.call("GET", "/__admin/specs", None, None).await;
+    let warnings = specs["documents"][0]["warnings"].to_string();
+    assert!(warnings.contains("does not compile"), "{warnings}");
 }
