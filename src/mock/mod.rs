@@ -58,7 +58,7 @@ impl<'a> Call<'a> {
         self.plan
             .item_schema
             .as_deref()
-            .and_then(|p| self.doc.pointer(p))
+            .and_then(|p| crate::shape::pointer(self.doc, p))
     }
 
     fn success_schema(&self) -> Option<&'a Value> {
@@ -68,7 +68,7 @@ impl<'a> Call<'a> {
             .iter()
             .find(|r| r.status == status)
             .and_then(|r| r.schema)
-            .and_then(|p| self.doc.pointer(p))
+            .and_then(|p| crate::shape::pointer(self.doc, p))
     }
 
     /// The success answer for `item` (or a list source), in the documented envelope.
@@ -100,7 +100,7 @@ impl<'a> Call<'a> {
         };
         let media = pointer
             .strip_suffix("/schema")
-            .and_then(|p| self.doc.pointer(p))
+            .and_then(|p| crate::shape::pointer(self.doc, p))
             .unwrap_or(&Value::Null);
         let documented = media.get("example").cloned().or_else(|| {
             let examples = media.get("examples")?.as_object()?;
