@@ -12,6 +12,7 @@ use jsonschema::{Draft, Validator};
 use serde_json::{Map, Value, json};
 
 use crate::error::{ApiError, Location, Violation};
+use crate::spec::extract::is_json;
 use crate::spec::{Document, Operation, Param, ParamIn, ParamStyle, ResponseDef, json_schema};
 
 /// At most this many violations are reported for one request; the rest add nothing a client
@@ -1024,10 +1025,6 @@ fn media_type_matches(declared: &str, found: &str) -> bool {
         .trim()
         .to_ascii_lowercase();
     found == declared || (is_json(declared) && is_json(&found))
-}
-
-fn is_json(media_type: &str) -> bool {
-    media_type == "application/json" || media_type.ends_with("+json")
 }
 
 /// The documented response for `status`: the exact code, then its range (`4XX`), then `default`.

@@ -292,6 +292,7 @@ impl Walk<'_> {
     }
 }
 
+/// Whether a media type is JSON (`application/json` or any `+json`), parameters ignored.
 pub fn is_json(media_type: &str) -> bool {
     let essence = media_type.split(';').next().unwrap_or("").trim();
     essence == "application/json" || essence.ends_with("+json")
