@@ -1,6 +1,7 @@
 //! The records of every inferred collection, per tenant: what a create stores, a read finds, a
 //! list pages through and a delete removes (with the collections nested inside the item).
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::RwLock;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -10,9 +11,11 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use super::infer::{Action, CURSOR_AFTER, CURSOR_BEFORE, LIMIT, OFFSET, PAGE};
+use super::record::Record;
 use super::{Call, text_of};
 use crate::error::ApiError;
 use crate::request::Reply;
+use crate::shape::At;
 use crate::shape::ObjectView;
 use crate::store::{Commit, State};
 
@@ -20,7 +23,7 @@ use crate::store::{Commit, State};
 /// identifier → record, in the order they were created; and the integer sequences.
 #[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
 struct Tenant {
-    collections: BTreeMap<String, IndexMap<String, Value>>,
+    collections: BTreeMap<String, IndexMap<String, Record>>,
     #[serde(default)]
     sequences: BTreeMap<String, u64>,
 }
@@ -66,7 +69,7 @@ impl Collections {
             Action::Read => {
                 let id = self.item_id(call)?;
                 let found = self.read(tenant, |t| {
-                    t.and_then(|t| t.collections.get(&instance)?.get(&id).cloned())
+                    t.and_then(|t| Some(t.collections.get(&instance)?.get(&id)?.value().clone()))
                 });
                 call.reply(Some(found.ok_or_else(|| not_found(call, &id))?))
             }
@@ -77,7 +80,7 @@ impl Collections {
                     let removed = t.collections.get_mut(&instance)?.shift_remove(&id)?;
                     let inside = format!("{instance}/{id}/");
                     t.collections.retain(|path, _| !path.starts_with(&inside));
-                    Some(removed)
+                    Some(removed.into_value())
                 });
                 call.reply(Some(removed.ok_or_else(|| not_found(call, &id))?))
             }
@@ -138,7 +141,7 @@ impl Collections {
                 .collections
                 .entry(instance.to_owned())
                 .or_default()
-                .insert(id_text, complete.clone());
+                .insert(id_text, Record::new(complete.clone()));
             complete
         });
         call.reply(Some(record))
@@ -149,7 +152,11 @@ impl Collections {
         let id = self.item_id(call)?;
         let body = call.record_of_body();
         let updated = self.write(&call.request.tenant, |tenant| {
-            let stored = tenant.collections.get_mut(instance)?.get_mut(&id)?;
+            let stored = tenant
+                .collections
+                .get_mut(instance)?
+                .get_mut(&id)?
+                .value_mut();
             let mut record = match call.plan.action {
                 Action::Merge => {
                     let mut merged = stored.clone();
@@ -179,34 +186,107 @@ impl Collections {
         call.reply(Some(updated.ok_or_else(|| not_found(call, &id))?))
     }
 
-    /// A page of the items that match the query's filters; only that page is copied out of
-    /// the store.
+    /// A page of the items that match the query's filters, made while the store is read: each
+    /// item is made once per version of its record (see [`Record::item`]).
     fn list(&self, call: &Call<'_>, instance: &str) -> Result<Reply, ApiError> {
         let filters = Filters::of(call);
-        let (shown, total, next, page) = self.read(&call.request.tenant, |t| {
-            let matching: Vec<(&String, &Value)> = t
+        self.read(&call.request.tenant, |t| {
+            let matching: Vec<(&String, &Record)> = t
                 .and_then(|t| t.collections.get(instance))
                 .into_iter()
                 .flatten()
-                .filter(|(_, item)| filters.accept(item))
+                .filter(|(_, record)| filters.accept(record.value()))
                 .collect();
             let ids: Vec<&str> = matching.iter().map(|(id, _)| id.as_str()).collect();
             let page = Page::read(call, &ids);
-            let shown: Vec<Value> = matching[page.start..page.end]
-                .iter()
-                .map(|(_, v)| (*v).clone())
-                .collect();
+            let shown = matching[page.start..page.end].iter().map(|(_, r)| *r);
             let next = (page.end < ids.len())
-                .then(|| {
-                    ids.get(page.end.saturating_sub(1))
-                        .map(|id| (*id).to_owned())
-                })
+                .then(|| ids.get(page.end.saturating_sub(1)).copied())
                 .flatten();
-            (shown, ids.len(), next, page)
-        });
-        let has_more = page.end < total;
-        let source = list_source(call, shown, total, has_more, next, &page);
-        call.reply(Some(source))
+            let listed = Listed {
+                total: ids.len(),
+                has_more: page.end < ids.len(),
+                next,
+                page: &page,
+            };
+            list_reply(call, shown, &listed)
+        })
+    }
+}
+
+/// What a list answer says about its page besides the items.
+struct Listed<'a> {
+    total: usize,
+    has_more: bool,
+    next: Option<&'a str>,
+    page: &'a Page,
+}
+
+/// The answer listing `records`: the envelope made without them, then their items spliced in
+/// where the envelope's array is; the whole answer made at once where the items cannot be made
+/// alone (an array inside a `oneOf`…).
+fn list_reply<'r>(
+    call: &Call<'_>,
+    records: impl ExactSizeIterator<Item = &'r Record>,
+    listed: &Listed<'_>,
+) -> Result<Reply, ApiError> {
+    let status = axum::http::StatusCode::from_u16(call.plan.status).unwrap_or_default();
+    let path = call.envelope_path();
+    let path: Vec<&str> = path.iter().map(String::as_str).collect();
+    let shaper = call.shaper();
+    let item_slot = call
+        .success_pointer()
+        .and_then(|schema| Some((schema, shaper.item_slot(At::Pointer(schema), &path)?)));
+    let count = records.len();
+    let Some((schema, item_slot)) = item_slot else {
+        let items = records.map(|r| r.value().clone()).collect();
+        return call.reply(Some(list_source(call, items, count, listed)));
+    };
+    let source = list_source(call, Vec::new(), count, listed);
+    let envelope = shaper.fill(At::Pointer(schema), Some(&source));
+    let items: Vec<_> = records
+        .map(|r| r.item(&item_slot, |value| shaper.fill_item(&item_slot, value)))
+        .collect();
+    Reply::json(
+        status,
+        &Spliced {
+            value: &envelope,
+            path: &path,
+            items: &items,
+        },
+    )
+}
+
+/// `value` with `items` as the array at `path`.
+struct Spliced<'a> {
+    value: &'a Value,
+    path: &'a [&'a str],
+    items: &'a [Cow<'a, RawValue>],
+}
+
+impl serde::Serialize for Spliced<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let Some((head, rest)) = self.path.split_first() else {
+            return serializer.collect_seq(self.items.iter().map(|item| &**item));
+        };
+        let Value::Object(object) = self.value else {
+            return self.value.serialize(serializer);
+        };
+        let mut map = serializer.serialize_map(Some(object.len()))?;
+        for (key, value) in object {
+            if key == head {
+                let inner = Spliced {
+                    value,
+                    path: rest,
+                    items: self.items,
+                };
+                map.serialize_entry(key, &inner)?;
+            } else {
+                map.serialize_entry(key, value)?;
+            }
+        }
+        map.end()
     }
 }
 
@@ -295,7 +375,7 @@ struct Filters<'a> {
     /// (the value asked for, the field name, its singular)
     wanted: Vec<(&'a Value, &'static str, String)>,
     /// Fields the item schema declares.
-    declared: Vec<&'a str>,
+    declared: Vec<Box<str>>,
 }
 
 impl<'a> Filters<'a> {
@@ -320,14 +400,10 @@ impl<'a> Filters<'a> {
             })
             .collect();
         let declared = call
-            .item_schema()
-            .map(|s| {
-                ObjectView::of(call.doc, s)
-                    .properties
-                    .iter()
-                    .map(|(n, _)| *n)
-                    .collect()
-            })
+            .plan
+            .item_schema
+            .as_deref()
+            .map(|item| call.shaper().property_names(At::Pointer(item), &[]))
             .unwrap_or_default();
         Self { wanted, declared }
     }
@@ -338,7 +414,7 @@ impl<'a> Filters<'a> {
         self.wanted.iter().all(|(wanted, name, singular)| {
             let field = [*name, singular.as_str()]
                 .into_iter()
-                .find(|n| self.declared.contains(n) || item.get(*n).is_some());
+                .find(|n| self.declared.iter().any(|d| &**d == *n) || item.get(*n).is_some());
             let Some(field) = field else {
                 return true;
             };
@@ -431,15 +507,13 @@ fn default_limit(call: &Call<'_>) -> Option<usize> {
 
 /// The list's answer before it is shaped: the items at the envelope's array, and every
 /// pagination field a list envelope might have (the schema keeps those it declares).
-fn list_source(
-    call: &Call<'_>,
-    items: Vec<Value>,
-    total: usize,
-    has_more: bool,
-    next: Option<String>,
-    page: &Page,
-) -> Value {
-    let count = items.len();
+fn list_source(call: &Call<'_>, items: Vec<Value>, count: usize, listed: &Listed<'_>) -> Value {
+    let Listed {
+        total,
+        has_more,
+        next,
+        page,
+    } = *listed;
     let pages = page.limit.map(|limit| total.div_ceil(limit.max(1)));
     // Every pagination field a list envelope might have; the envelope gets those it declares.
     let meta = |name: &str| -> Option<Value> {
@@ -458,42 +532,76 @@ fn list_source(
             _ => return None,
         })
     };
-    let slot = call.plan.envelope.clone().unwrap_or_default();
+    let path = call.envelope_path();
     let array = Value::Array(items);
-    if slot.is_empty() {
+    let (Some(schema), Some(slot)) = (call.success_pointer(), call.plan.envelope.as_deref()) else {
+        return array;
+    };
+    if path.is_empty() {
         return array;
     }
-    let mut root = super::wrap(&slot, array);
-    // The fields go beside the array and at the top.
-    let parent = slot.rsplit_once('/').map_or("", |(p, _)| p);
-    for level in [parent, ""] {
-        let declared = declared_at(call, level);
-        if let Some(Value::Object(object)) = root.pointer_mut(level) {
-            for name in declared {
-                if let Some(value) = meta(name) {
-                    object.entry(name.to_owned()).or_insert(value);
-                }
-            }
+    let mut root = super::wrap(slot, array);
+    let shaper = call.shaper();
+    // The fields go beside the array and at the top, or in an object there that holds them.
+    let path: Vec<&str> = path.iter().map(String::as_str).collect();
+    let levels: &[&[&str]] = match path.len() {
+        1 => &[&[]],
+        n => &[&path[..n - 1], &[]],
+    };
+    for level in levels {
+        let declared = shaper.property_names(At::Pointer(schema), level);
+        place(&mut root, level, &declared, &meta);
+        for holder in declared.iter().filter(|d| META_HOLDERS.contains(&&***d)) {
+            let at = [level, &[&**holder][..]].concat();
+            place(
+                &mut root,
+                &at,
+                &shaper.property_names(At::Pointer(schema), &at),
+                &meta,
+            );
         }
     }
     root
 }
 
-/// The property names the success schema declares at `slot` (a pointer into the answer).
-fn declared_at<'a>(call: &Call<'a>, slot: &str) -> Vec<&'a str> {
-    let mut schema = call.success_schema();
-    for segment in slot.split('/').filter(|s| !s.is_empty()) {
-        schema = schema.and_then(|s| ObjectView::of(call.doc, s).property(segment));
+/// Objects beside a list's array that hold its pagination fields (`metadata.total`).
+const META_HOLDERS: [&str; 6] = [
+    "meta",
+    "metadata",
+    "pagination",
+    "paging",
+    "page_info",
+    "pageInfo",
+];
+
+/// The fields `meta` gives for `declared`, placed in the object at `at` (made if missing).
+fn place(
+    root: &mut Value,
+    at: &[&str],
+    declared: &[Box<str>],
+    meta: &impl Fn(&str) -> Option<Value>,
+) {
+    let mut values = declared
+        .iter()
+        .filter_map(|name| Some((name.to_string(), meta(name)?)))
+        .peekable();
+    if values.peek().is_none() {
+        return;
     }
-    schema
-        .map(|s| {
-            ObjectView::of(call.doc, s)
-                .properties
-                .iter()
-                .map(|(name, _)| *name)
-                .collect()
-        })
-        .unwrap_or_default()
+    let mut object = root;
+    for segment in at {
+        let Value::Object(map) = object else {
+            return;
+        };
+        object = map
+            .entry((*segment).to_owned())
+            .or_insert_with(|| Value::Object(Map::new()));
+    }
+    if let Value::Object(object) = object {
+        for (name, value) in values {
+            object.entry(name).or_insert(value);
+        }
+    }
 }
 
 impl State for Collections {

@@ -9,10 +9,13 @@ pub mod infer;
 
 mod answer;
 mod collections;
+mod record;
 
 pub use answer::documented_error;
 pub use collections::Collections;
 pub use infer::{Action, Plan};
+
+use std::sync::RwLock;
 
 use axum::http::StatusCode;
 use serde_json::{Map, Value};
@@ -20,7 +23,7 @@ use serde_json::{Map, Value};
 use crate::context::Context;
 use crate::error::ApiError;
 use crate::request::{Reply, Request};
-use crate::shape::{ObjectView, Shaper, resolve};
+use crate::shape::{At, Compiled, ObjectView, Shaper, resolve};
 use crate::spec::Operation;
 
 /// One call of a run-time operation: what the engine reads to answer it.
@@ -30,11 +33,13 @@ pub struct Call<'a> {
     pub plan: &'a Plan,
     pub request: &'a Request,
     pub context: &'a Context,
+    /// `doc`'s compiled schemas.
+    pub schemas: &'a RwLock<Compiled>,
 }
 
 impl<'a> Call<'a> {
     fn shaper(&self) -> Shaper<'a> {
-        Shaper::new(self.doc, self.context.now())
+        Shaper::with_compiled(self.doc, self.schemas, self.context.now())
     }
 
     /// The path template with the request's parameters in it.
@@ -61,20 +66,33 @@ impl<'a> Call<'a> {
             .and_then(|p| crate::shape::pointer(self.doc, p))
     }
 
-    fn success_schema(&self) -> Option<&'a Value> {
+    /// Where the success response's schema is in the document.
+    fn success_pointer(&self) -> Option<&'static str> {
         let status = self.plan.status.to_string();
         self.operation
             .responses
             .iter()
             .find(|r| r.status == status)
             .and_then(|r| r.schema)
-            .and_then(|p| crate::shape::pointer(self.doc, p))
+    }
+
+    /// The path (property names) to the array of a list's envelope, or to the item in an
+    /// item's envelope: empty when the answer is the array or item itself.
+    fn envelope_path(&self) -> Vec<String> {
+        self.plan
+            .envelope
+            .as_deref()
+            .unwrap_or_default()
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .map(|s| s.replace("~1", "/").replace("~0", "~"))
+            .collect()
     }
 
     /// The success answer for `item` (or a list source), in the documented envelope.
     fn reply(&self, source: Option<Value>) -> Result<Reply, ApiError> {
         let status = StatusCode::from_u16(self.plan.status).unwrap_or(StatusCode::OK);
-        let Some(schema) = self.success_schema() else {
+        let Some(schema) = self.success_pointer() else {
             return Ok(Reply { status, body: None });
         };
         // A list builds its own envelope (with the pagination fields); an item goes into its.
@@ -84,7 +102,7 @@ impl<'a> Call<'a> {
             }
             (_, source) => source,
         };
-        let body = self.shaper().fill(schema, source.as_ref());
+        let body = self.shaper().fill(At::Pointer(schema), source.as_ref());
         Reply::json(status, &body)
     }
 

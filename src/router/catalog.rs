@@ -3,11 +3,12 @@
 //! swapped whole (`--watch`), so a request sees one consistent version from start to end.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use super::table::{RouteConflict, Routes};
 use crate::generated::{DOCUMENTS, OPERATIONS};
 use crate::mock::{Collections, Plan};
+use crate::shape::Compiled;
 use crate::spec::Operation;
 use crate::spec::load::{Loaded, Version};
 use crate::validate::{CompileError, Contracts, Dialect, Source};
@@ -27,6 +28,9 @@ pub struct Served {
     pub version: Version,
     /// Its collections: kept across reloads.
     pub state: Arc<Collections>,
+    /// Its schemas as answers are made from them: compiled as they are first used, for the
+    /// document this catalog holds (a reload starts anew).
+    pub schemas: RwLock<Compiled>,
 }
 
 /// One version of everything being served.
@@ -132,6 +136,7 @@ impl Catalog {
                 prefix: doc.prefix,
                 version: doc.loaded.version,
                 state: doc.state,
+                schemas: RwLock::default(),
             })
             .collect();
         Ok(Self {

@@ -353,6 +353,7 @@ impl Edge {
                 plan,
                 request: &request,
                 context: &self.context,
+                schemas: &served.schemas,
             }),
             _ => self.apis.dispatch(found.index, request).await,
         }

@@ -193,6 +193,11 @@ async fn resend_webhooks_round_trip_with_cursor_pages_and_merge_patch() {
     assert_eq!(status, 200);
     let (_, read) = server.call("GET", &path, token, None).await;
     assert_eq!(read["status"], "disabled", "merged: {read}");
+    let (_, listed) = server.call("GET", "/webhooks", token, None).await;
+    assert_eq!(
+        listed["data"][0]["status"], "disabled",
+        "a list made before the change does not answer for it: {listed}"
+    );
     assert_eq!(
         read["endpoint"], "https://example.com/hook/0",
         "kept: {read}"
@@ -211,6 +216,35 @@ async fn resend_webhooks_round_trip_with_cursor_pages_and_merge_patch() {
         .await;
     assert_eq!(status, 400);
     assert_eq!(invalid["errors"][0]["pointer"], "/events", "{invalid}");
+    server.assert_answers_conform().await;
+}
+
+#[tokio::test]
+async fn a_lists_counts_are_true_in_the_object_the_envelope_keeps_them_in() {
+    let document = Path::new(env!("CARGO_MANIFEST_DIR")).join("openapi/fieldnation.json");
+    let server = DocServer::start(&[document.to_str().expect("utf-8")]).await;
+    let body: Value = serde_json::from_str(include_str!(
+        "../../fixtures/requests/fieldnation-create-webhook.json"
+    ))
+    .expect("JSON");
+    for _ in 0..3 {
+        let (status, created) = server
+            .call("POST", "/api/v1/webhooks", Some("t"), Some(body.clone()))
+            .await;
+        assert_eq!(status, 200, "{created}");
+    }
+    let (_, all) = server
+        .call("GET", "/api/v1/webhooks", Some("t"), None)
+        .await;
+    assert_eq!(all["result"].as_array().map(Vec::len), Some(3), "{all}");
+    assert_eq!(all["metadata"]["total"], 3, "{all}");
+    assert_eq!(all["metadata"]["count"], 3, "{all}");
+    let (_, page) = server
+        .call("GET", "/api/v1/webhooks?page=2&perPage=2", Some("t"), None)
+        .await;
+    assert_eq!(page["result"].as_array().map(Vec::len), Some(1), "{page}");
+    assert_eq!(page["metadata"]["count"], 1, "{page}");
+    assert_eq!(page["metadata"]["total"], 3, "{page}");
     server.assert_answers_conform().await;
 }
 

@@ -5,9 +5,13 @@
 //! rest (the example, the default, the first enum value, else the smallest value that meets the
 //! constraints). Properties marked `writeOnly` are never written; timestamps are the clock's.
 
-use std::cell::RefCell;
-use std::collections::HashMap;
-use std::rc::Rc;
+mod compiled;
+
+use std::cell::{Cell, RefCell};
+use std::sync::{PoisonError, RwLock};
+
+use compiled::ANY;
+pub use compiled::{Compiled, Kind, Node, NodeId};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value, json};
@@ -166,9 +170,41 @@ pub fn example(schema: &Value) -> Option<&Value> {
 /// Makes values that fit schemas of one document.
 pub struct Shaper<'a> {
     doc: &'a Value,
+    compiled: Schemas<'a>,
     now: DateTime<Utc>,
-    /// Object views by schema: a list shapes the same item schema once per item.
-    views: RefCell<HashMap<*const Value, Rc<ObjectView<'a>>>>,
+    /// Whether a value made so far read the clock (and so differs from one made later).
+    clock_read: Cell<bool>,
+}
+
+/// Where the items of a list sit in its answer's schema: each can be made alone, the same way
+/// the whole answer would make it (see [`Shaper::item_slot`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemSlot {
+    /// The [`Compiled::generation`] the node belongs to.
+    pub generation: u64,
+    node: NodeId,
+    depth: usize,
+    name: Box<str>,
+}
+
+/// A schema to shape by: the JSON of one, or the pointer (into the document) to it.
+#[derive(Clone, Copy)]
+pub enum At<'v> {
+    Schema(&'v Value),
+    Pointer(&'v str),
+}
+
+impl<'v> From<&'v Value> for At<'v> {
+    fn from(schema: &'v Value) -> Self {
+        Self::Schema(schema)
+    }
+}
+
+/// Where a shaper finds its compiled schemas: a document's shared schemas (every answer of a
+/// run-time operation), or its own (one value, made once).
+enum Schemas<'a> {
+    Shared(&'a RwLock<Compiled>),
+    Own(RefCell<Compiled>),
 }
 
 impl<'a> Shaper<'a> {
@@ -176,106 +212,201 @@ impl<'a> Shaper<'a> {
     pub fn new(doc: &'a Value, now: DateTime<Utc>) -> Self {
         Self {
             doc,
+            compiled: Schemas::Own(RefCell::default()),
             now,
-            views: RefCell::default(),
+            clock_read: Cell::new(false),
+        }
+    }
+
+    /// Shapes values of `doc`'s schemas with the schemas kept beside it, compiling there what was
+    /// not compiled yet. Every schema given must be part of `doc`.
+    pub fn with_compiled(
+        doc: &'a Value,
+        schemas: &'a RwLock<Compiled>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            doc,
+            compiled: Schemas::Shared(schemas),
+            now,
+            clock_read: Cell::new(false),
         }
     }
 
     /// A value of `schema` made from `source` where its types fit, generated where not.
-    pub fn fill(&self, schema: &'a Value, source: Option<&Value>) -> Value {
-        self.fill_at(schema, source, "", 0)
+    pub fn fill<'v>(&self, schema: impl Into<At<'v>>, source: Option<&Value>) -> Value {
+        self.with(schema.into(), |schemas, id| {
+            id.map_or(Value::Null, |id| self.fill_at(schemas, id, source, "", 0))
+        })
     }
 
     /// A value of `schema` alone.
-    pub fn generate(&self, schema: &'a Value) -> Value {
-        self.fill_at(schema, None, "", 0)
+    pub fn generate(&self, schema: &Value) -> Value {
+        self.fill(schema, None)
     }
 
-    fn view(&self, schema: &'a Value) -> Rc<ObjectView<'a>> {
-        let key = std::ptr::from_ref(schema);
-        if let Some(view) = self.views.borrow().get(&key) {
-            return view.clone();
+    /// The names of the properties of the object at `path` (property names) in `schema`.
+    pub fn property_names<'v>(&self, schema: impl Into<At<'v>>, path: &[&str]) -> Vec<Box<str>> {
+        self.with(schema.into(), |compiled, id| {
+            let mut id = id?;
+            for segment in path {
+                id = compiled.node(id).property(segment)?;
+            }
+            let names = compiled.node(id).properties.iter().map(|(n, _)| n.clone());
+            Some(names.collect())
+        })
+        .unwrap_or_default()
+    }
+
+    /// The slot of the array at `path` (property names) in answers of `schema`, if every step
+    /// there is a plain object property and the array a plain array: then an item made alone
+    /// is the item the whole answer would hold.
+    pub fn item_slot<'v>(&self, schema: impl Into<At<'v>>, path: &[&str]) -> Option<ItemSlot> {
+        self.with(schema.into(), |compiled, id| {
+            let mut id = id?;
+            let plain = |node: &Node| {
+                node.constant.is_none() && node.choices.is_empty() && node.enumeration.is_none()
+            };
+            for segment in path {
+                let node = compiled.node(id);
+                if !plain(node) || !matches!(node.kind, Some(Kind::Object) | None) {
+                    return None;
+                }
+                id = node.property(segment)?;
+                if compiled.node(id).write_only {
+                    return None;
+                }
+            }
+            let array = compiled.node(id);
+            (plain(array) && array.kind == Some(Kind::Array)).then(|| ItemSlot {
+                generation: compiled.generation(),
+                node: array.items.unwrap_or(ANY),
+                depth: path.len() + 1,
+                name: path.last().copied().unwrap_or_default().into(),
+            })
+        })
+    }
+
+    /// The item `source` at `slot`, and whether making it read the clock.
+    pub fn fill_item(&self, slot: &ItemSlot, source: &Value) -> (Value, bool) {
+        self.clock_read.set(false);
+        let value = match &self.compiled {
+            Schemas::Own(schemas) => self.fill_at(
+                &schemas.borrow(),
+                slot.node,
+                Some(source),
+                &slot.name,
+                slot.depth,
+            ),
+            Schemas::Shared(lock) => {
+                self.fill_at(&read(lock), slot.node, Some(source), &slot.name, slot.depth)
+            }
+        };
+        (value, self.clock_read.get())
+    }
+
+    /// Runs `f` on the compiled `schema` (`None`: a pointer to nothing), compiling it first if
+    /// needed.
+    fn with<R>(&self, schema: At<'_>, f: impl FnOnce(&Compiled, Option<NodeId>) -> R) -> R {
+        let compile = |compiled: &mut Compiled| match schema {
+            At::Schema(schema) => Some(compiled.compile(self.doc, schema)),
+            At::Pointer(pointer) => compiled.compile_at(self.doc, pointer),
+        };
+        match &self.compiled {
+            Schemas::Own(schemas) => {
+                let id = compile(&mut schemas.borrow_mut());
+                f(&schemas.borrow(), id)
+            }
+            Schemas::Shared(lock) => {
+                let schemas = read(lock);
+                let known = match schema {
+                    At::Schema(schema) => schemas.id(self.doc, schema).map(Some),
+                    At::Pointer(pointer) => schemas.id_at(pointer),
+                };
+                if let Some(id) = known {
+                    return f(&schemas, id);
+                }
+                drop(schemas);
+                let id = compile(&mut lock.write().unwrap_or_else(PoisonError::into_inner));
+                f(&read(lock), id)
+            }
         }
-        let view = Rc::new(ObjectView::of(self.doc, schema));
-        self.views.borrow_mut().insert(key, view.clone());
-        view
     }
+}
 
+fn read(lock: &RwLock<Compiled>) -> std::sync::RwLockReadGuard<'_, Compiled> {
+    lock.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl<'a> Shaper<'a> {
     fn fill_at(
         &self,
-        schema: &'a Value,
+        schemas: &Compiled,
+        id: NodeId,
         source: Option<&Value>,
         name: &str,
         depth: usize,
     ) -> Value {
-        let schema = resolve(self.doc, schema);
+        let node = schemas.node(id);
         if depth > MAX_DEPTH * 2 {
             return Value::Null;
         }
-        if let Some(constant) = schema.get("const") {
+        if let Some(constant) = &node.constant {
             return constant.clone();
         }
         if let Some(Value::Null) = source
-            && allows_null(self.doc, schema)
+            && node.nullable
         {
             return Value::Null;
         }
-        if let Some(branches) = choices(schema) {
-            let branch = self.pick(branches, source);
-            return self.fill_at(branch, source, name, depth + 1);
+        if !node.choices.is_empty() {
+            let branch = pick(schemas, &node.choices, source);
+            return self.fill_at(schemas, branch, source, name, depth + 1);
         }
-        let kind = type_of(self.doc, schema);
-        if let Some(source) = source.filter(|s| fits(kind, s) && in_enum(schema, s)) {
+        let kind = node.kind;
+        let items = node.items.unwrap_or(ANY);
+        if let Some(source) = source.filter(|s| Kind::fits(kind, s) && node.in_enum(s)) {
             return match (kind, source) {
-                (Some("object") | None, Value::Object(map)) => {
-                    self.object(schema, Some(map), depth)
+                (Some(Kind::Object) | None, Value::Object(map)) => {
+                    self.object(schemas, node, Some(map), depth)
                 }
-                (Some("array"), Value::Array(items)) => {
-                    let item_schema = schema.get("items").unwrap_or(&Value::Bool(true));
-                    items
-                        .iter()
-                        .map(|i| self.fill_at(item_schema, Some(i), name, depth + 1))
-                        .collect()
-                }
+                (Some(Kind::Array), Value::Array(all)) => all
+                    .iter()
+                    .map(|i| self.fill_at(schemas, items, Some(i), name, depth + 1))
+                    .collect(),
                 _ => source.clone(),
             };
         }
         // A timestamp the server sets is now (or the --clock), not the document's example.
-        if kind == Some("string") && is_timestamp(name, schema) {
-            return json!(self.string(schema, name));
+        if kind == Some(Kind::String) && node_is_timestamp(name, node) {
+            return json!(self.string(node, name));
         }
-        if let Some(example) = example(schema).filter(|e| fits(kind, e)) {
+        if let Some(example) = node.example.as_ref().filter(|e| Kind::fits(kind, e)) {
             return example.clone();
         }
-        if let Some(first) = schema
-            .get("enum")
-            .and_then(Value::as_array)
-            .and_then(|e| e.first())
-        {
+        if let Some(first) = node.enumeration.as_ref().and_then(|e| e.first()) {
             return first.clone();
         }
         match kind {
-            Some("object") => self.object(schema, None, depth),
-            Some("array") => {
-                let item_schema = schema.get("items").unwrap_or(&Value::Bool(true));
-                let count = schema.get("minItems").and_then(Value::as_u64).unwrap_or(0);
-                let count = if count == 0 && depth < 3 {
+            Some(Kind::Object) => self.object(schemas, node, None, depth),
+            Some(Kind::Array) => {
+                let count = if node.min_items == 0 && depth < 3 {
                     1
                 } else {
-                    count.min(8)
+                    node.min_items.min(8)
                 };
                 (0..count)
-                    .map(|_| self.fill_at(item_schema, None, name, depth + 1))
+                    .map(|_| self.fill_at(schemas, items, None, name, depth + 1))
                     .collect()
             }
-            Some("integer") => json!(integer(schema)),
-            Some("number") => number(schema),
-            Some("boolean") => json!(true),
-            Some("string") => json!(self.string(schema, name)),
-            Some("null") => Value::Null,
-            _ => match source {
+            Some(Kind::Integer) => json!(node.integer),
+            Some(Kind::Number) => node.number.clone(),
+            Some(Kind::Boolean) => json!(true),
+            Some(Kind::String) => json!(self.string(node, name)),
+            Some(Kind::Null) => Value::Null,
+            Some(Kind::Other) | None => match source {
                 Some(source) => source.clone(),
-                None if schema.get("allOf").is_some() => self.object(schema, None, depth),
+                None if node.all_of => self.object(schemas, node, None, depth),
                 None => Value::Null,
             },
         }
@@ -285,62 +416,39 @@ impl<'a> Shaper<'a> {
     /// (near the top) the optional ones that have an example, generated. `writeOnly` ones never.
     fn object(
         &self,
-        schema: &'a Value,
+        schemas: &Compiled,
+        node: &Node,
         source: Option<&Map<String, Value>>,
         depth: usize,
     ) -> Value {
-        let view = self.view(schema);
-        let mut object = Map::new();
-        if view.properties.is_empty() && !view.closed {
+        if node.properties.is_empty() && !node.closed {
             // A free-form object: the source is the answer.
             return Value::Object(source.cloned().unwrap_or_default());
         }
-        for (name, property) in &view.properties {
-            let property_resolved = resolve(self.doc, property);
-            if property_resolved.get("writeOnly") == Some(&Value::Bool(true)) {
+        let mut object = Map::new();
+        for (name, property) in &node.properties {
+            if schemas.node(*property).write_only {
                 continue;
             }
-            let given = source.and_then(|s| s.get(*name));
+            let given = source.and_then(|s| s.get(&**name));
             // Near the top, every property is shown, as a real answer would; deeper, only
             // what the schema requires (a recursive schema must end somewhere).
-            let wanted = given.is_some() || view.required.contains(name) || depth < 2;
+            let wanted = given.is_some() || node.required.contains(name) || depth < 2;
             if wanted {
-                let value = self.fill_at(property, given, name, depth + 1);
-                object.insert((*name).to_owned(), value);
+                let value = self.fill_at(schemas, *property, given, name, depth + 1);
+                object.insert((**name).to_owned(), value);
             }
         }
         Value::Object(object)
     }
 
-    /// The branch of a choice the source fits best (most of its property names, all of the
-    /// branch's required ones), else the first that is not `null`.
-    fn pick(&self, branches: &'a [Value], source: Option<&Value>) -> &'a Value {
-        let score = |branch: &'a Value| -> i64 {
-            let view = self.view(branch);
-            match source {
-                Some(Value::Object(map)) => {
-                    let missing = view
-                        .required
-                        .iter()
-                        .filter(|r| !map.contains_key(**r))
-                        .count();
-                    let known = map.keys().filter(|k| view.property(k).is_some()).count();
-                    known as i64 - 100 * missing as i64
-                }
-                Some(value) => i64::from(fits(type_of(self.doc, branch), value)),
-                None => i64::from(type_of(self.doc, branch) != Some("null")),
-            }
-        };
-        branches
-            .iter()
-            .enumerate()
-            .max_by_key(|(i, b)| (score(b), -(*i as i64)))
-            .map_or(&branches[0], |(_, b)| b)
-    }
-
-    fn string(&self, schema: &Value, name: &str) -> String {
-        let format = schema.get("format").and_then(Value::as_str);
-        let text = match format {
+    fn string(&self, node: &Node, name: &str) -> String {
+        if matches!(node.format.as_deref(), Some("date-time" | "date" | "time"))
+            || node_is_timestamp(name, node)
+        {
+            self.clock_read.set(true);
+        }
+        let mut text = match node.format.as_deref() {
             Some("date-time") => self.now.to_rfc3339_opts(SecondsFormat::Secs, true),
             Some("date") => self.now.format("%Y-%m-%d").to_string(),
             Some("time") => self.now.format("%H:%M:%S").to_string(),
@@ -351,32 +459,62 @@ impl<'a> Shaper<'a> {
             Some("ipv6") => "2001:db8::1".to_owned(),
             Some("hostname" | "idn-hostname") => "example.com".to_owned(),
             Some("byte") => "aGVsbG8=".to_owned(),
-            _ if is_timestamp(name, schema) => self.now.to_rfc3339_opts(SecondsFormat::Secs, true),
+            _ if node_is_timestamp(name, node) => {
+                self.now.to_rfc3339_opts(SecondsFormat::Secs, true)
+            }
             _ => "string".to_owned(),
         };
-        let min = schema.get("minLength").and_then(Value::as_u64).unwrap_or(0) as usize;
-        let max = schema
-            .get("maxLength")
-            .and_then(Value::as_u64)
-            .map(|m| m as usize);
-        let mut text = text;
-        while text.chars().count() < min {
+        while text.chars().count() < node.min_length {
             text.push('x');
         }
-        if let Some(max) = max {
+        if let Some(max) = node.max_length {
             text = text.chars().take(max).collect();
         }
         text
     }
 }
 
+/// The branch of a choice the source fits best (most of its property names, all of the
+/// branch's required ones), else the first that is not `null`.
+fn pick(schemas: &Compiled, branches: &[NodeId], source: Option<&Value>) -> NodeId {
+    let score = |branch: NodeId| -> i64 {
+        let node = schemas.node(branch);
+        match source {
+            Some(Value::Object(map)) => {
+                let missing = node
+                    .required
+                    .iter()
+                    .filter(|r| !map.contains_key(&***r))
+                    .count();
+                let known = map.keys().filter(|k| node.property(k).is_some()).count();
+                known as i64 - 100 * missing as i64
+            }
+            Some(value) => i64::from(Kind::fits(node.kind, value)),
+            None => i64::from(node.kind != Some(Kind::Null)),
+        }
+    };
+    branches
+        .iter()
+        .enumerate()
+        .max_by_key(|(i, b)| (score(**b), -(*i as i64)))
+        .map_or(branches[0], |(_, b)| *b)
+}
+
+fn node_is_timestamp(name: &str, node: &Node) -> bool {
+    let format = node.format.as_deref();
+    format == Some("date-time")
+        || (named_like_timestamp(name) && node.typed_string && format.is_none())
+}
+
+fn named_like_timestamp(name: &str) -> bool {
+    name.ends_with("_at") || name.ends_with("At") || name == "created" || name == "updated"
+}
+
 /// A property the server sets to the current time: a date-time, or named like one.
 pub fn is_timestamp(name: &str, schema: &Value) -> bool {
     let format = schema.get("format").and_then(Value::as_str);
-    let named =
-        name.ends_with("_at") || name.ends_with("At") || name == "created" || name == "updated";
     format == Some("date-time")
-        || (named
+        || (named_like_timestamp(name)
             && schema.get("type").and_then(Value::as_str) == Some("string")
             && format.is_none())
 }
@@ -424,24 +562,4 @@ fn number(schema: &Value) -> Value {
     } else {
         1.0_f64.clamp(low, high)
     })
-}
-
-/// Whether `value` is of the JSON type `kind` (any, when the schema names none).
-pub fn fits(kind: Option<&str>, value: &Value) -> bool {
-    match (kind, value) {
-        (None, _) => true,
-        (Some("object"), Value::Object(_)) | (Some("array"), Value::Array(_)) => true,
-        (Some("string"), Value::String(_)) | (Some("boolean"), Value::Bool(_)) => true,
-        (Some("integer"), Value::Number(n)) => n.is_i64() || n.is_u64(),
-        (Some("number"), Value::Number(_)) => true,
-        (Some("null"), Value::Null) => true,
-        _ => false,
-    }
-}
-
-fn in_enum(schema: &Value, value: &Value) -> bool {
-    schema
-        .get("enum")
-        .and_then(Value::as_array)
-        .is_none_or(|options| options.contains(value))
 }

@@ -1,0 +1,96 @@
+//! A stored record and the list items already made from it.
+//!
+//! A list answer makes each of its items from the item schema; for a record that has not
+//! changed, and an item that did not read the clock, the item is the same every time. Keeping
+//! its JSON beside the record makes a list of stored records about as cheap as serialising
+//! them, which is what a compiled vendor route does.
+
+use std::borrow::Cow;
+use std::sync::OnceLock;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+use crate::shape::ItemSlot;
+
+/// How many differently shaped items of one record are kept (the item of a list, of a nested
+/// list, of another document version…); more are made each time.
+const KEPT: usize = 2;
+
+#[derive(Debug, Default)]
+pub struct Record {
+    value: Value,
+    items: [OnceLock<(ItemSlot, Box<RawValue>)>; KEPT],
+}
+
+impl Record {
+    pub fn new(value: Value) -> Self {
+        Self {
+            value,
+            items: Default::default(),
+        }
+    }
+
+    pub fn value(&self) -> &Value {
+        &self.value
+    }
+
+    /// The value to change: the items made from it are dropped.
+    pub fn value_mut(&mut self) -> &mut Value {
+        self.items = Default::default();
+        &mut self.value
+    }
+
+    pub fn into_value(self) -> Value {
+        self.value
+    }
+
+    /// The item at `slot` made from this record: kept from an earlier list, else made by
+    /// `make` (which says whether it read the clock; such an item is not kept).
+    pub fn item(
+        &self,
+        slot: &ItemSlot,
+        make: impl FnOnce(&Value) -> (Value, bool),
+    ) -> Cow<'_, RawValue> {
+        let kept = self.items.iter().filter_map(OnceLock::get);
+        if let Some((_, json)) = kept.into_iter().find(|(s, _)| s == slot) {
+            return Cow::Borrowed(json);
+        }
+        let (item, clock_read) = make(&self.value);
+        let Ok(json) = serde_json::value::to_raw_value(&item) else {
+            return Cow::Borrowed(RawValue::NULL);
+        };
+        let free = self.items.iter().find(|cell| cell.get().is_none());
+        match free {
+            Some(cell) if !clock_read => match cell.set((slot.clone(), json)) {
+                Ok(()) => cell
+                    .get()
+                    .map_or(Cow::Borrowed(RawValue::NULL), |(_, kept)| {
+                        Cow::Borrowed(kept)
+                    }),
+                // Another list filled the cell first.
+                Err((_, json)) => Cow::Owned(json),
+            },
+            _ => Cow::Owned(json),
+        }
+    }
+}
+
+impl Clone for Record {
+    fn clone(&self) -> Self {
+        Self::new(self.value.clone())
+    }
+}
+
+impl Serialize for Record {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.value.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Record {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Value::deserialize(deserializer).map(Self::new)
+    }
+}
