@@ -34,3 +34,12 @@ pub fn intern(text: &str) -> &'static str {
 pub fn escape(segment: &str) -> String {
     segment.replace('~', "~0").replace('/', "~1")
 }
+
+/// A JSON pointer segment as the key it names (RFC 6901), copied only where it is escaped.
+pub fn unescape(segment: &str) -> std::borrow::Cow<'_, str> {
+    if segment.contains('~') {
+        segment.replace("~1", "/").replace("~0", "~").into()
+    } else {
+        segment.into()
+    }
+}

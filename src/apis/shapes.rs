@@ -195,7 +195,7 @@ fn fast_api_loc(location: &Location) -> Vec<String> {
                 pointer
                     .split('/')
                     .skip(1)
-                    .map(|s| s.replace("~1", "/").replace("~0", "~")),
+                    .map(|s| crate::spec::unescape(s).into_owned()),
             )
             .collect(),
         Location::Path(name) => vec!["path".to_owned(), name.clone()],

@@ -10,7 +10,7 @@ use indexmap::IndexMap;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
-use super::infer::{Action, CURSOR_AFTER, CURSOR_BEFORE, LIMIT, OFFSET, PAGE};
+use super::infer::{Action, CURSOR_AFTER, CURSOR_BEFORE, LIMIT, ListField, OFFSET, PAGE};
 use super::record::Record;
 use super::{Call, text_of};
 use crate::error::ApiError;
@@ -372,10 +372,16 @@ fn merge_patch(target: &mut Value, patch: &Value) {
 /// Query parameters named like an item's fields filter the list by equality (an array
 /// parameter: any of its values).
 struct Filters<'a> {
-    /// (the value asked for, the field name, its singular)
-    wanted: Vec<(&'a Value, &'static str, String)>,
-    /// Fields the item schema declares.
-    declared: Vec<Box<str>>,
+    wanted: Vec<Filter<'a>>,
+}
+
+struct Filter<'a> {
+    /// The value asked for.
+    value: &'a Value,
+    name: &'static str,
+    singular: String,
+    /// `name` or `singular`, where the item schema declares it.
+    declared: Option<String>,
 }
 
 impl<'a> Filters<'a> {
@@ -386,39 +392,48 @@ impl<'a> Filters<'a> {
                 .iter()
                 .any(|names| names.contains(&name))
         };
+        let shaper = call.shaper();
+        let declares = |name: &str| {
+            call.plan
+                .item_schema
+                .as_deref()
+                .is_some_and(|item| shaper.declares(At::Pointer(item), name))
+        };
         let wanted = call
             .operation
             .params
             .iter()
             .filter(|p| p.location == crate::spec::ParamIn::Query && !paging(p.name))
             .filter_map(|p| {
-                Some((
-                    call.request.param(p.name)?,
-                    p.name,
-                    super::infer::singular(p.name),
-                ))
+                let singular = super::infer::singular(p.name);
+                let declared = [p.name, singular.as_str()]
+                    .into_iter()
+                    .find(|n| declares(n))
+                    .map(str::to_owned);
+                Some(Filter {
+                    value: call.request.param(p.name)?,
+                    name: p.name,
+                    singular,
+                    declared,
+                })
             })
             .collect();
-        let declared = call
-            .plan
-            .item_schema
-            .as_deref()
-            .map(|item| call.shaper().property_names(At::Pointer(item), &[]))
-            .unwrap_or_default();
-        Self { wanted, declared }
+        Self { wanted }
     }
 
     /// Whether `item` has what every filter asks (`tags=dog` filters on a field `tags`, else
     /// on `tag`; a parameter naming no field filters nothing).
     fn accept(&self, item: &Value) -> bool {
-        self.wanted.iter().all(|(wanted, name, singular)| {
-            let field = [*name, singular.as_str()]
-                .into_iter()
-                .find(|n| self.declared.iter().any(|d| &**d == *n) || item.get(*n).is_some());
+        self.wanted.iter().all(|filter| {
+            let field = filter.declared.as_deref().or_else(|| {
+                [filter.name, filter.singular.as_str()]
+                    .into_iter()
+                    .find(|n| item.get(*n).is_some())
+            });
             let Some(field) = field else {
                 return true;
             };
-            match (*wanted, item.get(field).unwrap_or(&Value::Null)) {
+            match (filter.value, item.get(field).unwrap_or(&Value::Null)) {
                 (Value::Array(options), Value::Array(values)) => {
                     options.iter().any(|o| values.contains(o))
                 }
@@ -515,92 +530,47 @@ fn list_source(call: &Call<'_>, items: Vec<Value>, count: usize, listed: &Listed
         page,
     } = *listed;
     let pages = page.limit.map(|limit| total.div_ceil(limit.max(1)));
-    // Every pagination field a list envelope might have; the envelope gets those it declares.
-    let meta = |name: &str| -> Option<Value> {
-        Some(match name {
-            "total" | "total_count" | "totalCount" | "total_items" | "totalItems"
-            | "totalResults" | "total_results" | "totalElements" => json!(total),
-            "count" => json!(count),
-            "has_more" | "hasMore" | "has_next" | "hasNext" | "more" => json!(has_more),
-            "done" => json!(!has_more),
-            "next" | "next_cursor" | "nextCursor" | "iterator" | "next_page_token"
-            | "nextPageToken" | "cursor" => json!(next.as_ref()?),
-            "limit" | "per_page" | "perPage" | "page_size" | "pageSize" => json!(page.limit?),
-            "total_pages" | "totalPages" | "last_page" | "lastPage" | "pages" => json!(pages?),
-            "offset" => json!(page.start),
-            "page" => json!(page.number.unwrap_or(1)),
-            _ => return None,
+    let value = |field: ListField| -> Option<Value> {
+        Some(match field {
+            ListField::Total => json!(total),
+            ListField::Count => json!(count),
+            ListField::HasMore => json!(has_more),
+            ListField::Done => json!(!has_more),
+            ListField::Next => json!(next?),
+            ListField::Limit => json!(page.limit?),
+            ListField::Pages => json!(pages?),
+            ListField::Offset => json!(page.start),
+            ListField::Page => json!(page.number.unwrap_or(1)),
         })
     };
-    let path = call.envelope_path();
     let array = Value::Array(items);
-    let (Some(schema), Some(slot)) = (call.success_pointer(), call.plan.envelope.as_deref()) else {
-        return array;
+    let mut root = match call.plan.envelope.as_deref() {
+        Some(slot) if !slot.is_empty() => super::wrap(slot, array),
+        _ => return array,
     };
-    if path.is_empty() {
-        return array;
-    }
-    let mut root = super::wrap(slot, array);
-    let shaper = call.shaper();
-    // The fields go beside the array and at the top, or in an object there that holds them.
-    let path: Vec<&str> = path.iter().map(String::as_str).collect();
-    let levels: &[&[&str]] = match path.len() {
-        1 => &[&[]],
-        n => &[&path[..n - 1], &[]],
-    };
-    for level in levels {
-        let declared = shaper.property_names(At::Pointer(schema), level);
-        place(&mut root, level, &declared, &meta);
-        for holder in declared.iter().filter(|d| META_HOLDERS.contains(&&***d)) {
-            let at = [level, &[&**holder][..]].concat();
-            place(
-                &mut root,
-                &at,
-                &shaper.property_names(At::Pointer(schema), &at),
-                &meta,
-            );
+    for (at, field) in &call.plan.list_fields {
+        if let Some(value) = value(*field) {
+            place(&mut root, at, value);
         }
     }
     root
 }
 
-/// Objects beside a list's array that hold its pagination fields (`metadata.total`).
-const META_HOLDERS: [&str; 6] = [
-    "meta",
-    "metadata",
-    "pagination",
-    "paging",
-    "page_info",
-    "pageInfo",
-];
-
-/// The fields `meta` gives for `declared`, placed in the object at `at` (made if missing).
-fn place(
-    root: &mut Value,
-    at: &[&str],
-    declared: &[Box<str>],
-    meta: &impl Fn(&str) -> Option<Value>,
-) {
-    let mut values = declared
-        .iter()
-        .filter_map(|name| Some((name.to_string(), meta(name)?)))
-        .peekable();
-    if values.peek().is_none() {
-        return;
-    }
+/// `value` at the pointer `at` in `root`, the objects on the way made where missing; a value
+/// already there is kept.
+fn place(root: &mut Value, at: &str, value: Value) {
     let mut object = root;
-    for segment in at {
+    let mut segments = at.split('/').skip(1).peekable();
+    while let Some(segment) = segments.next() {
         let Value::Object(map) = object else {
             return;
         };
-        object = map
-            .entry((*segment).to_owned())
-            .or_insert_with(|| Value::Object(Map::new()));
-    }
-    if let Value::Object(object) = object {
-        for (name, value) in values {
-            object.entry(name).or_insert(value);
+        let key = crate::spec::unescape(segment).into_owned();
+        if segments.peek().is_none() {
+            map.entry(key).or_insert(value);
+            return;
         }
+        object = map.entry(key).or_insert_with(|| Value::Object(Map::new()));
     }
 }
 

@@ -61,7 +61,55 @@ pub struct Plan {
     /// The item schema (JSON pointer): what a stored record is filled from.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub item_schema: Option<String>,
+    /// The pagination fields a list's envelope declares, where they sit in the answer
+    /// (`/metadata/total`), and what each says.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub list_fields: Vec<(String, ListField)>,
 }
+
+/// What a pagination field of a list envelope says, known by its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ListField {
+    Total,
+    Count,
+    HasMore,
+    Done,
+    Next,
+    Limit,
+    Pages,
+    Offset,
+    Page,
+}
+
+impl ListField {
+    fn named(name: &str) -> Option<Self> {
+        Some(match name {
+            "total" | "total_count" | "totalCount" | "total_items" | "totalItems"
+            | "totalResults" | "total_results" | "totalElements" => Self::Total,
+            "count" => Self::Count,
+            "has_more" | "hasMore" | "has_next" | "hasNext" | "more" => Self::HasMore,
+            "done" => Self::Done,
+            "next" | "next_cursor" | "nextCursor" | "iterator" | "next_page_token"
+            | "nextPageToken" | "cursor" => Self::Next,
+            "limit" | "per_page" | "perPage" | "page_size" | "pageSize" => Self::Limit,
+            "total_pages" | "totalPages" | "last_page" | "lastPage" | "pages" => Self::Pages,
+            "offset" => Self::Offset,
+            "page" => Self::Page,
+            _ => return None,
+        })
+    }
+}
+
+/// Objects beside a list's array that hold its pagination fields (`metadata.total`).
+const LIST_FIELD_HOLDERS: [&str; 6] = [
+    "meta",
+    "metadata",
+    "pagination",
+    "paging",
+    "page_info",
+    "pageInfo",
+];
 
 /// A collection path template with its parameters ignored (`/app/{}/endpoint`): how
 /// collections are matched between operations that name their parameters differently.
@@ -162,6 +210,7 @@ impl Site<'_> {
             source: "inferred",
             security: security(self.doc, self.op_value(op)),
             item_schema: None,
+            list_fields: Vec::new(),
         };
         if let Some(collection) = &collection {
             plan.parent = collection
@@ -183,6 +232,7 @@ impl Site<'_> {
         plan.envelope = said("envelope").or_else(|| self.envelope(op, &plan));
         if action == Action::List {
             plan.pagination = said("pagination").or_else(|| Some(pagination(op).to_owned()));
+            plan.list_fields = self.list_fields(op, plan.envelope.as_deref().unwrap_or_default());
         }
         let any_said = ["action", "collection", "id", "envelope", "pagination"]
             .iter()
@@ -291,6 +341,45 @@ impl Site<'_> {
         let pointer = success_schema(op)?;
         let schema = self.doc.pointer(&pointer)?;
         array_in(self.doc, schema, 0)
+    }
+
+    /// The pagination fields of a list envelope whose array is at `array`: beside the array,
+    /// at the top, or in an object there that holds them.
+    fn list_fields(&self, op: &Operation, array: &str) -> Vec<(String, ListField)> {
+        let Some(answer) = success_schema(op) else {
+            return Vec::new();
+        };
+        let Some((beside, _)) = array.rsplit_once('/') else {
+            return Vec::new();
+        };
+        let mut fields = Vec::new();
+        let mut levels = vec![beside];
+        if !beside.is_empty() {
+            levels.push("");
+        }
+        for level in levels {
+            let Some(at) = schema_at(self.doc, &answer, level, false) else {
+                continue;
+            };
+            let view = self.doc.pointer(&at).map(|s| ObjectView::of(self.doc, s));
+            for (name, _) in view.map(|v| v.properties).unwrap_or_default() {
+                let here = format!("{level}/{}", crate::spec::escape(name));
+                if let Some(field) = ListField::named(name) {
+                    fields.push((here, field));
+                } else if LIST_FIELD_HOLDERS.contains(&name) {
+                    let inner = schema_at(self.doc, &answer, &here, false);
+                    let inner = inner.and_then(|p| self.doc.pointer(&p));
+                    let view = inner
+                        .map(|s| ObjectView::of(self.doc, s))
+                        .unwrap_or_default();
+                    fields.extend(view.properties.iter().filter_map(|(name, _)| {
+                        let field = ListField::named(name)?;
+                        Some((format!("{here}/{}", crate::spec::escape(name)), field))
+                    }));
+                }
+            }
+        }
+        fields
     }
 
     fn envelope(&self, op: &Operation, plan: &Plan) -> Option<String> {

@@ -85,7 +85,7 @@ impl<'a> Call<'a> {
             .unwrap_or_default()
             .split('/')
             .filter(|s| !s.is_empty())
-            .map(|s| s.replace("~1", "/").replace("~0", "~"))
+            .map(|s| crate::spec::unescape(s).into_owned())
             .collect()
     }
 
@@ -174,7 +174,7 @@ fn wrap(slot: &str, inner: Value) -> Value {
         .filter(|s| !s.is_empty())
         .fold(inner, |value, key| {
             Value::Object(Map::from_iter([(
-                key.replace("~1", "/").replace("~0", "~"),
+                crate::spec::unescape(key).into_owned(),
                 value,
             )]))
         })

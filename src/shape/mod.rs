@@ -44,11 +44,7 @@ pub fn pointer<'a>(value: &'a Value, at: &str) -> Option<&'a Value> {
     }
     let mut current = value;
     for segment in at.strip_prefix('/')?.split('/') {
-        let key: std::borrow::Cow<'_, str> = if segment.contains('~') {
-            segment.replace("~1", "/").replace("~0", "~").into()
-        } else {
-            segment.into()
-        };
+        let key = crate::spec::unescape(segment);
         current = match current {
             Value::Object(map) => map.get(key.as_ref())?,
             Value::Array(items) => items.get(key.parse::<usize>().ok()?)?,
@@ -245,17 +241,11 @@ impl<'a> Shaper<'a> {
         self.fill(schema, None)
     }
 
-    /// The names of the properties of the object at `path` (property names) in `schema`.
-    pub fn property_names<'v>(&self, schema: impl Into<At<'v>>, path: &[&str]) -> Vec<Box<str>> {
+    /// Whether the object `schema` declares the property `name`.
+    pub fn declares<'v>(&self, schema: impl Into<At<'v>>, name: &str) -> bool {
         self.with(schema.into(), |compiled, id| {
-            let mut id = id?;
-            for segment in path {
-                id = compiled.node(id).property(segment)?;
-            }
-            let names = compiled.node(id).properties.iter().map(|(n, _)| n.clone());
-            Some(names.collect())
+            id.is_some_and(|id| compiled.node(id).property(name).is_some())
         })
-        .unwrap_or_default()
     }
 
     /// The slot of the array at `path` (property names) in answers of `schema`, if every step

@@ -92,7 +92,7 @@ fn remove_at(document: &mut Value, pointer: &str) {
     let Some((parent, last)) = pointer.rsplit_once('/') else {
         return;
     };
-    let key = last.replace("~1", "/").replace("~0", "~");
+    let key = crate::spec::unescape(last).into_owned();
     match document.pointer_mut(parent) {
         Some(Value::Object(map)) => {
             map.remove(&key);
