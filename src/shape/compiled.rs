@@ -291,4 +291,19 @@ mod tests {
         let (item, clock_read) = shaper.fill_item(&slot, &json!({"id": 7}));
         assert!(item["created_at"].is_string() && clock_read, "{item}");
     }
+
+    #[test]
+    fn numbers_at_the_edges_of_their_bounds_are_made_without_overflowing() {
+        let doc = json!({
+            "above": {"type": "integer", "exclusiveMinimum": i64::MAX},
+            "below": {"type": "integer", "minimum": 0, "exclusiveMaximum": true, "maximum": i64::MIN},
+            "step": {"type": "integer", "minimum": i64::MAX - 1, "multipleOf": 1_000_000},
+            "between": {"type": "number", "exclusiveMinimum": 2.5, "maximum": 10}
+        });
+        let shaper = Shaper::new(&doc, chrono::Utc::now());
+        assert_eq!(shaper.generate(&doc["above"]), json!(i64::MAX));
+        assert!(shaper.generate(&doc["below"]).is_i64());
+        assert_eq!(shaper.generate(&doc["step"]), json!(i64::MAX - 1));
+        assert_eq!(shaper.generate(&doc["between"]), json!(3.5));
+    }
 }

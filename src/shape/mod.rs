@@ -509,44 +509,56 @@ pub fn is_timestamp(name: &str, schema: &Value) -> bool {
             && format.is_none())
 }
 
+/// Moves a bound one step inward (an exclusive bound made inclusive).
+type Inward<T> = fn(T) -> T;
+
+/// The lowest and highest values a schema allows, its exclusive bounds moved inward by `up` and
+/// `down` (3.0 writes them as booleans beside the bound, 3.1 as the bound itself).
+fn bounds<T: Copy>(
+    schema: &Value,
+    read: fn(&Value) -> Option<T>,
+    (up, down): (Inward<T>, Inward<T>),
+    (lowest, highest): (T, T),
+) -> (T, T) {
+    let side = |bound: &str, exclusive: &str, inward: Inward<T>, open: T| {
+        let plain = schema.get(bound).and_then(read);
+        let moved = match schema.get(exclusive) {
+            Some(Value::Bool(true)) => plain.map(inward),
+            Some(number @ Value::Number(_)) => read(number).map(inward),
+            _ => None,
+        };
+        moved.or(plain).unwrap_or(open)
+    };
+    (
+        side("minimum", "exclusiveMinimum", up, lowest),
+        side("maximum", "exclusiveMaximum", down, highest),
+    )
+}
+
 fn integer(schema: &Value) -> i64 {
-    let minimum = schema.get("minimum").and_then(Value::as_i64);
-    let exclusive = match schema.get("exclusiveMinimum") {
-        Some(Value::Bool(true)) => minimum.map(|m| m + 1),
-        Some(Value::Number(n)) => n.as_i64().map(|m| m + 1),
-        _ => None,
-    };
-    let low = exclusive.or(minimum).unwrap_or(i64::MIN);
-    let maximum = schema.get("maximum").and_then(Value::as_i64);
-    let exclusive_max = match schema.get("exclusiveMaximum") {
-        Some(Value::Bool(true)) => maximum.map(|m| m - 1),
-        Some(Value::Number(n)) => n.as_i64().map(|m| m - 1),
-        _ => None,
-    };
-    let high = exclusive_max.or(maximum).unwrap_or(i64::MAX);
+    let (low, high) = bounds(
+        schema,
+        Value::as_i64,
+        (|m| m.saturating_add(1), |m| m.saturating_sub(1)),
+        (i64::MIN, i64::MAX),
+    );
     // 1 where the bounds allow it: the smallest "real" count or identifier.
     let value = if low > high { low } else { 1.clamp(low, high) };
     match schema.get("multipleOf").and_then(Value::as_i64) {
-        Some(step) if step > 0 => ((value + step - 1).div_euclid(step)) * step,
+        Some(step) if step > 0 => value
+            .checked_add(step - 1)
+            .map_or(value, |v| v.div_euclid(step) * step),
         _ => value,
     }
 }
 
 fn number(schema: &Value) -> Value {
-    let minimum = schema.get("minimum").and_then(Value::as_f64);
-    let exclusive = match schema.get("exclusiveMinimum") {
-        Some(Value::Bool(true)) => minimum.map(|m| m + 1.0),
-        Some(Value::Number(n)) => n.as_f64().map(|m| m + 1.0),
-        _ => None,
-    };
-    let low = exclusive.or(minimum).unwrap_or(f64::MIN);
-    let maximum = schema.get("maximum").and_then(Value::as_f64);
-    let exclusive_max = match schema.get("exclusiveMaximum") {
-        Some(Value::Bool(true)) => maximum.map(|m| m - 1.0),
-        Some(Value::Number(n)) => n.as_f64().map(|m| m - 1.0),
-        _ => None,
-    };
-    let high = exclusive_max.or(maximum).unwrap_or(f64::MAX);
+    let (low, high) = bounds(
+        schema,
+        Value::as_f64,
+        (|m| m + 1.0, |m| m - 1.0),
+        (f64::MIN, f64::MAX),
+    );
     json!(if low > high {
         low
     } else {
