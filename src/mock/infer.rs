@@ -6,6 +6,7 @@
 //! schemas and parameters. An operation can say otherwise with `x-hookmock-*` extensions (in the
 //! document or added by an overlay); `GET /__admin/specs` shows every plan and where it came from.
 
+use indexmap::IndexMap;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -63,8 +64,8 @@ pub struct Plan {
     pub item_schema: Option<String>,
     /// The pagination fields a list's envelope declares, where they sit in the answer
     /// (`/metadata/total`), and what each says.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub list_fields: Vec<(String, ListField)>,
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    pub list_fields: IndexMap<String, ListField>,
 }
 
 /// What a pagination field of a list envelope says, known by its name.
@@ -210,7 +211,7 @@ impl Site<'_> {
             source: "inferred",
             security: security(self.doc, self.op_value(op)),
             item_schema: None,
-            list_fields: Vec::new(),
+            list_fields: IndexMap::new(),
         };
         if let Some(collection) = &collection {
             plan.parent = collection
@@ -345,14 +346,11 @@ impl Site<'_> {
 
     /// The pagination fields of a list envelope whose array is at `array`: beside the array,
     /// at the top, or in an object there that holds them.
-    fn list_fields(&self, op: &Operation, array: &str) -> Vec<(String, ListField)> {
-        let Some(answer) = success_schema(op) else {
-            return Vec::new();
+    fn list_fields(&self, op: &Operation, array: &str) -> IndexMap<String, ListField> {
+        let mut fields = IndexMap::new();
+        let (Some(answer), Some((beside, _))) = (success_schema(op), array.rsplit_once('/')) else {
+            return fields;
         };
-        let Some((beside, _)) = array.rsplit_once('/') else {
-            return Vec::new();
-        };
-        let mut fields = Vec::new();
         let mut levels = vec![beside];
         if !beside.is_empty() {
             levels.push("");
@@ -365,7 +363,7 @@ impl Site<'_> {
             for (name, _) in view.map(|v| v.properties).unwrap_or_default() {
                 let here = format!("{level}/{}", crate::spec::escape(name));
                 if let Some(field) = ListField::named(name) {
-                    fields.push((here, field));
+                    fields.insert(here, field);
                 } else if LIST_FIELD_HOLDERS.contains(&name) {
                     let inner = schema_at(self.doc, &answer, &here, false);
                     let inner = inner.and_then(|p| self.doc.pointer(&p));

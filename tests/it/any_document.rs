@@ -245,6 +245,16 @@ async fn a_lists_counts_are_true_in_the_object_the_envelope_keeps_them_in() {
     assert_eq!(page["result"].as_array().map(Vec::len), Some(1), "{page}");
     assert_eq!(page["metadata"]["count"], 1, "{page}");
     assert_eq!(page["metadata"]["total"], 3, "{page}");
+    let (_, specs) = server.call("GET", "/__admin/specs", None, None).await;
+    let list = specs["documents"][0]["operations"]
+        .as_array()
+        .and_then(|ops| ops.iter().find(|o| o["operationId"] == "listWebhooks"))
+        .expect("the list is shown");
+    assert_eq!(
+        list["plan"]["list_fields"],
+        json!({"/metadata/count": "count", "/metadata/total": "total"}),
+        "{list}"
+    );
     server.assert_answers_conform().await;
 }
 
