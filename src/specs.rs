@@ -218,7 +218,13 @@ impl Watcher {
         }
         match Catalog::build(&self.settings, documents) {
             Ok(catalog) => {
-                self.catalog.store(Arc::new(catalog));
+                let catalog = Arc::new(catalog);
+                self.catalog.store(catalog.clone());
+                // The new catalog compiled its schemas anew: items made from the old ones
+                // would only take the records' room.
+                for served in &catalog.documents {
+                    served.state.forget_items();
+                }
                 let at = crate::clock::format(self.context.now());
                 for api in reloaded {
                     tracing::info!(api, "reloaded");

@@ -53,6 +53,21 @@ impl Collections {
         f(tenants.entry(tenant.to_owned()).or_default())
     }
 
+    /// Drops the list items kept beside the records (their schemas were compiled anew).
+    pub fn forget_items(&self) {
+        let mut tenants = self
+            .tenants
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let records = tenants
+            .values_mut()
+            .flat_map(|t| t.collections.values_mut())
+            .flat_map(IndexMap::values_mut);
+        for record in records {
+            record.forget_items();
+        }
+    }
+
     /// Answers one call of an operation of this document.
     pub fn answer(&self, call: &Call<'_>) -> Result<Reply, ApiError> {
         if let Some(parent) = &call.plan.parent {

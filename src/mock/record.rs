@@ -38,8 +38,12 @@ impl Record {
 
     /// The value to change: the items made from it are dropped.
     pub fn value_mut(&mut self) -> &mut Value {
-        self.items = Default::default();
+        self.forget_items();
         &mut self.value
+    }
+
+    pub fn forget_items(&mut self) {
+        self.items = Default::default();
     }
 
     pub fn into_value(self) -> Value {
@@ -92,5 +96,51 @@ impl Serialize for Record {
 impl<'de> Deserialize<'de> for Record {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         Value::deserialize(deserializer).map(Self::new)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::shape::Shaper;
+
+    /// A slot of a schema compiled anew, as after a reload (each shaper compiles its own).
+    fn new_slot(doc: &Value) -> ItemSlot {
+        let shaper = Shaper::new(doc, chrono::Utc::now());
+        shaper.item_slot(doc, &[]).expect("a plain array")
+    }
+
+    #[test]
+    fn items_are_kept_until_the_record_changes_or_its_schemas_are_compiled_anew() {
+        let doc = json!({"type": "array", "items": {"type": "object"}});
+        let made = |value: &Value| (value.clone(), false);
+        let mut record = Record::new(json!({"id": 1}));
+        let slots: Vec<ItemSlot> = (0..=KEPT).map(|_| new_slot(&doc)).collect();
+        for slot in &slots[..KEPT] {
+            assert!(matches!(record.item(slot, made), Cow::Borrowed(_)));
+        }
+        assert!(
+            matches!(record.item(&slots[KEPT], made), Cow::Owned(_)),
+            "no room is left"
+        );
+        record.forget_items();
+        assert!(matches!(record.item(&slots[KEPT], made), Cow::Borrowed(_)));
+        *record.value_mut() = json!({"id": 2});
+        let again = record.item(&slots[KEPT], |v| (v.clone(), false));
+        assert_eq!(
+            again.get(),
+            r#"{"id":2}"#,
+            "a change drops what was made before"
+        );
+        let clocked = Record::new(json!({}));
+        assert!(
+            matches!(
+                clocked.item(&slots[0], |v| (v.clone(), true)),
+                Cow::Owned(_)
+            ),
+            "an item that read the clock is made every time"
+        );
     }
 }
