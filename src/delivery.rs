@@ -113,6 +113,33 @@ pub struct Message {
     pub on_gone: Option<OnGone>,
 }
 
+impl Message {
+    /// A Standard Webhooks delivery of `body` to `url`: a POST signed with `secret`, retried on
+    /// the standard schedule (after a 4xx too). The caller names the tenant, subscription and
+    /// event (`Message { tenant, …, ..Message::standard_webhooks(…) }`).
+    pub fn standard_webhooks(api: &'static str, url: String, body: &Value, secret: String) -> Self {
+        Self {
+            api,
+            tenant: String::new(),
+            subscription: String::new(),
+            event_id: String::new(),
+            event_type: String::new(),
+            url,
+            method: reqwest::Method::POST,
+            headers: Vec::new(),
+            body: body.to_string().into_bytes(),
+            signing: Some((Scheme::StandardWebhooks, secret)),
+            stamp: None,
+            policy: RetryPolicy {
+                schedule: STANDARD_SCHEDULE,
+                retry_client_errors: true,
+            },
+            notify: None,
+            on_gone: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryState {

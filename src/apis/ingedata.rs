@@ -10,13 +10,12 @@ use serde_json::{Map, Value, json};
 
 use crate::apis::{Page, Wiring, numeric_id_for};
 use crate::context::Context;
-use crate::delivery::{self, EmitError, Emitter, Engine, Message, RetryPolicy, STANDARD_SCHEDULE};
+use crate::delivery::{self, EmitError, Emitter, Engine, Message};
 use crate::error::{ApiError, Location, Violation};
 use crate::fixtures::{FixtureError, Fixtures};
 use crate::generated::IngedataApi;
 use crate::generated::types::ingedata::{WebhookCreateDocument, WebhookUpdateDocument};
 use crate::request::{Change, Reply, Request};
-use crate::signing::Scheme;
 use crate::store::Store;
 
 const TYPE: &str = "webhooks";
@@ -122,27 +121,16 @@ impl Ingedata {
         });
         let (store, tenant_key, key) = (self.webhooks.clone(), tenant.to_owned(), w.id);
         Message {
-            api: "ingedata",
             tenant: tenant.to_owned(),
             subscription: w.id.to_string(),
             event_id: id,
             event_type: event.to_owned(),
-            url: w.url.clone(),
-            method: reqwest::Method::POST,
-            headers: Vec::new(),
-            body: payload.to_string().into_bytes(),
-            signing: Some((Scheme::StandardWebhooks, w.secret.clone())),
-            stamp: None,
-            policy: RetryPolicy {
-                schedule: STANDARD_SCHEDULE,
-                retry_client_errors: true,
-            },
-            notify: None,
             on_gone: Some(Arc::new(move || {
                 store.write(&tenant_key, |all| {
                     all.get_mut(key).map(|w| w.disabled = true)
                 });
             })),
+            ..Message::standard_webhooks("ingedata", w.url.clone(), &payload, w.secret.clone())
         }
     }
 

@@ -7,9 +7,8 @@
 use serde_json::Value;
 
 use crate::context::Context;
-use crate::delivery::{Message, RetryPolicy, STANDARD_SCHEDULE};
+use crate::delivery::Message;
 use crate::shape::{Shaper, resolve};
-use crate::signing::Scheme;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EventError {
@@ -78,23 +77,16 @@ pub fn message(
     };
     let id = format!("msg_{}", context.hex(24));
     Ok(Message {
-        api: outgoing.api,
         tenant: "-".to_owned(),
         subscription: name.to_owned(),
         event_id: id,
         event_type: name.to_owned(),
-        url: target.to_owned(),
-        method: reqwest::Method::POST,
-        headers: Vec::new(),
-        body: body.to_string().into_bytes(),
-        signing: Some((Scheme::StandardWebhooks, outgoing.secret.to_owned())),
-        stamp: None,
-        policy: RetryPolicy {
-            schedule: STANDARD_SCHEDULE,
-            retry_client_errors: true,
-        },
-        notify: None,
-        on_gone: None,
+        ..Message::standard_webhooks(
+            outgoing.api,
+            target.to_owned(),
+            &body,
+            outgoing.secret.to_owned(),
+        )
     })
 }
 
