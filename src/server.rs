@@ -161,6 +161,7 @@ pub fn app(config: &Config) -> Result<App, StartError> {
         engine: engine.clone(),
         stores: Stores::default(),
         emitters: Emitters::default(),
+        generic: Vec::new(),
     };
     let apis = crate::apis::new(&mut wiring, &config.fixtures)?;
     let vendor_routes = crate::apis::routes(&apis);
@@ -176,6 +177,7 @@ pub fn app(config: &Config) -> Result<App, StartError> {
             .collect(),
         responses: config.validate_responses,
         strict: config.strict,
+        bundled_state: wiring.generic.clone(),
     };
     let documents = crate::specs::load_all(&config.specs, &config.overlays)?;
     for doc in &documents {
@@ -280,6 +282,7 @@ pub async fn check_receiver(
         engine: Engine::start(context.clone(), delivery::Settings::default()),
         stores: Stores::default(),
         emitters: Emitters::default(),
+        generic: Vec::new(),
     };
     crate::apis::new(&mut wiring, &Fixtures::None)
         .map_err(|e| crate::receiver::CheckError::Probe(e.to_string()))?;
@@ -412,6 +415,7 @@ impl Bound {
                 .collect(),
             responses: true,
             strict: false,
+            bundled_state: Vec::new(),
         };
         let catalog = Catalog::build(&settings, documents)?;
         let engine = Engine::start(Arc::new(Context::live()), delivery::Settings::default());

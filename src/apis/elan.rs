@@ -11,6 +11,7 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::apis::stubs::ElanApi;
 use crate::apis::{Wiring, loopback_or_https};
 use crate::context::Context;
 use crate::delivery::{
@@ -18,10 +19,10 @@ use crate::delivery::{
 };
 use crate::error::{ApiError, Violation};
 use crate::fixtures::{FixtureError, Fixtures};
-use crate::generated::ElanApi;
 use crate::generated::types::elan::{
     EventType, WebhookSubscriptionCreate, WebhookSubscriptionUpdate,
 };
+use crate::mock::Call;
 use crate::request::{Reply, Request};
 use crate::signing::Scheme;
 use crate::store::Store;
@@ -172,7 +173,8 @@ impl Elan {
 }
 
 impl ElanApi for Elan {
-    async fn list_webhook_subscriptions(&self, request: Request) -> Result<Reply, ApiError> {
+    async fn list_webhook_subscriptions(&self, call: Call<'_>) -> Result<Reply, ApiError> {
+        let request = call.request;
         let org = organization(&request);
         self.subscriptions.read(&request.tenant, |all| {
             let listed: Vec<Shown> = all
@@ -186,9 +188,10 @@ impl ElanApi for Elan {
 
     async fn create_webhook_subscription(
         &self,
-        request: Request,
+        call: Call<'_>,
         body: WebhookSubscriptionCreate,
     ) -> Result<Reply, ApiError> {
+        let request = call.request;
         check_url(&body.url)?;
         check_headers(&body.headers)?;
         let now = self.context.now();
@@ -211,7 +214,8 @@ impl ElanApi for Elan {
         Reply::created(&view(&created))
     }
 
-    async fn list_all_delivery_logs(&self, request: Request) -> Result<Reply, ApiError> {
+    async fn list_all_delivery_logs(&self, call: Call<'_>) -> Result<Reply, ApiError> {
+        let request = call.request;
         let event = request.param_str("event_type").map(str::to_owned);
         let org = organization(&request).to_owned();
         let in_org: Vec<String> = self.subscriptions.read(&request.tenant, |all| {
@@ -225,15 +229,17 @@ impl ElanApi for Elan {
         })
     }
 
-    async fn get_webhook_subscription(&self, request: Request) -> Result<Reply, ApiError> {
+    async fn get_webhook_subscription(&self, call: Call<'_>) -> Result<Reply, ApiError> {
+        let request = call.request;
         Reply::ok(&view(&self.find(&request)?))
     }
 
     async fn update_webhook_subscription(
         &self,
-        request: Request,
+        call: Call<'_>,
         body: WebhookSubscriptionUpdate,
     ) -> Result<Reply, ApiError> {
+        let request = call.request;
         if let Some(url) = &body.url {
             check_url(url)?;
         }
@@ -269,7 +275,8 @@ impl ElanApi for Elan {
         Reply::ok(&view(&updated.ok_or_else(not_found)?))
     }
 
-    async fn delete_webhook_subscription(&self, request: Request) -> Result<Reply, ApiError> {
+    async fn delete_webhook_subscription(&self, call: Call<'_>) -> Result<Reply, ApiError> {
+        let request = call.request;
         let (id, org) = (subscription_id(&request), organization(&request));
         let deleted = self.subscriptions.write(&request.tenant, |all| {
             all.get(id).filter(|s| s.organization_id == org)?;
@@ -279,13 +286,15 @@ impl ElanApi for Elan {
         Ok(Reply::no_content())
     }
 
-    async fn list_subscription_delivery_logs(&self, request: Request) -> Result<Reply, ApiError> {
+    async fn list_subscription_delivery_logs(&self, call: Call<'_>) -> Result<Reply, ApiError> {
+        let request = call.request;
         let id = self.find(&request)?.id.to_string();
         self.logs(&request, |d| d.subscription == id)
     }
 
     /// Queues a `workflow.completed` test event; the attempt shows in the subscription's logs.
-    async fn test_webhook_subscription(&self, request: Request) -> Result<Reply, ApiError> {
+    async fn test_webhook_subscription(&self, call: Call<'_>) -> Result<Reply, ApiError> {
+        let request = call.request;
         let subscription = self.find(&request)?;
         let message = self.message(
             &request.tenant,

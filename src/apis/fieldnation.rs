@@ -13,16 +13,17 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use crate::apis::stubs::FieldnationApi;
 use crate::apis::{Page, Wiring, loopback_or_https, numeric_id_for};
 use crate::clock;
 use crate::context::Context;
 use crate::delivery::{self, EmitError, Emitter, Engine, Message, RetryPolicy};
 use crate::error::{ApiError, Location, Violation};
 use crate::fixtures::{FixtureError, Fixtures};
-use crate::generated::FieldnationApi;
 use crate::generated::types::fieldnation::{
     Webhook, WebhookAttribute, WebhookCreate, WebhookMethod, WebhookStatus, WebhookUpdate,
 };
+use crate::mock::Call;
 use crate::request::{Change, Reply, Request};
 use crate::signing::Scheme;
 use crate::store::Store;
@@ -191,7 +192,8 @@ impl FieldNation {
 }
 
 impl FieldnationApi for FieldNation {
-    async fn list_webhooks(&self, request: Request) -> Result<Reply, ApiError> {
+    async fn list_webhooks(&self, call: Call<'_>) -> Result<Reply, ApiError> {
+        let request = call.request;
         let fields = requested_fields(request.param_str("fields"))?;
         let status = request.param_str("status");
         let search = request.param_str("search").map(str::to_lowercase);
@@ -235,11 +237,8 @@ impl FieldnationApi for FieldNation {
         })
     }
 
-    async fn create_webhook(
-        &self,
-        request: Request,
-        body: WebhookCreate,
-    ) -> Result<Reply, ApiError> {
+    async fn create_webhook(&self, call: Call<'_>, body: WebhookCreate) -> Result<Reply, ApiError> {
+        let request = call.request;
         check_url(&body.url)?;
         check_custom_headers(body.webhook_attribute.as_ref())?;
         let now = self.context.now();
@@ -273,7 +272,8 @@ impl FieldnationApi for FieldNation {
         self.envelope(view(&created, tenant, true, None))
     }
 
-    async fn get_webhook(&self, request: Request) -> Result<Reply, ApiError> {
+    async fn get_webhook(&self, call: Call<'_>) -> Result<Reply, ApiError> {
+        let request = call.request;
         let id = webhook_id(&request);
         let attribute = request.param_str("webhookAttribute");
         self.webhooks.read(&request.tenant, |all| {
@@ -282,11 +282,8 @@ impl FieldnationApi for FieldNation {
         })
     }
 
-    async fn update_webhook(
-        &self,
-        request: Request,
-        body: WebhookUpdate,
-    ) -> Result<Reply, ApiError> {
+    async fn update_webhook(&self, call: Call<'_>, body: WebhookUpdate) -> Result<Reply, ApiError> {
+        let request = call.request;
         if let Some(url) = &body.url {
             check_url(url)?;
         }
@@ -308,7 +305,8 @@ impl FieldnationApi for FieldNation {
         ))
     }
 
-    async fn delete_webhook(&self, request: Request) -> Result<Reply, ApiError> {
+    async fn delete_webhook(&self, call: Call<'_>) -> Result<Reply, ApiError> {
+        let request = call.request;
         let id = webhook_id(&request);
         let deleted = self.webhooks.write(&request.tenant, |all| {
             let (key, _) = all.find(|w| w.webhook_id == id)?;
@@ -322,7 +320,8 @@ impl FieldnationApi for FieldNation {
         ))
     }
 
-    async fn delete_webhook_attribute(&self, request: Request) -> Result<Reply, ApiError> {
+    async fn delete_webhook_attribute(&self, call: Call<'_>) -> Result<Reply, ApiError> {
+        let request = call.request;
         let id = webhook_id(&request);
         let kind = request.param_str("attributeType").unwrap_or_default();
         let name = request.param_str("attributeName").unwrap_or_default();

@@ -8,13 +8,14 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use crate::apis::stubs::IngedataApi;
 use crate::apis::{Page, Wiring, numeric_id_for};
 use crate::context::Context;
 use crate::delivery::{self, EmitError, Emitter, Engine, Message};
 use crate::error::{ApiError, Location, Violation};
 use crate::fixtures::{FixtureError, Fixtures};
-use crate::generated::IngedataApi;
 use crate::generated::types::ingedata::{WebhookCreateDocument, WebhookUpdateDocument};
+use crate::mock::Call;
 use crate::request::{Change, Reply, Request};
 use crate::store::Store;
 
@@ -147,7 +148,8 @@ impl Ingedata {
 }
 
 impl IngedataApi for Ingedata {
-    async fn list_notification_webhooks(&self, request: Request) -> Result<Reply, ApiError> {
+    async fn list_notification_webhooks(&self, call: Call<'_>) -> Result<Reply, ApiError> {
+        let request = call.request;
         let fields = sparse_fields(&request)?;
         let order = sort_keys(request.param_str("sort"))?;
         let filters = Filters::new(&request);
@@ -176,9 +178,10 @@ impl IngedataApi for Ingedata {
 
     async fn create_notification_webhook(
         &self,
-        request: Request,
+        call: Call<'_>,
         body: WebhookCreateDocument,
     ) -> Result<Reply, ApiError> {
+        let request = call.request;
         let attributes = body.data.attributes;
         let now = self.context.now();
         let secret = attributes
@@ -204,7 +207,7 @@ impl IngedataApi for Ingedata {
         })
     }
 
-    async fn list_notification_webhook_events(&self, _request: Request) -> Result<Reply, ApiError> {
+    async fn list_notification_webhook_events(&self, _call: Call<'_>) -> Result<Reply, ApiError> {
         let data: Vec<Value> = EVENTS
             .iter()
             .map(|(name, description)| json!({ "type": "events", "id": name, "attributes": { "name": name, "description": description } }))
@@ -213,7 +216,8 @@ impl IngedataApi for Ingedata {
     }
 
     /// Sends `webhook.test` now and answers with what the receiver did.
-    async fn test_notification_webhook(&self, request: Request) -> Result<Reply, ApiError> {
+    async fn test_notification_webhook(&self, call: Call<'_>) -> Result<Reply, ApiError> {
+        let request = call.request;
         let webhook = self.find(&request, "id")?;
         let message = self.message(
             &request.tenant,
@@ -239,7 +243,8 @@ impl IngedataApi for Ingedata {
         Reply::ok(&json!({ "success": attempt.succeeded(), "message": outcome }))
     }
 
-    async fn get_notification_webhook(&self, request: Request) -> Result<Reply, ApiError> {
+    async fn get_notification_webhook(&self, call: Call<'_>) -> Result<Reply, ApiError> {
+        let request = call.request;
         let fields = sparse_fields(&request)?;
         let webhook = self.find(&request, "resource_id")?;
         Reply::ok(&Document {
@@ -249,9 +254,10 @@ impl IngedataApi for Ingedata {
 
     async fn update_notification_webhook(
         &self,
-        request: Request,
+        call: Call<'_>,
         body: WebhookUpdateDocument,
     ) -> Result<Reply, ApiError> {
+        let request = call.request;
         let id = self.find(&request, "resource_id")?.id;
         if let Some(sent) = body
             .data
@@ -292,7 +298,8 @@ impl IngedataApi for Ingedata {
         })
     }
 
-    async fn delete_notification_webhook(&self, request: Request) -> Result<Reply, ApiError> {
+    async fn delete_notification_webhook(&self, call: Call<'_>) -> Result<Reply, ApiError> {
+        let request = call.request;
         let id = self.find(&request, "resource_id")?.id;
         self.webhooks.write(&request.tenant, |all| all.remove(id));
         Ok(Reply::no_content())

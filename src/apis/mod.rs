@@ -1,5 +1,6 @@
-//! The vendor implementations, one module per bundled API. Each implements the trait that
-//! `build.rs` generated from its document; [`Apis`] is the set the router dispatches to.
+//! The vendor overrides, one module per bundled API. Each implements the trait that `build.rs`
+//! generated from its document ([`stubs`]), overriding the operations where the vendor does
+//! what the generic engine would not; [`Apis`] is the set the router dispatches to.
 
 pub mod elan;
 pub mod fieldnation;
@@ -7,16 +8,18 @@ pub mod flow_runs;
 pub mod ingedata;
 pub mod patchworks;
 pub mod shapes;
+pub mod stubs;
 
 use std::sync::Arc;
 
 use crate::context::Context;
 use crate::delivery::{Emitters, Engine};
 use crate::fixtures::{FixtureError, Fixtures};
-use crate::generated::Implementations;
+use crate::mock::Collections;
 use crate::store::{Collection, Store, Stores};
 use flow_runs::FlowRuns;
 use shapes::ErrorStyle;
+use stubs::Implementations;
 
 /// The implementations, in the generated order (the documents' file names, sorted).
 pub type Apis = Implementations<
@@ -33,6 +36,8 @@ pub struct Wiring {
     pub flow_runs: Arc<FlowRuns>,
     pub stores: Stores,
     pub emitters: Emitters,
+    /// The records of the operations the generic engine serves for a vendor, by API.
+    pub generic: Vec<(&'static str, Arc<Collections>)>,
 }
 
 impl Wiring {

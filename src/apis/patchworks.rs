@@ -20,14 +20,15 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 
 use crate::apis::flow_runs::{FlowRun, FlowRuns};
+use crate::apis::stubs::PatchworksApi;
 use crate::context::Context;
 use crate::error::{ApiError, Violation};
 use crate::fixtures::{FixtureError, Fixtures};
-use crate::generated::PatchworksApi;
 use crate::generated::types::patchworks::{
     FlowsStoreCallbacksRequest, FlowsStoreWebhooksRequest, FlowsUpdateCallbacksRequest,
     FlowsUpdateWebhooksRequest, PayloadFormat, TriggerStatus,
 };
+use crate::mock::Call;
 use crate::request::{Change, Reply, Request};
 use crate::signing;
 use crate::store::Store;
@@ -312,51 +313,59 @@ impl Patchworks {
 }
 
 impl PatchworksApi for Patchworks {
-    async fn list_flow_webhooks(&self, request: Request) -> Result<Reply, ApiError> {
+    async fn list_flow_webhooks(&self, call: Call<'_>) -> Result<Reply, ApiError> {
+        let request = call.request;
         self.list(Kind::Webhook, &request)
     }
 
     async fn create_flow_webhook(
         &self,
-        request: Request,
+        call: Call<'_>,
         _: FlowsStoreWebhooksRequest,
     ) -> Result<Reply, ApiError> {
+        let request = call.request;
         self.create(Kind::Webhook, &request)
     }
 
     async fn update_flow_webhook(
         &self,
-        request: Request,
+        call: Call<'_>,
         _: FlowsUpdateWebhooksRequest,
     ) -> Result<Reply, ApiError> {
+        let request = call.request;
         self.update(Kind::Webhook, &request)
     }
 
-    async fn delete_flow_webhook(&self, request: Request) -> Result<Reply, ApiError> {
+    async fn delete_flow_webhook(&self, call: Call<'_>) -> Result<Reply, ApiError> {
+        let request = call.request;
         self.delete(Kind::Webhook, &request)
     }
 
-    async fn list_flow_callbacks(&self, request: Request) -> Result<Reply, ApiError> {
+    async fn list_flow_callbacks(&self, call: Call<'_>) -> Result<Reply, ApiError> {
+        let request = call.request;
         self.list(Kind::Callback, &request)
     }
 
     async fn create_flow_callback(
         &self,
-        request: Request,
+        call: Call<'_>,
         _: FlowsStoreCallbacksRequest,
     ) -> Result<Reply, ApiError> {
+        let request = call.request;
         self.create(Kind::Callback, &request)
     }
 
     async fn update_flow_callback(
         &self,
-        request: Request,
+        call: Call<'_>,
         _: FlowsUpdateCallbacksRequest,
     ) -> Result<Reply, ApiError> {
+        let request = call.request;
         self.update(Kind::Callback, &request)
     }
 
-    async fn delete_flow_callback(&self, request: Request) -> Result<Reply, ApiError> {
+    async fn delete_flow_callback(&self, call: Call<'_>) -> Result<Reply, ApiError> {
+        let request = call.request;
         self.delete(Kind::Callback, &request)
     }
 }

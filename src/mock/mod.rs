@@ -26,7 +26,7 @@ use crate::request::{Reply, Request};
 use crate::shape::{At, Compiled, ObjectView, Shaper, resolve};
 use crate::spec::Operation;
 
-/// One call of a run-time operation: what the engine reads to answer it.
+/// One call of an operation: what the engine reads to answer it.
 pub struct Call<'a> {
     pub doc: &'a Value,
     pub operation: &'a Operation,
@@ -35,9 +35,16 @@ pub struct Call<'a> {
     pub context: &'a Context,
     /// `doc`'s compiled schemas.
     pub schemas: &'a RwLock<Compiled>,
+    /// The records of `doc`'s collections.
+    pub state: &'a Collections,
 }
 
 impl<'a> Call<'a> {
+    /// The answer of the generic engine: what the document alone says this call does.
+    pub fn answer(&self) -> Result<Reply, ApiError> {
+        self.state.answer(self)
+    }
+
     fn shaper(&self) -> Shaper<'a> {
         Shaper::with_compiled(self.doc, self.schemas, self.context.now())
     }

@@ -33,6 +33,14 @@ pub struct Served {
     pub schemas: RwLock<Compiled>,
 }
 
+/// A bundled API's side of the generic engine, which serves the operations its vendor module
+/// does not override: their records (kept across reloads) and the document's compiled schemas.
+pub struct Bundled {
+    pub api: &'static str,
+    pub state: Arc<Collections>,
+    pub schemas: RwLock<Compiled>,
+}
+
 /// One version of everything being served.
 pub struct Catalog {
     /// The bundled operations (all of them, whether served or not), then the run-time ones.
@@ -40,10 +48,12 @@ pub struct Catalog {
     pub routes: Routes,
     pub contracts: Contracts,
     pub documents: Vec<Served>,
-    /// The plan of each run-time operation: `plans[index - OPERATIONS.len()]`.
+    /// The plan of each operation, index-aligned with `operations`.
     pub plans: Vec<Plan>,
     /// The bundled APIs being served.
     pub bundled: Vec<&'static str>,
+    /// The generic engine's side of each bundled API served.
+    pub generic: Vec<Bundled>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -72,6 +82,9 @@ pub struct Settings {
     pub responses: bool,
     /// `--strict`.
     pub strict: bool,
+    /// The records of the bundled APIs' operations that the generic engine serves, by API (an
+    /// API not named keeps none).
+    pub bundled_state: Vec<(&'static str, Arc<Collections>)>,
 }
 
 impl Catalog {
@@ -86,7 +99,7 @@ impl Catalog {
             names.push(doc.loaded.api);
         }
         let mut operations = OPERATIONS.to_vec();
-        let mut plans = Vec::new();
+        let mut plans = bundled_plans();
         for doc in &documents {
             let ops = &doc.loaded.extracted.operations;
             plans.extend(crate::mock::infer::plans(&doc.loaded.document, ops));
@@ -139,6 +152,20 @@ impl Catalog {
                 schemas: RwLock::default(),
             })
             .collect();
+        let generic = settings
+            .bundled
+            .iter()
+            .map(|&api| Bundled {
+                api,
+                state: settings
+                    .bundled_state
+                    .iter()
+                    .find(|(a, _)| *a == api)
+                    .map(|(_, state)| state.clone())
+                    .unwrap_or_default(),
+                schemas: RwLock::default(),
+            })
+            .collect();
         Ok(Self {
             operations,
             routes,
@@ -146,6 +173,7 @@ impl Catalog {
             documents,
             plans,
             bundled: settings.bundled.clone(),
+            generic,
         })
     }
 
@@ -158,9 +186,23 @@ impl Catalog {
                 .is_some_and(|op| self.bundled.contains(&op.api))
     }
 
-    /// The plan of `operations[index]`, when it belongs to a run-time document.
+    /// What the generic engine inferred for `operations[index]`.
     pub fn plan(&self, index: usize) -> Option<&Plan> {
-        self.plans.get(index.checked_sub(OPERATIONS.len())?)
+        self.plans.get(index)
+    }
+
+    /// Whether `operations[index]` is one of a bundled API (a vendor module may override it).
+    pub fn is_bundled(index: usize) -> bool {
+        index < OPERATIONS.len()
+    }
+
+    /// The records and compiled schemas the generic engine answers `api`'s calls with.
+    pub fn generic(&self, api: &str) -> Option<(&Collections, &RwLock<Compiled>)> {
+        let runtime = self.document(api).map(|d| (&*d.state, &d.schemas));
+        runtime.or_else(|| {
+            let bundled = self.generic.iter().find(|b| b.api == api)?;
+            Some((&*bundled.state, &bundled.schemas))
+        })
     }
 
     /// The run-time document named `api`.
@@ -238,4 +280,19 @@ impl Reloads {
     pub fn status(&self, api: &str) -> Option<ReloadStatus> {
         self.with(|m| m.get(api).cloned())
     }
+}
+
+/// The plans of the bundled operations, in `OPERATIONS`' order (each API's are together).
+fn bundled_plans() -> Vec<Plan> {
+    OPERATIONS
+        .chunk_by(|a, b| a.api == b.api)
+        .flat_map(|ops| {
+            let source = DOCUMENTS.iter().find(|d| d.api == ops[0].api);
+            // The bundled documents are checked by `build.rs`: they parse.
+            let doc = source
+                .and_then(|d| serde_json::from_str(d.source).ok())
+                .unwrap_or_default();
+            crate::mock::infer::plans(&doc, ops)
+        })
+        .collect()
 }

@@ -268,8 +268,10 @@ impl Edge {
             result: Ok(Reply::no_content()),
         };
         let credential = match catalog.plan(index) {
-            Some(plan) => credential(parts, &plan.security, &self.tokens),
-            None => authenticate(&parts.headers, &self.tokens),
+            Some(plan) if !Catalog::is_bundled(index) => {
+                credential(parts, &plan.security, &self.tokens)
+            }
+            _ => authenticate(&parts.headers, &self.tokens),
         };
         let tenant = match credential {
             Ok(tenant) => tenant,
@@ -343,19 +345,25 @@ impl Edge {
             params: checked.params,
             body: checked.body,
         };
-        match (
+        let (Some(plan), Some((state, schemas))) = (
             catalog.plan(found.index),
-            catalog.document(found.operation.api),
-        ) {
-            (Some(plan), Some(served)) => served.state.answer(&Call {
-                doc,
-                operation: found.operation,
-                plan,
-                request: &request,
-                context: &self.context,
-                schemas: &served.schemas,
-            }),
-            _ => self.apis.dispatch(found.index, request).await,
+            catalog.generic(found.operation.api),
+        ) else {
+            return Err(ApiError::UnknownOperation(found.index));
+        };
+        let call = Call {
+            doc,
+            operation: found.operation,
+            plan,
+            request: &request,
+            context: &self.context,
+            schemas,
+            state,
+        };
+        if Catalog::is_bundled(found.index) {
+            self.apis.dispatch(found.index, call).await
+        } else {
+            call.answer()
         }
     }
 }
