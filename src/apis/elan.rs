@@ -175,7 +175,7 @@ impl Elan {
 impl ElanApi for Elan {
     async fn list_webhook_subscriptions(&self, call: Call<'_>) -> Result<Reply, ApiError> {
         let request = call.request;
-        let org = organization(&request);
+        let org = organization(request);
         self.subscriptions.read(&request.tenant, |all| {
             let listed: Vec<Shown> = all
                 .iter()
@@ -195,7 +195,7 @@ impl ElanApi for Elan {
         check_url(&body.url)?;
         check_headers(&body.headers)?;
         let now = self.context.now();
-        let org = organization(&request).to_owned();
+        let org = organization(request).to_owned();
         let created = self.subscriptions.write(&request.tenant, |all| {
             all.insert_with(|id| Subscription {
                 id,
@@ -217,21 +217,21 @@ impl ElanApi for Elan {
     async fn list_all_delivery_logs(&self, call: Call<'_>) -> Result<Reply, ApiError> {
         let request = call.request;
         let event = request.param_str("event_type").map(str::to_owned);
-        let org = organization(&request).to_owned();
+        let org = organization(request).to_owned();
         let in_org: Vec<String> = self.subscriptions.read(&request.tenant, |all| {
             all.iter()
                 .filter(|s| s.organization_id == org)
                 .map(|s| s.id.to_string())
                 .collect()
         });
-        self.logs(&request, |d| {
+        self.logs(request, |d| {
             event.as_deref().is_none_or(|e| d.event_type == e) && in_org.contains(&d.subscription)
         })
     }
 
     async fn get_webhook_subscription(&self, call: Call<'_>) -> Result<Reply, ApiError> {
         let request = call.request;
-        Reply::ok(&view(&self.find(&request)?))
+        Reply::ok(&view(&self.find(request)?))
     }
 
     async fn update_webhook_subscription(
@@ -247,7 +247,7 @@ impl ElanApi for Elan {
         // `headers: {}` clears them; an absent `headers` keeps them. The generated type cannot
         // tell the two apart (an absent map is empty), the raw body can.
         let headers_sent = request.body().is_some_and(|b| b.get("headers").is_some());
-        let (id, org) = (subscription_id(&request), organization(&request));
+        let (id, org) = (subscription_id(request), organization(request));
         let now = self.context.now();
         let updated = self.subscriptions.write(&request.tenant, |all| {
             let s = all.get_mut(id).filter(|s| s.organization_id == org)?;
@@ -277,7 +277,7 @@ impl ElanApi for Elan {
 
     async fn delete_webhook_subscription(&self, call: Call<'_>) -> Result<Reply, ApiError> {
         let request = call.request;
-        let (id, org) = (subscription_id(&request), organization(&request));
+        let (id, org) = (subscription_id(request), organization(request));
         let deleted = self.subscriptions.write(&request.tenant, |all| {
             all.get(id).filter(|s| s.organization_id == org)?;
             all.remove(id)
@@ -288,14 +288,14 @@ impl ElanApi for Elan {
 
     async fn list_subscription_delivery_logs(&self, call: Call<'_>) -> Result<Reply, ApiError> {
         let request = call.request;
-        let id = self.find(&request)?.id.to_string();
-        self.logs(&request, |d| d.subscription == id)
+        let id = self.find(request)?.id.to_string();
+        self.logs(request, |d| d.subscription == id)
     }
 
     /// Queues a `workflow.completed` test event; the attempt shows in the subscription's logs.
     async fn test_webhook_subscription(&self, call: Call<'_>) -> Result<Reply, ApiError> {
         let request = call.request;
-        let subscription = self.find(&request)?;
+        let subscription = self.find(request)?;
         let message = self.message(
             &request.tenant,
             &subscription,

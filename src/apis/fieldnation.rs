@@ -274,7 +274,7 @@ impl FieldnationApi for FieldNation {
 
     async fn get_webhook(&self, call: Call<'_>) -> Result<Reply, ApiError> {
         let request = call.request;
-        let id = webhook_id(&request);
+        let id = webhook_id(request);
         let attribute = request.param_str("webhookAttribute");
         self.webhooks.read(&request.tenant, |all| {
             let (_, webhook) = all.find(|w| w.webhook_id == id).ok_or_else(not_found)?;
@@ -289,7 +289,7 @@ impl FieldnationApi for FieldNation {
         }
         check_custom_headers(body.webhook_attribute.as_ref())?;
         let nullable: Nullable = request.typed_body()?;
-        let id = webhook_id(&request);
+        let id = webhook_id(request);
         let now = self.context.now();
         let updated = self.webhooks.write(&request.tenant, |all| {
             let (key, _) = all.find(|w| w.webhook_id == id)?;
@@ -307,7 +307,7 @@ impl FieldnationApi for FieldNation {
 
     async fn delete_webhook(&self, call: Call<'_>) -> Result<Reply, ApiError> {
         let request = call.request;
-        let id = webhook_id(&request);
+        let id = webhook_id(request);
         let deleted = self.webhooks.write(&request.tenant, |all| {
             let (key, _) = all.find(|w| w.webhook_id == id)?;
             all.remove(key)
@@ -322,7 +322,7 @@ impl FieldnationApi for FieldNation {
 
     async fn delete_webhook_attribute(&self, call: Call<'_>) -> Result<Reply, ApiError> {
         let request = call.request;
-        let id = webhook_id(&request);
+        let id = webhook_id(request);
         let kind = request.param_str("attributeType").unwrap_or_default();
         let name = request.param_str("attributeName").unwrap_or_default();
         let outcome = self.webhooks.write(&request.tenant, |all| {

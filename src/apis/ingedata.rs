@@ -150,9 +150,9 @@ impl Ingedata {
 impl IngedataApi for Ingedata {
     async fn list_notification_webhooks(&self, call: Call<'_>) -> Result<Reply, ApiError> {
         let request = call.request;
-        let fields = sparse_fields(&request)?;
+        let fields = sparse_fields(request)?;
         let order = sort_keys(request.param_str("sort"))?;
-        let filters = Filters::new(&request);
+        let filters = Filters::new(request);
         // Serialised under the read lock, straight from the records: no copy of them is made.
         self.webhooks.read(&request.tenant, |all| {
             // The validated `sort` text names its order.
@@ -167,9 +167,9 @@ impl IngedataApi for Ingedata {
             Reply::ok(&ListDocument {
                 data: shown
                     .into_iter()
-                    .map(|w| resource(w, &request, fields.as_deref()))
+                    .map(|w| resource(w, request, fields.as_deref()))
                     .collect(),
-                links: links(&request, &page),
+                links: links(request, &page),
                 meta: (request.param_bool("count") == Some(true))
                     .then_some(Count { count: page.total }),
             })
@@ -203,7 +203,7 @@ impl IngedataApi for Ingedata {
             .clone()
         });
         Reply::created(&Document {
-            data: resource(&created, &request, None),
+            data: resource(&created, request, None),
         })
     }
 
@@ -218,7 +218,7 @@ impl IngedataApi for Ingedata {
     /// Sends `webhook.test` now and answers with what the receiver did.
     async fn test_notification_webhook(&self, call: Call<'_>) -> Result<Reply, ApiError> {
         let request = call.request;
-        let webhook = self.find(&request, "id")?;
+        let webhook = self.find(request, "id")?;
         let message = self.message(
             &request.tenant,
             &webhook,
@@ -245,10 +245,10 @@ impl IngedataApi for Ingedata {
 
     async fn get_notification_webhook(&self, call: Call<'_>) -> Result<Reply, ApiError> {
         let request = call.request;
-        let fields = sparse_fields(&request)?;
-        let webhook = self.find(&request, "resource_id")?;
+        let fields = sparse_fields(request)?;
+        let webhook = self.find(request, "resource_id")?;
         Reply::ok(&Document {
-            data: resource(&webhook, &request, fields.as_deref()),
+            data: resource(&webhook, request, fields.as_deref()),
         })
     }
 
@@ -258,7 +258,7 @@ impl IngedataApi for Ingedata {
         body: WebhookUpdateDocument,
     ) -> Result<Reply, ApiError> {
         let request = call.request;
-        let id = self.find(&request, "resource_id")?.id;
+        let id = self.find(request, "resource_id")?.id;
         if let Some(sent) = body
             .data
             .id
@@ -294,13 +294,13 @@ impl IngedataApi for Ingedata {
         let updated = updated
             .ok_or_else(|| ApiError::NotFound(format!("notification/webhooks {id} not found")))?;
         Reply::ok(&Document {
-            data: resource(&updated, &request, None),
+            data: resource(&updated, request, None),
         })
     }
 
     async fn delete_notification_webhook(&self, call: Call<'_>) -> Result<Reply, ApiError> {
         let request = call.request;
-        let id = self.find(&request, "resource_id")?.id;
+        let id = self.find(request, "resource_id")?.id;
         self.webhooks.write(&request.tenant, |all| all.remove(id));
         Ok(Reply::no_content())
     }

@@ -315,7 +315,7 @@ impl Patchworks {
 impl PatchworksApi for Patchworks {
     async fn list_flow_webhooks(&self, call: Call<'_>) -> Result<Reply, ApiError> {
         let request = call.request;
-        self.list(Kind::Webhook, &request)
+        self.list(Kind::Webhook, request)
     }
 
     async fn create_flow_webhook(
@@ -324,7 +324,7 @@ impl PatchworksApi for Patchworks {
         _: FlowsStoreWebhooksRequest,
     ) -> Result<Reply, ApiError> {
         let request = call.request;
-        self.create(Kind::Webhook, &request)
+        self.create(Kind::Webhook, request)
     }
 
     async fn update_flow_webhook(
@@ -333,17 +333,17 @@ impl PatchworksApi for Patchworks {
         _: FlowsUpdateWebhooksRequest,
     ) -> Result<Reply, ApiError> {
         let request = call.request;
-        self.update(Kind::Webhook, &request)
+        self.update(Kind::Webhook, request)
     }
 
     async fn delete_flow_webhook(&self, call: Call<'_>) -> Result<Reply, ApiError> {
         let request = call.request;
-        self.delete(Kind::Webhook, &request)
+        self.delete(Kind::Webhook, request)
     }
 
     async fn list_flow_callbacks(&self, call: Call<'_>) -> Result<Reply, ApiError> {
         let request = call.request;
-        self.list(Kind::Callback, &request)
+        self.list(Kind::Callback, request)
     }
 
     async fn create_flow_callback(
@@ -352,7 +352,7 @@ impl PatchworksApi for Patchworks {
         _: FlowsStoreCallbacksRequest,
     ) -> Result<Reply, ApiError> {
         let request = call.request;
-        self.create(Kind::Callback, &request)
+        self.create(Kind::Callback, request)
     }
 
     async fn update_flow_callback(
@@ -361,12 +361,12 @@ impl PatchworksApi for Patchworks {
         _: FlowsUpdateCallbacksRequest,
     ) -> Result<Reply, ApiError> {
         let request = call.request;
-        self.update(Kind::Callback, &request)
+        self.update(Kind::Callback, request)
     }
 
     async fn delete_flow_callback(&self, call: Call<'_>) -> Result<Reply, ApiError> {
         let request = call.request;
-        self.delete(Kind::Callback, &request)
+        self.delete(Kind::Callback, request)
     }
 }
 
