@@ -1,14 +1,15 @@
 //! ELAN Languages workflow webhook subscriptions (`openapi/elan.json`), FastAPI-style.
 //!
-//! Subscriptions belong to an organization: the `X-Organization-ID` header chooses it, and
-//! without it every tenant's default organization is `org_default`. The secret is write-only.
-//! Delivery logs are the attempts the delivery engine recorded.
+//! The generic engine serves the subscriptions from the document: each organization's kept
+//! apart (`x-hookmock-partition: X-Organization-ID`, whose schema's default is `org_default`),
+//! the write-only secret never shown, the documented 404. What ELAN does beyond that is here:
+//! the checks it makes, a PATCH that replaces each field sent, delivery logs (the attempts the
+//! delivery engine recorded), the test event and its signed deliveries.
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
 use indexmap::IndexMap;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::apis::stubs::ElanApi;
@@ -22,20 +23,19 @@ use crate::fixtures::{FixtureError, Fixtures};
 use crate::generated::types::elan::{
     EventType, WebhookSubscriptionCreate, WebhookSubscriptionUpdate,
 };
-use crate::mock::Call;
+use crate::mock::{Call, Collections, sequence_key};
 use crate::request::{Reply, Request};
 use crate::signing::Scheme;
-use crate::store::Store;
 
-/// The organization of requests that do not name one.
-pub const DEFAULT_ORGANIZATION: &str = "org_default";
+/// The collection ELAN's subscriptions are kept in. Each organization (`X-Organization-ID`,
+/// `x-hookmock-partition` in `openapi/elan.json`) keeps its own, at `<organization>:/webhooks`.
+const COLLECTION: &str = "/webhooks";
 const ORGANIZATION_HEADER: &str = "X-Organization-ID";
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// What a delivery reads of a stored subscription.
+#[derive(Debug, Clone, Deserialize)]
 struct Subscription {
     id: u64,
-    organization_id: String,
-    name: String,
     url: String,
     events: Vec<EventType>,
     #[serde(default)]
@@ -43,14 +43,21 @@ struct Subscription {
     #[serde(default)]
     headers: IndexMap<String, String>,
     is_active: bool,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 struct Fixture {
     #[serde(default)]
-    subscriptions: Vec<Subscription>,
+    subscriptions: Vec<Seeded>,
+}
+
+/// A subscription of the fixtures: its organization says where it is kept.
+#[derive(Debug, Deserialize)]
+struct Seeded {
+    id: u64,
+    organization_id: String,
+    #[serde(flatten)]
+    fields: serde_json::Map<String, Value>,
 }
 
 /// ELAN signs a subscription's deliveries, when it has a secret, with a hex HMAC-SHA256.
@@ -66,17 +73,26 @@ const TEST_EVENT: &str = "workflow.completed";
 pub struct Elan {
     context: Arc<Context>,
     engine: Engine,
-    subscriptions: Arc<Store<Subscription>>,
+    subscriptions: Arc<Collections>,
 }
 
 impl Elan {
     pub fn new(wiring: &mut Wiring, fixtures: &Fixtures) -> Result<Self, FixtureError> {
         let fixture: Fixture = fixtures.load("elan")?;
-        let subscriptions = wiring.store(
-            "elan",
-            "subscriptions",
-            fixture.subscriptions.into_iter().map(|s| (s.id, s)),
-        );
+        let records = fixture.subscriptions.into_iter().map(|seeded| {
+            let mut record = serde_json::Map::from_iter([("id".to_owned(), json!(seeded.id))]);
+            record.extend(seeded.fields);
+            let instance = format!("{}:{COLLECTION}", seeded.organization_id);
+            (instance, seeded.id, Value::Object(record))
+        });
+        let subscriptions = Arc::new(Collections::seeded(
+            sequence_key("elan", COLLECTION),
+            records,
+        ));
+        wiring
+            .stores
+            .add("elan", "subscriptions", subscriptions.clone());
+        wiring.generic.push(("elan", subscriptions.clone()));
         let this = Self {
             context: wiring.context.clone(),
             engine: wiring.engine.clone(),
@@ -86,8 +102,16 @@ impl Elan {
         Ok(this)
     }
 
-    /// The message that delivers `event` to `s`: ELAN's payload, signed when it has a secret.
-    fn message(&self, tenant: &str, s: &Subscription, event: &str, data: &Value) -> Message {
+    /// The message that delivers `event` to `s` of `organization`: ELAN's payload, signed when
+    /// it has a secret.
+    fn message(
+        &self,
+        tenant: &str,
+        organization: &str,
+        s: &Subscription,
+        event: &str,
+        data: &Value,
+    ) -> Message {
         let workflow_id = data
             .get("workflow_id")
             .and_then(Value::as_str)
@@ -96,11 +120,12 @@ impl Elan {
             "event_id": format!("evt_{}", self.context.hex(24)),
             "event_type": event,
             "workflow_id": workflow_id.unwrap_or_else(|| format!("wf_{}", self.context.hex(12))),
-            "organization_id": s.organization_id,
+            "organization_id": organization,
             "timestamp": crate::clock::format(self.context.now()),
             "data": data,
         });
         let (store, tenant_key, id) = (self.subscriptions.clone(), tenant.to_owned(), s.id);
+        let instance = format!("{organization}:{COLLECTION}");
         Message {
             api: "elan",
             tenant: tenant.to_owned(),
@@ -123,8 +148,8 @@ impl Elan {
             },
             notify: None,
             on_gone: Some(Arc::new(move || {
-                store.write(&tenant_key, |all| {
-                    all.get_mut(id).map(|s| s.is_active = false)
+                store.modify(&tenant_key, &instance, &id.to_string(), |s| {
+                    s["is_active"] = json!(false);
                 });
             })),
         }
@@ -164,132 +189,65 @@ impl Elan {
 
     /// The subscription in the path, if it belongs to the request's organization.
     fn find(&self, request: &Request) -> Result<Subscription, ApiError> {
-        let (id, org) = (subscription_id(request), organization(request));
-        let found = self.subscriptions.read(&request.tenant, |all| {
-            all.get(id).filter(|s| s.organization_id == org).cloned()
-        });
+        let id = request
+            .param("subscription_id")
+            .map(Value::to_string)
+            .unwrap_or_default();
+        let found = self
+            .subscriptions
+            .get(&request.tenant, &instance(request), &id)
+            .and_then(|record| serde_json::from_value(record).ok());
         found.ok_or_else(not_found)
     }
 }
 
 impl ElanApi for Elan {
-    async fn list_webhook_subscriptions(&self, call: Call<'_>) -> Result<Reply, ApiError> {
-        let request = call.request;
-        let org = organization(request);
-        self.subscriptions.read(&request.tenant, |all| {
-            let listed: Vec<Shown> = all
-                .iter()
-                .filter(|s| s.organization_id == org)
-                .map(view)
-                .collect();
-            Reply::ok(&listed)
-        })
-    }
-
     async fn create_webhook_subscription(
         &self,
         call: Call<'_>,
         body: WebhookSubscriptionCreate,
     ) -> Result<Reply, ApiError> {
-        let request = call.request;
         check_url(&body.url)?;
         check_headers(&body.headers)?;
-        let now = self.context.now();
-        let org = organization(request).to_owned();
-        let created = self.subscriptions.write(&request.tenant, |all| {
-            all.insert_with(|id| Subscription {
-                id,
-                organization_id: org,
-                name: String::from(body.name),
-                url: String::from(body.url),
-                events: body.events,
-                secret: body.secret.map(String::from),
-                headers: body.headers,
-                is_active: true,
-                created_at: now,
-                updated_at: now,
-            })
-            .clone()
-        });
-        Reply::created(&view(&created))
+        call.answer()
     }
 
     async fn list_all_delivery_logs(&self, call: Call<'_>) -> Result<Reply, ApiError> {
         let request = call.request;
         let event = request.param_str("event_type").map(str::to_owned);
-        let org = organization(request).to_owned();
-        let in_org: Vec<String> = self.subscriptions.read(&request.tenant, |all| {
-            all.iter()
-                .filter(|s| s.organization_id == org)
-                .map(|s| s.id.to_string())
-                .collect()
+        let (mut in_org, wanted) = (Vec::new(), instance(request));
+        self.subscriptions.each(Some(&request.tenant), |_, at, s| {
+            if at == wanted {
+                in_org.push(s.get("id").map(Value::to_string).unwrap_or_default());
+            }
         });
         self.logs(request, |d| {
             event.as_deref().is_none_or(|e| d.event_type == e) && in_org.contains(&d.subscription)
         })
     }
 
-    async fn get_webhook_subscription(&self, call: Call<'_>) -> Result<Reply, ApiError> {
-        let request = call.request;
-        Reply::ok(&view(&self.find(request)?))
-    }
-
+    /// A field sent replaces the stored one (`headers: {}` clears them); one absent is kept.
     async fn update_webhook_subscription(
         &self,
         call: Call<'_>,
         body: WebhookSubscriptionUpdate,
     ) -> Result<Reply, ApiError> {
-        let request = call.request;
         if let Some(url) = &body.url {
             check_url(url)?;
         }
         check_headers(&body.headers)?;
-        // `headers: {}` clears them; an absent `headers` keeps them. The generated type cannot
-        // tell the two apart (an absent map is empty), the raw body can.
-        let headers_sent = request.body().is_some_and(|b| b.get("headers").is_some());
-        let (id, org) = (subscription_id(request), organization(request));
-        let now = self.context.now();
-        let updated = self.subscriptions.write(&request.tenant, |all| {
-            let s = all.get_mut(id).filter(|s| s.organization_id == org)?;
-            if let Some(name) = body.name {
-                s.name = String::from(name);
+        call.state.update_with(&call, |stored, sent| {
+            let mut updated = stored.clone();
+            if let (Value::Object(updated), Value::Object(sent)) = (&mut updated, sent) {
+                updated.extend(sent);
             }
-            if let Some(url) = body.url {
-                s.url = String::from(url);
-            }
-            if !body.events.is_empty() {
-                s.events = body.events;
-            }
-            if let Some(secret) = body.secret {
-                s.secret = Some(String::from(secret));
-            }
-            if headers_sent {
-                s.headers = body.headers;
-            }
-            if let Some(active) = body.is_active {
-                s.is_active = active;
-            }
-            s.updated_at = now;
-            Some(s.clone())
-        });
-        Reply::ok(&view(&updated.ok_or_else(not_found)?))
-    }
-
-    async fn delete_webhook_subscription(&self, call: Call<'_>) -> Result<Reply, ApiError> {
-        let request = call.request;
-        let (id, org) = (subscription_id(request), organization(request));
-        let deleted = self.subscriptions.write(&request.tenant, |all| {
-            all.get(id).filter(|s| s.organization_id == org)?;
-            all.remove(id)
-        });
-        deleted.ok_or_else(not_found)?;
-        Ok(Reply::no_content())
+            updated
+        })
     }
 
     async fn list_subscription_delivery_logs(&self, call: Call<'_>) -> Result<Reply, ApiError> {
-        let request = call.request;
-        let id = self.find(request)?.id.to_string();
-        self.logs(request, |d| d.subscription == id)
+        let id = self.find(call.request)?.id.to_string();
+        self.logs(call.request, |d| d.subscription == id)
     }
 
     /// Queues a `workflow.completed` test event; the attempt shows in the subscription's logs.
@@ -298,6 +256,7 @@ impl ElanApi for Elan {
         let subscription = self.find(request)?;
         let message = self.message(
             &request.tenant,
+            organization(request),
             &subscription,
             TEST_EVENT,
             &json!({ "test": true }),
@@ -312,17 +271,14 @@ impl ElanApi for Elan {
     }
 }
 
+/// The request's organization: the header, or its documented default.
 fn organization(request: &Request) -> &str {
-    request
-        .param_str(ORGANIZATION_HEADER)
-        .unwrap_or(DEFAULT_ORGANIZATION)
+    request.param_str(ORGANIZATION_HEADER).unwrap_or_default()
 }
 
-fn subscription_id(request: &Request) -> u64 {
-    request
-        .param_i64("subscription_id")
-        .and_then(|id| u64::try_from(id).ok())
-        .unwrap_or(0)
+/// Where the subscriptions of the request's organization are kept.
+fn instance(request: &Request) -> String {
+    format!("{}:{COLLECTION}", organization(request))
 }
 
 fn not_found() -> ApiError {
@@ -350,36 +306,6 @@ fn check_headers(headers: &IndexMap<String, String>) -> Result<(), ApiError> {
     }
 }
 
-/// The subscription as the API shows it: everything but the secret.
-fn view(s: &Subscription) -> Shown<'_> {
-    Shown {
-        id: s.id,
-        name: &s.name,
-        url: &s.url,
-        events: &s.events,
-        headers: &s.headers,
-        is_active: s.is_active,
-        created_at: &s.created_at,
-        updated_at: &s.updated_at,
-    }
-}
-
-/// A subscription as the API shows it (no organization, no secret), serialised straight from
-/// the stored record.
-#[derive(Serialize)]
-struct Shown<'a> {
-    id: u64,
-    name: &'a str,
-    url: &'a str,
-    events: &'a [EventType],
-    headers: &'a IndexMap<String, String>,
-    is_active: bool,
-    #[serde(serialize_with = "crate::clock::serialize")]
-    created_at: &'a DateTime<Utc>,
-    #[serde(serialize_with = "crate::clock::serialize")]
-    updated_at: &'a DateTime<Utc>,
-}
-
 impl Emitter for Elan {
     fn emit(
         &self,
@@ -392,15 +318,25 @@ impl Emitter for Elan {
             event,
             &catalogue.iter().map(String::as_str).collect::<Vec<_>>(),
         )?;
-        let subscribed =
-            |s: &Subscription| s.is_active && s.events.iter().any(|e| e.to_string() == event);
-        delivery::fan_out(
-            &self.engine,
-            &self.subscriptions,
-            tenant,
-            subscribed,
-            |tenant, s| self.message(tenant, s, event, data),
-        )
+        let mut targets = Vec::new();
+        self.subscriptions.each(tenant, |tenant, at, record| {
+            let organization = at
+                .strip_suffix(COLLECTION)
+                .and_then(|o| o.strip_suffix(':'));
+            let subscription = serde_json::from_value::<Subscription>(record.clone()).ok();
+            if let (Some(organization), Some(s)) = (organization, subscription)
+                && s.is_active
+                && s.events.iter().any(|e| e.to_string() == event)
+            {
+                targets.push((tenant.to_owned(), organization.to_owned(), s));
+            }
+        });
+        let messages = targets
+            .iter()
+            .map(|(tenant, organization, s)| self.message(tenant, organization, s, event, data));
+        Ok(messages
+            .map(|message| self.engine.enqueue(message))
+            .collect::<Result<_, _>>()?)
     }
 
     fn events(&self) -> Vec<String> {
@@ -408,20 +344,16 @@ impl Emitter for Elan {
     }
 
     fn probe(&self, event: &str, data: &Value, url: &str, secret: &str) -> Result<Message, String> {
-        let now = self.context.now();
         let subscription = Subscription {
             id: 1,
-            organization_id: crate::apis::PROBE_TENANT.to_owned(),
-            name: "hookmock check-receiver".to_owned(),
             url: url.to_owned(),
             events: Vec::new(),
             secret: Some(secret.to_owned()),
             headers: IndexMap::new(),
             is_active: true,
-            created_at: now,
-            updated_at: now,
         };
-        Ok(self.message(crate::apis::PROBE_TENANT, &subscription, event, data))
+        let tenant = crate::apis::PROBE_TENANT;
+        Ok(self.message(tenant, tenant, &subscription, event, data))
     }
 
     /// ELAN signs only the deliveries of subscriptions that have a secret.

@@ -28,20 +28,50 @@ struct Tenant {
     sequences: BTreeMap<String, u64>,
 }
 
-/// The state of one run-time document: kept across reloads of the document.
+/// The state of one document: kept across reloads of a run-time document.
 #[derive(Debug, Default)]
 pub struct Collections {
     tenants: RwLock<HashMap<String, Tenant>>,
+    /// What every tenant starts from, and is reset to: a bundled API's fixtures.
+    fixtures: Tenant,
     changes: AtomicU64,
 }
 
+/// The key of the integer sequence of `api`'s collection `template`.
+pub fn sequence_key(api: &str, template: &str) -> String {
+    format!("{api} {}", super::infer::shape(template))
+}
+
 impl Collections {
+    /// A state whose every tenant starts with `records` (where each is kept, its identifier
+    /// and the record), the integer sequence `sequence` past the largest identifier.
+    pub fn seeded(
+        sequence: String,
+        records: impl IntoIterator<Item = (String, u64, Value)>,
+    ) -> Self {
+        let mut fixtures = Tenant::default();
+        let mut last = 0;
+        for (instance, id, record) in records {
+            last = last.max(id);
+            fixtures
+                .collections
+                .entry(instance)
+                .or_default()
+                .insert(id.to_string(), Record::new(record));
+        }
+        fixtures.sequences.insert(sequence, last);
+        Self {
+            fixtures,
+            ..Self::default()
+        }
+    }
+
     fn read<R>(&self, tenant: &str, f: impl FnOnce(Option<&Tenant>) -> R) -> R {
         let tenants = self
             .tenants
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        f(tenants.get(tenant))
+        f(Some(tenants.get(tenant).unwrap_or(&self.fixtures)))
     }
 
     fn write<R>(&self, tenant: &str, f: impl FnOnce(&mut Tenant) -> R) -> R {
@@ -50,7 +80,50 @@ impl Collections {
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         self.changes.fetch_add(1, Ordering::SeqCst);
-        f(tenants.entry(tenant.to_owned()).or_default())
+        f(tenants
+            .entry(tenant.to_owned())
+            .or_insert_with(|| self.fixtures.clone()))
+    }
+
+    /// Calls `f` with every record (its tenant, where it is kept, the record) of `tenant`, or
+    /// of every tenant that has changed its state when `None`.
+    pub fn each(&self, tenant: Option<&str>, mut f: impl FnMut(&str, &str, &Value)) {
+        let tenants = self
+            .tenants
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let chosen: Vec<(&str, &Tenant)> = match tenant {
+            Some(name) => vec![(name, tenants.get(name).unwrap_or(&self.fixtures))],
+            None => tenants.iter().map(|(n, t)| (n.as_str(), t)).collect(),
+        };
+        for (name, state) in chosen {
+            for (instance, records) in &state.collections {
+                for record in records.values() {
+                    f(name, instance, record.value());
+                }
+            }
+        }
+    }
+
+    /// The record `id` kept at `instance`, if there is one.
+    pub fn get(&self, tenant: &str, instance: &str, id: &str) -> Option<Value> {
+        self.read(tenant, |t| {
+            Some(t?.collections.get(instance)?.get(id)?.value().clone())
+        })
+    }
+
+    /// Changes the record `id` kept at `instance`; false when there is none.
+    pub fn modify(
+        &self,
+        tenant: &str,
+        instance: &str,
+        id: &str,
+        f: impl FnOnce(&mut Value),
+    ) -> bool {
+        self.write(tenant, |t| {
+            let record = t.collections.get_mut(instance).and_then(|c| c.get_mut(id));
+            record.map(|r| f(r.value_mut())).is_some()
+        })
     }
 
     /// Drops the list items kept beside the records (their schemas were compiled anew).
@@ -76,7 +149,7 @@ impl Collections {
         let Some(collection) = call.plan.collection.as_deref() else {
             return call.example();
         };
-        let instance = call.concrete(collection);
+        let instance = call.instance(collection);
         let tenant = call.request.tenant.as_str();
         match call.plan.action {
             Action::Create => self.create(call, collection, &instance),
@@ -88,7 +161,7 @@ impl Collections {
                 });
                 call.reply(Some(found.ok_or_else(|| not_found(call, &id))?))
             }
-            Action::Replace | Action::Merge => self.update(call, &instance),
+            Action::Replace | Action::Merge => self.update(call),
             Action::Delete => {
                 let id = self.item_id(call)?;
                 let removed = self.write(tenant, |t| {
@@ -112,7 +185,7 @@ impl Collections {
             return Ok(());
         };
         let id = call.request.param(name).map(text_of).unwrap_or_default();
-        let instance = call.concrete(collection);
+        let instance = call.instance(collection);
         let exists = self.read(&call.request.tenant, |t| {
             t.and_then(|t| t.collections.get(&instance))
                 .is_some_and(|items| items.contains_key(&id))
@@ -135,7 +208,7 @@ impl Collections {
     fn create(&self, call: &Call<'_>, collection: &str, instance: &str) -> Result<Reply, ApiError> {
         let mut record = call.record_of_body();
         let style = call.plan.id_style.as_deref().unwrap_or("uuid");
-        let sequence_key = format!("{} {}", call.operation.api, super::infer::shape(collection));
+        let sequence_key = sequence_key(call.operation.api, collection);
         let record = self.write(&call.request.tenant, |tenant| {
             let (id_text, id_value) = match style {
                 "integer" => {
@@ -163,37 +236,54 @@ impl Collections {
     }
 
     /// A replace (PUT) or merge (PATCH) of an item that exists.
-    fn update(&self, call: &Call<'_>, instance: &str) -> Result<Reply, ApiError> {
+    fn update(&self, call: &Call<'_>) -> Result<Reply, ApiError> {
+        self.update_with(call, |stored, body| match call.plan.action {
+            Action::Merge => {
+                let mut merged = stored.clone();
+                merge_patch(&mut merged, &body);
+                merged
+            }
+            _ => {
+                // A replace keeps what the server set: the identifier and read-only fields.
+                let mut replaced = body;
+                if let (Value::Object(replaced), Some(old)) = (&mut replaced, stored.as_object()) {
+                    for (name, value) in server_set(call, old) {
+                        replaced.insert(name, value);
+                    }
+                }
+                replaced
+            }
+        })
+    }
+
+    /// The item the call names, made anew by `change` from the stored record and the request's
+    /// body (without the fields the server sets), completed by the item schema and answered as
+    /// every update is. For a vendor whose update is neither a replace nor a merge patch.
+    pub fn update_with(
+        &self,
+        call: &Call<'_>,
+        change: impl FnOnce(&Value, Value) -> Value,
+    ) -> Result<Reply, ApiError> {
+        let collection = call.plan.collection.as_deref().unwrap_or_default();
+        let instance = call.instance(collection);
         let id = self.item_id(call)?;
         let body = call.record_of_body();
         let updated = self.write(&call.request.tenant, |tenant| {
             let stored = tenant
                 .collections
-                .get_mut(instance)?
+                .get_mut(&instance)?
                 .get_mut(&id)?
                 .value_mut();
-            let mut record = match call.plan.action {
-                Action::Merge => {
-                    let mut merged = stored.clone();
-                    merge_patch(&mut merged, &body);
-                    merged
-                }
-                _ => {
-                    // A replace keeps what the server set: the identifier and read-only fields.
-                    let mut replaced = body;
-                    if let (Value::Object(replaced), Some(old)) =
-                        (&mut replaced, stored.as_object())
-                    {
-                        for (name, value) in server_set(call, old) {
-                            replaced.insert(name, value);
-                        }
-                    }
-                    replaced
-                }
-            };
+            let mut record = change(stored, body);
             if let (Some(field), Value::Object(record)) = (&call.plan.id_field, &mut record) {
                 let kept = stored.get(field.as_str()).cloned();
                 record.insert(field.clone(), kept.unwrap_or_else(|| id_value(call, &id)));
+            }
+            if let Value::Object(record) = &mut record {
+                // Made anew by `complete`: now.
+                for name in update_stamps(call) {
+                    record.remove(&name);
+                }
             }
             *stored = call.complete(record);
             Some(stored.clone())
@@ -332,6 +422,23 @@ fn server_set(call: &Call<'_>, old: &Map<String, Value>) -> Vec<(String, Value)>
         .collect()
 }
 
+/// The item's timestamps that every change sets to now (`updated_at`, `modifiedAt`…).
+fn update_stamps(call: &Call<'_>) -> Vec<String> {
+    let Some(schema) = call.item_schema() else {
+        return Vec::new();
+    };
+    let view = ObjectView::of(call.doc, schema);
+    view.properties
+        .iter()
+        .filter(|(name, property)| {
+            let lower = name.to_ascii_lowercase();
+            (lower.contains("updated") || lower.contains("modified"))
+                && crate::shape::is_timestamp(name, crate::shape::resolve(call.doc, property))
+        })
+        .map(|(name, _)| (*name).to_owned())
+        .collect()
+}
+
 /// A new identifier of `style`: a UUID, or the prefix the examples show and as many random
 /// letters and digits as they have.
 fn new_id(style: &str, call: &Call<'_>) -> String {
@@ -352,6 +459,9 @@ fn new_id(style: &str, call: &Call<'_>) -> String {
 
 /// The documented 404 of the operation (or the API's problem shape) for an unknown item.
 fn not_found(call: &Call<'_>, id: &str) -> ApiError {
+    if let Some(documented) = call.documented_not_found() {
+        return ApiError::NotFound(documented);
+    }
     ApiError::NotFound(format!(
         "{} {:?} does not exist",
         call.plan

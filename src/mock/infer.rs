@@ -62,6 +62,11 @@ pub struct Plan {
     /// The item schema (JSON pointer): what a stored record is filled from.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub item_schema: Option<String>,
+    /// The parameter whose value keeps records apart within a tenant (an organization header),
+    /// said by `x-hookmock-partition` on the operation or the document: its collections are
+    /// separate per value, as if each value were a tenant of its own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partition: Option<&'static str>,
     /// The pagination fields a list's envelope declares, where they sit in the answer
     /// (`/metadata/total`), and what each says.
     #[serde(skip_serializing_if = "IndexMap::is_empty")]
@@ -211,6 +216,13 @@ impl Site<'_> {
             source: "inferred",
             security: security(self.doc, self.op_value(op)),
             item_schema: None,
+            partition: said("partition")
+                .or_else(|| {
+                    let root = self.doc.get("x-hookmock-partition")?;
+                    root.as_str().map(str::to_owned)
+                })
+                .and_then(|name| op.params.iter().find(|p| p.name == name))
+                .map(|p| p.name),
             list_fields: IndexMap::new(),
         };
         if let Some(collection) = &collection {
@@ -235,9 +247,16 @@ impl Site<'_> {
             plan.pagination = said("pagination").or_else(|| Some(pagination(op).to_owned()));
             plan.list_fields = self.list_fields(op, plan.envelope.as_deref().unwrap_or_default());
         }
-        let any_said = ["action", "collection", "id", "envelope", "pagination"]
-            .iter()
-            .any(|k| said(k).is_some());
+        let any_said = [
+            "action",
+            "collection",
+            "id",
+            "envelope",
+            "pagination",
+            "partition",
+        ]
+        .iter()
+        .any(|k| said(k).is_some());
         if any_said {
             plan.source = "x-hookmock";
         }

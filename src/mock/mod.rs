@@ -12,7 +12,7 @@ mod collections;
 mod record;
 
 pub use answer::documented_error;
-pub use collections::Collections;
+pub use collections::{Collections, sequence_key};
 pub use infer::{Action, Plan};
 
 use std::sync::RwLock;
@@ -47,6 +47,20 @@ impl<'a> Call<'a> {
 
     fn shaper(&self) -> Shaper<'a> {
         Shaper::with_compiled(self.doc, self.schemas, self.context.now())
+    }
+
+    /// Where the records of the collection `template` are kept for this call: its concrete
+    /// path, after the partition's value when the operation has one (`org_acme:/webhooks`).
+    pub fn instance(&self, template: &str) -> String {
+        let concrete = self.concrete(template);
+        match self
+            .plan
+            .partition
+            .and_then(|name| self.request.param(name))
+        {
+            Some(value) => format!("{}:{concrete}", text_of(value)),
+            None => concrete,
+        }
     }
 
     /// The path template with the request's parameters in it.
@@ -117,22 +131,10 @@ impl<'a> Call<'a> {
     fn example(&self) -> Result<Reply, ApiError> {
         let status = StatusCode::from_u16(self.plan.status).unwrap_or(StatusCode::OK);
         let code = self.plan.status.to_string();
-        let Some(def) = self.operation.responses.iter().find(|r| r.status == code) else {
+        let Some(pointer) = self.response_schema(&code) else {
             return Ok(Reply { status, body: None });
         };
-        let Some(pointer) = def.schema else {
-            return Ok(Reply { status, body: None });
-        };
-        let media = pointer
-            .strip_suffix("/schema")
-            .and_then(|p| crate::shape::pointer(self.doc, p))
-            .unwrap_or(&Value::Null);
-        let documented = media.get("example").cloned().or_else(|| {
-            let examples = media.get("examples")?.as_object()?;
-            let first = resolve(self.doc, examples.values().next()?);
-            first.get("value").cloned()
-        });
-        let body = match documented {
+        let body = match self.documented_example(&code) {
             Some(example) => example,
             None => {
                 let schema = self.doc.pointer(pointer).unwrap_or(&Value::Null);
@@ -140,6 +142,42 @@ impl<'a> Call<'a> {
             }
         };
         Reply::json(status, &body)
+    }
+
+    /// Where the schema of the response documented for `status` is.
+    fn response_schema(&self, status: &str) -> Option<&'static str> {
+        let def = self
+            .operation
+            .responses
+            .iter()
+            .find(|r| r.status == status)?;
+        def.schema
+    }
+
+    /// The example of the response documented for `status`: `example`, else the first of
+    /// `examples`.
+    fn documented_example(&self, status: &str) -> Option<Value> {
+        let media = self
+            .response_schema(status)?
+            .strip_suffix("/schema")
+            .and_then(|p| crate::shape::pointer(self.doc, p))?;
+        media.get("example").cloned().or_else(|| {
+            let examples = media.get("examples")?.as_object()?;
+            let first = resolve(self.doc, examples.values().next()?);
+            first.get("value").cloned()
+        })
+    }
+
+    /// The message of the documented 404's example (`{"detail": "Webhook not found"}`), which
+    /// an unknown item is answered with in the document's own words.
+    fn documented_not_found(&self) -> Option<String> {
+        let example = self.documented_example("404")?;
+        let nested = example.get("error").filter(|e| e.is_object());
+        let holder = nested.unwrap_or(&example);
+        ["detail", "message", "error", "title", "description"]
+            .iter()
+            .find_map(|key| holder.get(key)?.as_str())
+            .map(str::to_owned)
     }
 
     /// The request body as a record, without the fields the server sets.

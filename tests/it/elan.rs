@@ -102,6 +102,14 @@ async fn subscriptions_are_created_read_patched_and_deleted() {
         "cannot be undone"
     );
     assert_eq!(
+        server
+            .get("elan-key", &format!("/webhooks/{}", created.id))
+            .await
+            .1,
+        json!({"detail": "Webhook subscription not found"}),
+        "in ELAN's words, as its document says"
+    );
+    assert_eq!(
         error_status(
             client
                 .delete_webhook_subscription(id(created.id), None)
