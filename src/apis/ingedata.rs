@@ -39,25 +39,19 @@ const ATTRIBUTES: &[&str] = &[
 ];
 const SORTABLE: &[&str] = &["id", "name", "url", "created_at", "updated_at"];
 
-/// The subscribable events, as `GET …/events` lists them. Their names are the document's
-/// `EventName` enum (a test keeps the two equal).
-pub const EVENTS: &[(&str, &str)] = &[
-    (
-        "webhook.test",
-        "A test notification sent from the test endpoint.",
-    ),
-    ("project.created", "A project was created."),
-    ("project.updated", "A project's settings changed."),
-    ("project.completed", "Every task of a project is completed."),
-    ("task.created", "A task was created in a project."),
-    ("task.assigned", "A task was assigned to an annotator."),
-    (
-        "task.submitted",
-        "An annotator submitted a task for review.",
-    ),
-    ("task.reviewed", "A reviewer accepted or rejected a task."),
-    ("task.completed", "A task was completed and accepted."),
-    ("dataset.exported", "A dataset export is ready to download."),
+/// The events that can be subscribed to and delivered: the document's `EventName` enum (a test
+/// keeps the two equal). `GET …/events` is the generic engine's: the document's example.
+pub const EVENTS: &[&str] = &[
+    "webhook.test",
+    "project.created",
+    "project.updated",
+    "project.completed",
+    "task.created",
+    "task.assigned",
+    "task.submitted",
+    "task.reviewed",
+    "task.completed",
+    "dataset.exported",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -205,14 +199,6 @@ impl IngedataApi for Ingedata {
         Reply::created(&Document {
             data: resource(&created, request, None),
         })
-    }
-
-    async fn list_notification_webhook_events(&self, _call: Call<'_>) -> Result<Reply, ApiError> {
-        let data: Vec<Value> = EVENTS
-            .iter()
-            .map(|(name, description)| json!({ "type": "events", "id": name, "attributes": { "name": name, "description": description } }))
-            .collect();
-        Reply::ok(&json!({ "data": data }))
     }
 
     /// Sends `webhook.test` now and answers with what the receiver did.
@@ -695,7 +681,7 @@ impl Emitter for Ingedata {
         data: &Value,
         tenant: Option<&str>,
     ) -> Result<Vec<String>, EmitError> {
-        let catalogue: Vec<&str> = EVENTS.iter().map(|(name, _)| *name).collect();
+        let catalogue: Vec<&str> = EVENTS.to_vec();
         delivery::known_event(event, &catalogue)?;
         let subscribed = |w: &Webhook| !w.disabled && w.events.iter().any(|e| e == event);
         delivery::fan_out(
@@ -708,7 +694,7 @@ impl Emitter for Ingedata {
     }
 
     fn events(&self) -> Vec<String> {
-        EVENTS.iter().map(|(name, _)| (*name).to_owned()).collect()
+        EVENTS.iter().map(|name| (*name).to_owned()).collect()
     }
 
     fn probe(&self, event: &str, data: &Value, url: &str, secret: &str) -> Result<Message, String> {
@@ -726,10 +712,22 @@ impl Emitter for Ingedata {
 mod tests {
     use super::*;
 
+    /// The events delivered are the document's enum, and `GET …/events` (its example) lists
+    /// each of them.
     #[test]
     fn the_events_listed_are_the_documents_event_names() {
         let documented = crate::apis::documented("ingedata", "/components/schemas/EventName/enum");
-        let listed: Vec<&str> = EVENTS.iter().map(|(name, _)| *name).collect();
-        assert_eq!(documented, json!(listed));
+        assert_eq!(documented, json!(EVENTS));
+        let example = crate::apis::documented(
+            "ingedata",
+            "/paths/~1api~1v3~1notification~1webhooks~1events/get/responses/200/content/application~1vnd.api+json/example/data",
+        );
+        let listed: Vec<&Value> = example
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|e| &e["id"])
+            .collect();
+        assert_eq!(json!(listed), json!(EVENTS));
     }
 }
