@@ -549,7 +549,7 @@ async fn specs(State(admin): State<Arc<Admin>>) -> axum::Json<SpecsListing> {
                 .operations
                 .iter()
                 .enumerate()
-                .filter(|(_, op)| op.api == doc.api)
+                .filter(|(index, op)| op.api == doc.api && !Catalog::is_bundled(*index))
                 .filter_map(|(index, op)| {
                     Some(OperationPlan {
                         operation_id: op.operation_id.to_owned(),

@@ -38,6 +38,20 @@ pub fn documented_error(
         let Some(schema) = def.schema.and_then(|p| doc.pointer(p)) else {
             return Some((media_type, None));
         };
+        // An error without violations (a 404) is still one entry, not an empty list.
+        let entries: Vec<Value> = if violations.is_empty() {
+            vec![json!({
+                "status": status.as_u16().to_string(),
+                "title": status.canonical_reason().unwrap_or("Error"),
+                "detail": detail,
+                "message": detail,
+            })]
+        } else {
+            violations
+                .iter()
+                .map(|v| documented_entry(v, status))
+                .collect()
+        };
         let source = json!({
             "code": status.as_u16(),
             "status": status.as_u16(),
@@ -48,7 +62,7 @@ pub fn documented_error(
             "description": detail,
             "title": status.canonical_reason().unwrap_or("Error"),
             "name": status.canonical_reason().unwrap_or("Error"),
-            "errors": violations.iter().map(entry).collect::<Vec<_>>(),
+            "errors": entries,
         });
         Some((
             media_type,
@@ -81,6 +95,24 @@ fn find(op: &Operation, status: u16) -> Option<&crate::spec::ResponseDef> {
                 .iter()
                 .find(|r| r.status.eq_ignore_ascii_case(code))
         })
+}
+
+/// One violation as the source of a documented error's entry: [`entry`], and the same again in
+/// the words other error formats use (JSON:API's `status` as text, `title`, `detail`,
+/// `source.pointer`/`source.parameter`).
+fn documented_entry(violation: &Violation, status: StatusCode) -> Value {
+    let mut documented = entry(violation);
+    documented["status"] = json!(status.as_u16().to_string());
+    documented["title"] = json!(status.canonical_reason().unwrap_or("Error"));
+    documented["detail"] = json!(violation.message);
+    documented["source"] = match &violation.location {
+        Location::Body(pointer) => json!({ "pointer": pointer }),
+        Location::Path(name) | Location::Query(name) | Location::Header(name) => {
+            json!({ "parameter": name })
+        }
+        Location::Status => json!({}),
+    };
+    documented
 }
 
 /// One violation as a problem entry: where (a JSON pointer or a parameter) and what.

@@ -214,7 +214,7 @@ impl Collections {
                 "integer" => {
                     let next = tenant.sequences.entry(sequence_key).or_default();
                     *next += 1;
-                    (next.to_string(), json!(*next))
+                    (next.to_string(), id_value(call, &next.to_string()))
                 }
                 _ => {
                     let id = new_id(style, call);
@@ -279,10 +279,16 @@ impl Collections {
                 let kept = stored.get(field.as_str()).cloned();
                 record.insert(field.clone(), kept.unwrap_or_else(|| id_value(call, &id)));
             }
-            if let Value::Object(record) = &mut record {
-                // Made anew by `complete`: now.
-                for name in update_stamps(call) {
-                    record.remove(&name);
+            // Made anew by `complete`: now.
+            for path in update_stamps(call) {
+                let Some((last, parents)) = path.split_last() else {
+                    continue;
+                };
+                let holder = parents
+                    .iter()
+                    .try_fold(&mut record, |at, key| at.get_mut(key));
+                if let Some(Value::Object(holder)) = holder {
+                    holder.remove(last);
                 }
             }
             *stored = call.complete(record);
@@ -396,10 +402,21 @@ impl serde::Serialize for Spliced<'_> {
 }
 
 /// The identifier `id` (path text) as the identifier field holds it: a number where the
-/// identifiers are integers.
+/// identifiers are integers, unless the field holds text.
 fn id_value(call: &Call<'_>, id: &str) -> Value {
+    let text_field = call
+        .item_schema()
+        .zip(call.plan.id_field.as_deref())
+        .is_some_and(|(item, field)| {
+            ObjectView::of(call.doc, item)
+                .property(field)
+                .is_some_and(|p| {
+                    crate::shape::type_of(call.doc, crate::shape::resolve(call.doc, p))
+                        == Some("string")
+                })
+        });
     match (call.plan.id_style.as_deref(), id.parse::<i64>()) {
-        (Some("integer"), Ok(n)) => json!(n),
+        (Some("integer"), Ok(n)) if !text_field => json!(n),
         _ => json!(id),
     }
 }
@@ -422,20 +439,34 @@ fn server_set(call: &Call<'_>, old: &Map<String, Value>) -> Vec<(String, Value)>
         .collect()
 }
 
-/// The item's timestamps that every change sets to now (`updated_at`, `modifiedAt`…).
-fn update_stamps(call: &Call<'_>) -> Vec<String> {
+/// The item's timestamps that every change sets to now (`updated_at`, `modifiedAt`…), as
+/// paths of property names: at the top, or one object down (JSON:API's `attributes`).
+fn update_stamps(call: &Call<'_>) -> Vec<Vec<String>> {
     let Some(schema) = call.item_schema() else {
         return Vec::new();
     };
+    let stamps = |schema: &Value| -> Vec<String> {
+        let view = ObjectView::of(call.doc, schema);
+        view.properties
+            .iter()
+            .filter(|(name, property)| {
+                let lower = name.to_ascii_lowercase();
+                (lower.contains("updated") || lower.contains("modified"))
+                    && crate::shape::is_timestamp(name, crate::shape::resolve(call.doc, property))
+            })
+            .map(|(name, _)| (*name).to_owned())
+            .collect()
+    };
     let view = ObjectView::of(call.doc, schema);
-    view.properties
-        .iter()
-        .filter(|(name, property)| {
-            let lower = name.to_ascii_lowercase();
-            (lower.contains("updated") || lower.contains("modified"))
-                && crate::shape::is_timestamp(name, crate::shape::resolve(call.doc, property))
-        })
-        .map(|(name, _)| (*name).to_owned())
+    let nested = view.properties.iter().flat_map(|(name, property)| {
+        stamps(crate::shape::resolve(call.doc, property))
+            .into_iter()
+            .map(move |stamp| vec![(*name).to_owned(), stamp])
+    });
+    stamps(schema)
+        .into_iter()
+        .map(|s| vec![s])
+        .chain(nested)
         .collect()
 }
 

@@ -449,7 +449,17 @@ impl Site<'_> {
             .as_deref()
             .and_then(|f| view.property(f))
             .or_else(|| path_param.and_then(|p| self.doc.pointer(p.schema)));
-        (field, id_style(self.doc, schema))
+        // The path must take the identifiers made: an integer path parameter means integers,
+        // even where the field holds them as text (JSON:API's `"id": "42"`).
+        let path_integer = path_param
+            .and_then(|p| self.doc.pointer(p.schema))
+            .is_some_and(|s| type_of(self.doc, resolve(self.doc, s)) == Some("integer"));
+        let style = if path_integer {
+            "integer".to_owned()
+        } else {
+            id_style(self.doc, schema)
+        };
+        (field, style)
     }
 }
 

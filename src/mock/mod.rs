@@ -182,7 +182,12 @@ impl<'a> Call<'a> {
 
     /// The request body as a record, without the fields the server sets.
     fn record_of_body(&self) -> Value {
-        let mut record = self.request.body().cloned().unwrap_or(Value::Null);
+        let body = self.request.body();
+        let mut record = self
+            .sent_in_envelope(body)
+            .or(body)
+            .cloned()
+            .unwrap_or(Value::Null);
         if let (Some(item), Value::Object(record)) = (self.item_schema(), &mut record) {
             let view = ObjectView::of(self.doc, item);
             for (name, property) in &view.properties {
@@ -195,6 +200,19 @@ impl<'a> Call<'a> {
             record = Value::Object(Map::new());
         }
         record
+    }
+
+    /// The item a request body sends inside the envelope its answers keep it in (JSON:API's
+    /// `{"data": {"type", "attributes"}}`, `{"data": {…}}`): the envelope is not part of the item
+    /// unless the item itself declares its first property.
+    fn sent_in_envelope<'b>(&self, body: Option<&'b Value>) -> Option<&'b Value> {
+        let envelope = self.plan.envelope.as_deref().filter(|e| !e.is_empty())?;
+        let first = envelope.split('/').nth(1).map(crate::spec::unescape)?;
+        let declared = self
+            .item_schema()
+            .is_some_and(|item| ObjectView::of(self.doc, item).property(&first).is_some());
+        let inner = body?.pointer(envelope).filter(|inner| inner.is_object())?;
+        (!declared).then_some(inner)
     }
 
     /// A record made whole by the item schema: required and example'd fields generated,

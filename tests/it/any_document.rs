@@ -261,9 +261,17 @@ async fn a_lists_counts_are_true_in_the_object_the_envelope_keeps_them_in() {
     assert_eq!(page["metadata"]["count"], 1, "{page}");
     assert_eq!(page["metadata"]["total"], 3, "{page}");
     let (_, specs) = server.call("GET", "/__admin/specs", None, None).await;
-    let list = specs["documents"][0]["operations"]
+    let operations = specs["documents"][0]["operations"]
         .as_array()
-        .and_then(|ops| ops.iter().find(|o| o["operationId"] == "listWebhooks"))
+        .expect("operations");
+    assert_eq!(
+        operations.len(),
+        6,
+        "each once, though the bundled API has the same name: {operations:#?}"
+    );
+    let list = operations
+        .iter()
+        .find(|o| o["operationId"] == "listWebhooks")
         .expect("the list is shown");
     assert_eq!(
         list["plan"]["list_fields"],
@@ -433,6 +441,57 @@ async fn a_partition_header_keeps_records_apart_and_a_change_is_stamped_now() {
             .all(|o| o["plan"]["partition"] == "X-Workspace"),
         "{operations:#?}"
     );
+    server.assert_answers_conform().await;
+}
+
+/// A JSON:API document (Ingedata's, served from the document alone): the resource a client
+/// sends inside `data` is what is kept, an update merges its attributes and stamps them, and
+/// errors are JSON:API error objects naming the parameter, never an empty list.
+#[tokio::test]
+async fn a_json_api_documents_resources_keep_their_attributes() {
+    let document = Path::new(env!("CARGO_MANIFEST_DIR")).join("openapi/ingedata.json");
+    let server = DocServer::start(&[document.to_str().expect("utf-8")]).await;
+    let path = "/api/v3/notification/webhooks";
+    let old = "2020-01-01T00:00:00Z";
+    let resource = json!({"data": {"type": "webhooks", "attributes": {
+        "name": "qa", "url": "https://hooks.example.com/qa", "events": ["task.completed"],
+        "updated_at": old
+    }}});
+    let (status, created) = server.call("POST", path, Some("t"), Some(resource)).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(
+        created["data"]["id"], "1",
+        "JSON:API ids are text: {created}"
+    );
+    assert_eq!(created["data"]["attributes"]["name"], "qa", "{created}");
+    let patch = json!({"data": {"type": "webhooks", "id": "1", "attributes": {"name": "renamed"}}});
+    let (status, patched) = server
+        .call("PATCH", &format!("{path}/1"), Some("t"), Some(patch))
+        .await;
+    assert_eq!(status, 200, "{patched}");
+    let attributes = &patched["data"]["attributes"];
+    assert_eq!(
+        (&attributes["name"], &attributes["url"]),
+        (&json!("renamed"), &json!("https://hooks.example.com/qa")),
+        "{patched}"
+    );
+    assert_ne!(attributes["updated_at"], old, "a change is stamped now");
+    let (status, refused) = server
+        .call("GET", &format!("{path}/abc"), Some("t"), None)
+        .await;
+    assert_eq!(status, 400, "{refused}");
+    assert_eq!(refused["errors"][0]["source"]["parameter"], "resource_id");
+    assert_eq!(refused["errors"][0]["status"], "400");
+    let (status, _) = server
+        .call("DELETE", &format!("{path}/1"), Some("t"), None)
+        .await;
+    assert_eq!(status, 204);
+    let (status, gone) = server
+        .call("GET", &format!("{path}/1"), Some("t"), None)
+        .await;
+    assert_eq!(status, 404, "{gone}");
+    assert_eq!(gone["errors"][0]["status"], "404", "{gone}");
+    assert!(gone["errors"][0]["detail"].is_string(), "{gone}");
     server.assert_answers_conform().await;
 }
 
