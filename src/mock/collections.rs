@@ -10,7 +10,7 @@ use indexmap::IndexMap;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
-use super::infer::{Action, CURSOR_AFTER, CURSOR_BEFORE, LIMIT, ListField, OFFSET, PAGE};
+use super::infer::{Action, CURSOR_AFTER, CURSOR_BEFORE, LIMIT, ListField, OFFSET, PAGE, SORT};
 use super::record::Record;
 use super::{Call, text_of};
 use crate::error::ApiError;
@@ -301,13 +301,15 @@ impl Collections {
     /// item is made once per version of its record (see [`Record::item`]).
     fn list(&self, call: &Call<'_>, instance: &str) -> Result<Reply, ApiError> {
         let filters = Filters::of(call);
+        let order = Order::of(call);
         self.read(&call.request.tenant, |t| {
-            let matching: Vec<(&String, &Record)> = t
+            let mut matching: Vec<(&String, &Record)> = t
                 .and_then(|t| t.collections.get(instance))
                 .into_iter()
                 .flatten()
                 .filter(|(_, record)| filters.accept(record.value()))
                 .collect();
+            order.apply(&mut matching);
             let ids: Vec<&str> = matching.iter().map(|(id, _)| id.as_str()).collect();
             let page = Page::read(call, &ids);
             let shown = matching[page.start..page.end].iter().map(|(_, r)| *r);
@@ -525,6 +527,102 @@ fn merge_patch(target: &mut Value, patch: &Value) {
     }
 }
 
+/// The order a list's query asks for (see [`SORT`]): fields, each ascending or descending
+/// (`None`: as the direction parameter says); with none, the creation order, maybe reversed.
+#[derive(Debug, Default, PartialEq)]
+struct Order {
+    keys: Vec<(String, Option<bool>)>,
+    descending: bool,
+}
+
+impl Order {
+    fn of(call: &Call<'_>) -> Self {
+        let mut order = Self::default();
+        let values = call
+            .plan
+            .sort
+            .iter()
+            .filter_map(|name| call.request.param(name));
+        for value in values {
+            order.read(&text_of(value));
+        }
+        order
+    }
+
+    /// One parameter's value: a direction word, else field names (`-name`, `name:desc`).
+    fn read(&mut self, text: &str) {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "desc" | "descending" => return self.descending = true,
+            "asc" | "ascending" => return self.descending = false,
+            _ => {}
+        }
+        for key in text.split(',').map(str::trim).filter(|k| !k.is_empty()) {
+            let (key, descending) = match key.strip_prefix('-') {
+                Some(rest) => (rest, Some(true)),
+                None => (key.strip_prefix('+').unwrap_or(key), None),
+            };
+            let (key, descending) = match key.rsplit_once([':', ' ']) {
+                Some((field, "desc" | "DESC")) => (field, Some(true)),
+                Some((field, "asc" | "ASC")) => (field, Some(false)),
+                _ => (key, descending),
+            };
+            self.keys.push((key.to_owned(), descending));
+        }
+    }
+
+    /// Orders `records` (in creation order) stably: by the keys (a field at the top of the
+    /// record or in its JSON:API `attributes`; absent ones after the others, before them when
+    /// descending, as SQL does), the direction asked applying to keys that name none. Ties keep
+    /// the creation order, reversed when the first key descends (newest first).
+    fn apply(&self, records: &mut [(&String, &Record)]) {
+        let first = self.keys.first().and_then(|(_, descending)| *descending);
+        if first.unwrap_or(self.descending) {
+            records.reverse();
+        }
+        if self.keys.is_empty() {
+            return;
+        }
+        records.sort_by(|(_, a), (_, b)| {
+            self.keys
+                .iter()
+                .map(|(key, descending)| {
+                    let order = compare_fields(field(a.value(), key), field(b.value(), key));
+                    if descending.unwrap_or(self.descending) {
+                        order.reverse()
+                    } else {
+                        order
+                    }
+                })
+                .find(|o| o.is_ne())
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+    }
+}
+
+fn field<'v>(record: &'v Value, name: &str) -> Option<&'v Value> {
+    record
+        .get(name)
+        .or_else(|| record.get("attributes")?.get(name))
+        .filter(|v| !v.is_null())
+}
+
+/// Numbers by value, text by its characters (RFC 3339 times sort by time), anything before
+/// nothing.
+fn compare_fields(a: Option<&Value>, b: Option<&Value>) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    match (a, b) {
+        (None, None) => Ordering::Equal,
+        (None, Some(_)) => Ordering::Greater,
+        (Some(_), None) => Ordering::Less,
+        (Some(Value::Number(a)), Some(Value::Number(b))) => {
+            let (a, b) = (a.as_f64().unwrap_or(0.0), b.as_f64().unwrap_or(0.0));
+            a.total_cmp(&b)
+        }
+        (Some(Value::String(a)), Some(Value::String(b))) => a.cmp(b),
+        (Some(a), Some(b)) => text_of(a).cmp(&text_of(b)),
+    }
+}
+
 /// Query parameters named like an item's fields filter the list by equality (an array
 /// parameter: any of its values).
 struct Filters<'a> {
@@ -544,7 +642,7 @@ impl<'a> Filters<'a> {
     /// The query parameters sent that are not pagination.
     fn of(call: &'a Call<'a>) -> Self {
         let paging = |name: &str| {
-            [LIMIT, OFFSET, PAGE, CURSOR_AFTER, CURSOR_BEFORE]
+            [LIMIT, OFFSET, PAGE, CURSOR_AFTER, CURSOR_BEFORE, SORT]
                 .iter()
                 .any(|names| names.contains(&name))
         };
@@ -769,5 +867,54 @@ impl State for Collections {
 
     fn changes(&self) -> u64 {
         self.changes.load(Ordering::SeqCst)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ordered(parameters: &[&str], records: &[Value]) -> Vec<usize> {
+        let mut order = Order::default();
+        for text in parameters {
+            order.read(text);
+        }
+        let ids: Vec<String> = (0..records.len()).map(|i| i.to_string()).collect();
+        let kept: Vec<Record> = records.iter().cloned().map(Record::new).collect();
+        let mut listed: Vec<(&String, &Record)> = ids.iter().zip(&kept).collect();
+        order.apply(&mut listed);
+        listed
+            .iter()
+            .filter_map(|(id, _)| id.parse().ok())
+            .collect()
+    }
+
+    /// Every way a list's query names its order: a direction alone, fields with `-`, `:desc`
+    /// or a direction parameter, JSON:API attributes, absent values, ties.
+    #[test]
+    fn a_list_is_ordered_as_its_query_says() {
+        let records = [
+            json!({"name": "b", "n": 2, "attributes": {"rank": 1}}),
+            json!({"name": "a", "n": 10}),
+            json!({"name": "b", "n": 1, "attributes": {"rank": 0}}),
+        ];
+        assert_eq!(ordered(&[], &records), [0, 1, 2]);
+        assert_eq!(ordered(&["descending"], &records), [2, 1, 0]);
+        assert_eq!(ordered(&["n"], &records), [2, 0, 1], "numbers by value");
+        assert_eq!(ordered(&["-n"], &records), [1, 0, 2]);
+        assert_eq!(ordered(&["n:desc"], &records), [1, 0, 2]);
+        assert_eq!(ordered(&["n", "DESC"], &records), [1, 0, 2]);
+        assert_eq!(ordered(&["name,-n"], &records), [1, 0, 2]);
+        assert_eq!(
+            ordered(&["name"], &records),
+            [1, 0, 2],
+            "ties in creation order"
+        );
+        assert_eq!(
+            ordered(&["-name"], &records),
+            [2, 0, 1],
+            "ties newest first when descending"
+        );
+        assert_eq!(ordered(&["rank"], &records), [2, 0, 1], "absent last");
     }
 }

@@ -67,6 +67,10 @@ pub struct Plan {
     /// separate per value, as if each value were a tenant of its own.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub partition: Option<&'static str>,
+    /// The query parameters a list is ordered by (see [`SORT`]): field names (`-` or a
+    /// direction parameter for descending), or a direction alone (of the creation order).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sort: Vec<&'static str>,
     /// The pagination fields a list's envelope declares, where they sit in the answer
     /// (`/metadata/total`), and what each says.
     #[serde(skip_serializing_if = "IndexMap::is_empty")]
@@ -216,6 +220,7 @@ impl Site<'_> {
             source: "inferred",
             security: security(self.doc, self.op_value(op)),
             item_schema: None,
+            sort: Vec::new(),
             partition: said("partition")
                 .or_else(|| {
                     let root = self.doc.get("x-hookmock-partition")?;
@@ -245,6 +250,12 @@ impl Site<'_> {
         plan.envelope = said("envelope").or_else(|| self.envelope(op, &plan));
         if action == Action::List {
             plan.pagination = said("pagination").or_else(|| Some(pagination(op).to_owned()));
+            plan.sort = op
+                .params
+                .iter()
+                .filter(|p| p.location == ParamIn::Query && SORT.contains(&p.name))
+                .map(|p| p.name)
+                .collect();
             plan.list_fields = self.list_fields(op, plan.envelope.as_deref().unwrap_or_default());
         }
         let any_said = [
@@ -633,6 +644,24 @@ pub const CURSOR_AFTER: &[&str] = &[
     "startingAfter",
 ];
 pub const CURSOR_BEFORE: &[&str] = &["before", "ending_before", "endingBefore", "prev"];
+/// Parameters that order a list: by the fields they name (`sort=-created_at,name`,
+/// `sortBy=createdAt`, `order_by=name`) or in a direction (`sortDirection=DESC`,
+/// `order=descending`); which one a value is, is read from the value.
+pub const SORT: &[&str] = &[
+    "sort",
+    "sort_by",
+    "sortBy",
+    "order_by",
+    "orderBy",
+    "ordering",
+    "order",
+    "sort_order",
+    "sortOrder",
+    "sort_direction",
+    "sortDirection",
+    "direction",
+    "dir",
+];
 
 /// `integer`, `uuid`, `prefix:<p>` (from an example such as `app_1srOrx2Z…`) or `text`.
 fn id_style(doc: &Value, schema: Option<&Value>) -> String {

@@ -495,6 +495,68 @@ async fn a_json_api_documents_resources_keep_their_attributes() {
     server.assert_answers_conform().await;
 }
 
+/// A list is in the order its query asks for, with the defaults its parameters document:
+/// Field Nation's document says `sortBy=createdAt`, `sortDirection=DESC` (newest first).
+#[tokio::test]
+async fn a_list_is_sorted_as_its_query_and_its_parameters_defaults_say() {
+    let document = Path::new(env!("CARGO_MANIFEST_DIR")).join("openapi/fieldnation.json");
+    let server = DocServer::start(&[document.to_str().expect("utf-8")]).await;
+    let mut body: Value = serde_json::from_str(include_str!(
+        "../../fixtures/requests/fieldnation-create-webhook.json"
+    ))
+    .expect("JSON");
+    for host in ["c", "a", "b"] {
+        body["url"] = json!(format!("https://{host}.example.com/hook"));
+        let (status, created) = server
+            .call("POST", "/api/v1/webhooks", Some("t"), Some(body.clone()))
+            .await;
+        assert_eq!(status, 200, "{created}");
+    }
+    let hosts = |list: &Value| -> Vec<String> {
+        list["result"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|w| w["url"].as_str()?.strip_prefix("https://")?.get(..1))
+            .map(str::to_owned)
+            .collect()
+    };
+    let list = |query: &'static str| {
+        let server = &server;
+        async move {
+            let path = format!("/api/v1/webhooks{query}");
+            server.call("GET", &path, Some("t"), None).await.1
+        }
+    };
+    assert_eq!(
+        hosts(&list("?sortBy=url&sortDirection=ASC").await),
+        ["a", "b", "c"]
+    );
+    assert_eq!(
+        hosts(&list("?sortBy=url").await),
+        ["c", "b", "a"],
+        "DESC by default"
+    );
+    assert_eq!(
+        hosts(&list("").await),
+        ["b", "a", "c"],
+        "newest first by default"
+    );
+    let (_, specs) = server.call("GET", "/__admin/specs", None, None).await;
+    let operations = specs["documents"][0]["operations"]
+        .as_array()
+        .expect("operations");
+    let plan = operations
+        .iter()
+        .find(|o| o["operationId"] == "listWebhooks")
+        .map(|o| &o["plan"]);
+    assert_eq!(
+        plan.map(|p| &p["sort"]),
+        Some(&json!(["sortBy", "sortDirection"]))
+    );
+    server.assert_answers_conform().await;
+}
+
 #[tokio::test]
 async fn documents_that_cannot_be_served_are_refused_naming_why() {
     let dir = tempdir("refused");
