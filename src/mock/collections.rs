@@ -212,7 +212,7 @@ impl Collections {
         let record = self.write(&call.request.tenant, |tenant| {
             let (id_text, id_value) = match style {
                 "integer" => {
-                    let next = tenant.sequences.entry(sequence_key).or_default();
+                    let next = tenant.sequences.entry(sequence_key.clone()).or_default();
                     *next += 1;
                     (next.to_string(), id_value(call, &next.to_string()))
                 }
@@ -223,6 +223,15 @@ impl Collections {
             };
             if let (Some(field), Value::Object(record)) = (&call.plan.id_field, &mut record) {
                 record.insert(field.clone(), id_value);
+                // A numeric `id` beside the identifier (Field Nation's database id) counts too.
+                if field != "id" && numeric_id_declared(call) && !record.contains_key("id") {
+                    let next = tenant
+                        .sequences
+                        .entry(format!("{sequence_key} id"))
+                        .or_default();
+                    *next += 1;
+                    record.insert("id".to_owned(), json!(*next));
+                }
             }
             let complete = call.complete(record);
             tenant
@@ -439,6 +448,18 @@ fn server_set(call: &Call<'_>, old: &Map<String, Value>) -> Vec<(String, Value)>
         })
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect()
+}
+
+/// Whether the item declares an integer `id`.
+fn numeric_id_declared(call: &Call<'_>) -> bool {
+    call.item_schema().is_some_and(|item| {
+        ObjectView::of(call.doc, item)
+            .property("id")
+            .is_some_and(|p| {
+                crate::shape::type_of(call.doc, crate::shape::resolve(call.doc, p))
+                    == Some("integer")
+            })
+    })
 }
 
 /// The item's timestamps that every change sets to now (`updated_at`, `modifiedAt`…), as

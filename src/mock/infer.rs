@@ -438,13 +438,15 @@ impl Site<'_> {
             .map(|i| ObjectView::of(self.doc, i))
             .unwrap_or_default();
         let camel = format!("{}Id", to_camel(&singular));
+        // The field the item route's parameter is named after comes first: it is the one
+        // clients put in paths (Field Nation's `webhookId`, beside a numeric `id`).
         let candidates = [
+            path_param.map(|p| p.name.to_owned()).unwrap_or_default(),
             "id".to_owned(),
             "uid".to_owned(),
             "uuid".to_owned(),
             format!("{singular}_id"),
             camel,
-            path_param.map(|p| p.name.to_owned()).unwrap_or_default(),
         ];
         let field = candidates
             .iter()

@@ -495,23 +495,39 @@ async fn a_json_api_documents_resources_keep_their_attributes() {
     server.assert_answers_conform().await;
 }
 
-/// A list is in the order its query asks for, with the defaults its parameters document:
-/// Field Nation's document says `sortBy=createdAt`, `sortDirection=DESC` (newest first).
+/// Field Nation's document served at run time: a webhook is read back by the identifier its
+/// item route names, and a list is in the order its query asks for, with the defaults its
+/// parameters document (`sortBy=createdAt`, `sortDirection=DESC`: newest first).
 #[tokio::test]
-async fn a_list_is_sorted_as_its_query_and_its_parameters_defaults_say() {
+async fn items_are_found_by_their_routes_identifier_and_lists_sorted_as_asked() {
     let document = Path::new(env!("CARGO_MANIFEST_DIR")).join("openapi/fieldnation.json");
     let server = DocServer::start(&[document.to_str().expect("utf-8")]).await;
     let mut body: Value = serde_json::from_str(include_str!(
         "../../fixtures/requests/fieldnation-create-webhook.json"
     ))
     .expect("JSON");
+    let mut numbers = Vec::new();
     for host in ["c", "a", "b"] {
         body["url"] = json!(format!("https://{host}.example.com/hook"));
         let (status, created) = server
             .call("POST", "/api/v1/webhooks", Some("t"), Some(body.clone()))
             .await;
         assert_eq!(status, 200, "{created}");
+        // The identifier is the field the item route is named after, `webhookId`; the numeric
+        // `id` beside it counts on its own.
+        let key = created["result"]["webhookId"]
+            .as_str()
+            .expect("a webhookId");
+        let path = format!("/api/v1/webhooks/{key}");
+        let (status, read) = server.call("GET", &path, Some("t"), None).await;
+        assert_eq!(
+            (status, &read["result"]["url"]),
+            (200, &body["url"]),
+            "{read}"
+        );
+        numbers.push(created["result"]["id"].clone());
     }
+    assert_eq!(numbers, [json!(1), json!(2), json!(3)]);
     let hosts = |list: &Value| -> Vec<String> {
         list["result"]
             .as_array()
