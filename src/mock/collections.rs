@@ -360,6 +360,12 @@ fn list_reply<'r>(
         .success_pointer()
         .and_then(|schema| Some((schema, shaper.item_slot(At::Pointer(schema), &path)?)));
     let count = records.len();
+    // A sparse fieldset makes the whole answer, to leave fields out of each item.
+    let item_slot = item_slot.filter(|_| {
+        call.plan
+            .fields
+            .is_none_or(|f| call.request.param(f).is_none())
+    });
     let Some((schema, item_slot)) = item_slot else {
         let items = records.map(|r| r.value().clone()).collect();
         return call.reply(Some(list_source(call, items, count, listed)));

@@ -62,6 +62,10 @@ pub struct Plan {
     /// The item schema (JSON pointer): what a stored record is filled from.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub item_schema: Option<String>,
+    /// The query parameter that limits the fields shown (`fields=id,url`,
+    /// `fields[webhooks]=name`): a sparse fieldset, on lists and reads.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<&'static str>,
     /// The parameter whose value keeps records apart within a tenant (an organization header),
     /// said by `x-hookmock-partition` on the operation or the document: its collections are
     /// separate per value, as if each value were a tenant of its own.
@@ -221,6 +225,15 @@ impl Site<'_> {
             security: security(self.doc, self.op_value(op)),
             item_schema: None,
             sort: Vec::new(),
+            fields: op
+                .params
+                .iter()
+                .filter(|_| matches!(action, Action::List | Action::Read))
+                .find(|p| {
+                    p.location == ParamIn::Query
+                        && (p.name == "fields" || p.name.starts_with("fields["))
+                })
+                .map(|p| p.name),
             partition: said("partition")
                 .or_else(|| {
                     let root = self.doc.get("x-hookmock-partition")?;

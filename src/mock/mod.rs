@@ -123,8 +123,73 @@ impl<'a> Call<'a> {
             }
             (_, source) => source,
         };
-        let body = self.shaper().fill(At::Pointer(schema), source.as_ref());
+        let mut body = self.shaper().fill(At::Pointer(schema), source.as_ref());
+        if let Some(fields) = self.sparse_fields()? {
+            let path = self.envelope_path();
+            let at = path.iter().try_fold(&mut body, |at, key| at.get_mut(key));
+            match at {
+                Some(Value::Array(items)) => {
+                    for item in items {
+                        keep_only(item, &fields);
+                    }
+                }
+                Some(item) => keep_only(item, &fields),
+                None => {}
+            }
+        }
         Reply::json(status, &body)
+    }
+
+    /// The fields the query's sparse fieldset names (see [`Plan::fields`]), each one the item
+    /// declares (at its top or in its JSON:API `attributes`); an unknown one is refused.
+    fn sparse_fields(&self) -> Result<Option<Vec<String>>, ApiError> {
+        let Some(name) = self.plan.fields else {
+            return Ok(None);
+        };
+        let Some(value) = self.request.param(name) else {
+            return Ok(None);
+        };
+        let text = text_of(value);
+        let wanted: Vec<String> = text
+            .split(',')
+            .map(str::trim)
+            .filter(|f| !f.is_empty())
+            .map(str::to_owned)
+            .collect();
+        let known = self.item_fields();
+        let unknown: Vec<&str> = wanted
+            .iter()
+            .map(String::as_str)
+            .filter(|f| !known.is_empty() && !known.iter().any(|k| k == f))
+            .collect();
+        if unknown.is_empty() {
+            return Ok(Some(wanted));
+        }
+        Err(ApiError::Invalid(vec![crate::error::Violation::new(
+            crate::error::Location::Query(name.to_owned()),
+            "fields",
+            format!(
+                "unknown field(s) {}; known: {}",
+                unknown.join(", "),
+                known.join(", ")
+            ),
+        )]))
+    }
+
+    /// The fields an item declares: its properties, or its JSON:API `attributes`' ones.
+    fn item_fields(&self) -> Vec<String> {
+        let Some(item) = self.item_schema() else {
+            return Vec::new();
+        };
+        let view = ObjectView::of(self.doc, item);
+        let attributes = view
+            .property("attributes")
+            .map(|a| ObjectView::of(self.doc, resolve(self.doc, a)));
+        let names = match &attributes {
+            Some(attributes) => &attributes.properties,
+            None => &view.properties,
+        };
+        names.iter().map(|(name, _)| (*name).to_owned()).collect()
     }
 
     /// A non-CRUD answer: the documented example, else the schema filled from the request body.
@@ -228,6 +293,18 @@ impl<'a> Call<'a> {
             }
         }
         filled
+    }
+}
+
+/// `item` with only `fields`: of its JSON:API `attributes` when it has them (its type, id and
+/// links stay), else of the item itself.
+fn keep_only(item: &mut Value, fields: &[String]) {
+    let holder = match item.get_mut("attributes") {
+        Some(attributes @ Value::Object(_)) => attributes,
+        _ => item,
+    };
+    if let Value::Object(map) = holder {
+        map.retain(|name, _| fields.contains(name));
     }
 }
 

@@ -377,15 +377,16 @@ async fn a_document_says_where_inference_guessed_wrong_and_specs_shows_it() {
 }
 
 /// A workspace header named by `x-hookmock-partition` keeps each workspace's notes apart (as
-/// ELAN's organization header does for the bundled API); an unknown note is the documented 404
-/// in the document's words; a change stamps `updated_at` now.
+/// ELAN's organization header does for the bundled API); `fields=` limits what a list shows and
+/// names an unknown field; an unknown note is the documented 404 in the document's words; a
+/// change stamps `updated_at` now.
 #[tokio::test]
 async fn a_partition_header_keeps_records_apart_and_a_change_is_stamped_now() {
     let dir = tempdir("partition");
     let doc = dir.join("notes.yaml");
     std::fs::write(
         &doc,
-        "openapi: 3.0.3\ninfo: {title: Notes, version: '1'}\nx-hookmock-partition: X-Workspace\ncomponents:\n  parameters:\n    workspace: {name: X-Workspace, in: header, schema: {type: string, default: main}}\n  schemas:\n    Note:\n      type: object\n      properties:\n        id: {type: integer, readOnly: true}\n        text: {type: string}\n        updated_at: {type: string, format: date-time}\npaths:\n  /notes:\n    parameters: [{$ref: '#/components/parameters/workspace'}]\n    get:\n      responses:\n        '200': {description: ok, content: {application/json: {schema: {type: array, items: {$ref: '#/components/schemas/Note'}}}}}\n    post:\n      requestBody: {content: {application/json: {schema: {$ref: '#/components/schemas/Note'}}}}\n      responses:\n        '201': {description: ok, content: {application/json: {schema: {$ref: '#/components/schemas/Note'}}}}\n  /notes/{id}:\n    parameters: [{$ref: '#/components/parameters/workspace'}, {name: id, in: path, required: true, schema: {type: integer}}]\n    get:\n      responses:\n        '200': {description: ok, content: {application/json: {schema: {$ref: '#/components/schemas/Note'}}}}\n        '404': {description: missing, content: {application/json: {schema: {type: object, properties: {message: {type: string}}}, example: {message: Note not found}}}}\n    patch:\n      requestBody: {content: {application/json: {schema: {$ref: '#/components/schemas/Note'}}}}\n      responses:\n        '200': {description: ok, content: {application/json: {schema: {$ref: '#/components/schemas/Note'}}}}\n",
+        "openapi: 3.0.3\ninfo: {title: Notes, version: '1'}\nx-hookmock-partition: X-Workspace\ncomponents:\n  parameters:\n    workspace: {name: X-Workspace, in: header, schema: {type: string, default: main}}\n  schemas:\n    Note:\n      type: object\n      properties:\n        id: {type: integer, readOnly: true}\n        text: {type: string}\n        updated_at: {type: string, format: date-time}\npaths:\n  /notes:\n    parameters: [{$ref: '#/components/parameters/workspace'}]\n    get:\n      parameters: [{name: fields, in: query, schema: {type: string}}]\n      responses:\n        '200': {description: ok, content: {application/json: {schema: {type: array, items: {$ref: '#/components/schemas/Note'}}}}}\n    post:\n      requestBody: {content: {application/json: {schema: {$ref: '#/components/schemas/Note'}}}}\n      responses:\n        '201': {description: ok, content: {application/json: {schema: {$ref: '#/components/schemas/Note'}}}}\n  /notes/{id}:\n    parameters: [{$ref: '#/components/parameters/workspace'}, {name: id, in: path, required: true, schema: {type: integer}}]\n    get:\n      responses:\n        '200': {description: ok, content: {application/json: {schema: {$ref: '#/components/schemas/Note'}}}}\n        '404': {description: missing, content: {application/json: {schema: {type: object, properties: {message: {type: string}}}, example: {message: Note not found}}}}\n    patch:\n      requestBody: {content: {application/json: {schema: {$ref: '#/components/schemas/Note'}}}}\n      responses:\n        '200': {description: ok, content: {application/json: {schema: {$ref: '#/components/schemas/Note'}}}}\n",
     )
     .expect("writes");
     let server = DocServer::start(&[doc.to_str().expect("utf-8")]).await;
@@ -413,6 +414,15 @@ async fn a_partition_header_keeps_records_apart_and_a_change_is_stamped_now() {
         json!([]),
         "no header: the default workspace"
     );
+    let (_, sparse) = server
+        .call_with("GET", "/notes?fields=text", &a, Some("t"), None)
+        .await;
+    assert_eq!(sparse, json!([{"text": "hi"}]), "a sparse fieldset");
+    let (status, refused) = server
+        .call_with("GET", "/notes?fields=text,colour", &a, Some("t"), None)
+        .await;
+    assert_eq!(status, 400, "{refused}");
+    assert_eq!(refused["errors"][0]["parameter"], "fields", "{refused}");
     let (status, missing) = server
         .call_with("GET", "/notes/1", &b, Some("t"), None)
         .await;
@@ -445,8 +455,9 @@ async fn a_partition_header_keeps_records_apart_and_a_change_is_stamped_now() {
 }
 
 /// A JSON:API document (Ingedata's, served from the document alone): the resource a client
-/// sends inside `data` is what is kept, an update merges its attributes and stamps them, and
-/// errors are JSON:API error objects naming the parameter, never an empty list.
+/// sends inside `data` is what is kept, an update merges its attributes and stamps them, a
+/// sparse fieldset limits the attributes, and errors are JSON:API error objects naming the
+/// parameter, never an empty list.
 #[tokio::test]
 async fn a_json_api_documents_resources_keep_their_attributes() {
     let document = Path::new(env!("CARGO_MANIFEST_DIR")).join("openapi/ingedata.json");
@@ -476,6 +487,23 @@ async fn a_json_api_documents_resources_keep_their_attributes() {
         "{patched}"
     );
     assert_ne!(attributes["updated_at"], old, "a change is stamped now");
+    let (_, sparse) = server
+        .call(
+            "GET",
+            &format!("{path}/1?fields%5Bwebhooks%5D=name"),
+            Some("t"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        sparse["data"]["attributes"],
+        json!({"name": "renamed"}),
+        "{sparse}"
+    );
+    assert_eq!(
+        sparse["data"]["id"], "1",
+        "the resource's type and id stay: {sparse}"
+    );
     let (status, refused) = server
         .call("GET", &format!("{path}/abc"), Some("t"), None)
         .await;
