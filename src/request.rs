@@ -42,6 +42,38 @@ impl Request {
         self.param(name).and_then(Value::as_str)
     }
 
+    /// The comma-separated field names of the parameter `name` (a sparse fieldset,
+    /// `fields=id,url`), each one of `known` (an empty `known` takes any); an unknown one is
+    /// refused naming the parameter and the names it may use.
+    pub fn field_list(&self, name: &str, known: &[&str]) -> Result<Option<Vec<String>>, ApiError> {
+        let Some(text) = self.param_str(name) else {
+            return Ok(None);
+        };
+        let names: Vec<String> = text
+            .split(',')
+            .map(str::trim)
+            .filter(|f| !f.is_empty())
+            .map(str::to_owned)
+            .collect();
+        let unknown: Vec<&str> = names
+            .iter()
+            .map(String::as_str)
+            .filter(|n| !known.is_empty() && !known.contains(n))
+            .collect();
+        if unknown.is_empty() {
+            return Ok(Some(names));
+        }
+        Err(ApiError::Invalid(vec![Violation::new(
+            crate::error::Location::Query(name.to_owned()),
+            "fields",
+            format!(
+                "unknown field(s) {}; known: {}",
+                unknown.join(", "),
+                known.join(", ")
+            ),
+        )]))
+    }
+
     /// An integer parameter; one too large for i64 (the schema allowed it) saturates.
     pub fn param_i64(&self, name: &str) -> Option<i64> {
         let value = self.param(name)?;

@@ -18,7 +18,7 @@ use crate::apis::{Page, Wiring, loopback_or_https, numeric_id_for};
 use crate::clock;
 use crate::context::Context;
 use crate::delivery::{self, EmitError, Emitter, Engine, Message, RetryPolicy};
-use crate::error::{ApiError, Location, Violation};
+use crate::error::{ApiError, Violation};
 use crate::fixtures::{FixtureError, Fixtures};
 use crate::generated::types::fieldnation::{
     Webhook, WebhookAttribute, WebhookCreate, WebhookMethod, WebhookStatus, WebhookUpdate,
@@ -194,7 +194,7 @@ impl FieldNation {
 impl FieldnationApi for FieldNation {
     async fn list_webhooks(&self, call: Call<'_>) -> Result<Reply, ApiError> {
         let request = call.request;
-        let fields = requested_fields(request.param_str("fields"))?;
+        let fields = request.field_list("fields", FIELDS)?;
         let status = request.param_str("status");
         let search = request.param_str("search").map(str::to_lowercase);
         let sort_by = request.param_str("sortBy").unwrap_or("createdAt");
@@ -537,37 +537,6 @@ fn compare(a: &Webhook, b: &Webhook, sort_by: &str) -> Ordering {
         "updatedAt" => a.updated_at.cmp(&b.updated_at),
         _ => a.created_at.cmp(&b.created_at),
     }
-}
-
-/// The `fields=` list, checked against the known field names.
-fn requested_fields(fields: Option<&str>) -> Result<Option<Vec<String>>, ApiError> {
-    let Some(fields) = fields else {
-        return Ok(None);
-    };
-    let names: Vec<String> = fields
-        .split(',')
-        .map(str::trim)
-        .filter(|f| !f.is_empty())
-        .map(str::to_owned)
-        .collect();
-    let unknown: Vec<&str> = names
-        .iter()
-        .map(String::as_str)
-        .filter(|n| !FIELDS.contains(n))
-        .collect();
-    if !unknown.is_empty() {
-        let message = format!(
-            "unknown field(s) {}; known: {}",
-            unknown.join(", "),
-            FIELDS.join(", ")
-        );
-        return Err(ApiError::Invalid(vec![Violation::new(
-            Location::Query("fields".to_owned()),
-            "vendor",
-            message,
-        )]));
-    }
-    Ok(Some(names))
 }
 
 /// Only the `fields` of a webhook (`?fields=`), in the vendor's order. Rare enough to go

@@ -144,7 +144,7 @@ impl Ingedata {
 impl IngedataApi for Ingedata {
     async fn list_notification_webhooks(&self, call: Call<'_>) -> Result<Reply, ApiError> {
         let request = call.request;
-        let fields = sparse_fields(request)?;
+        let fields = request.field_list("fields[webhooks]", ATTRIBUTES)?;
         let order = sort_keys(request.param_str("sort"))?;
         let filters = Filters::new(request);
         // Serialised under the read lock, straight from the records: no copy of them is made.
@@ -231,7 +231,7 @@ impl IngedataApi for Ingedata {
 
     async fn get_notification_webhook(&self, call: Call<'_>) -> Result<Reply, ApiError> {
         let request = call.request;
-        let fields = sparse_fields(request)?;
+        let fields = request.field_list("fields[webhooks]", ATTRIBUTES)?;
         let webhook = self.find(request, "resource_id")?;
         Reply::ok(&Document {
             data: resource(&webhook, request, fields.as_deref()),
@@ -418,29 +418,6 @@ fn parameter_error(name: &str, message: String) -> ApiError {
         "vendor",
         message,
     )])
-}
-
-/// `fields[webhooks]=name,url`, checked against the attribute names.
-fn sparse_fields(request: &Request) -> Result<Option<Vec<String>>, ApiError> {
-    let Some(list) = request.param_str("fields[webhooks]") else {
-        return Ok(None);
-    };
-    let names: Vec<String> = list
-        .split(',')
-        .map(str::trim)
-        .filter(|n| !n.is_empty())
-        .map(str::to_owned)
-        .collect();
-    if let Some(unknown) = names.iter().find(|n| !ATTRIBUTES.contains(&n.as_str())) {
-        return Err(parameter_error(
-            "fields[webhooks]",
-            format!(
-                "unknown attribute {unknown:?}; attributes: {}",
-                ATTRIBUTES.join(", ")
-            ),
-        ));
-    }
-    Ok(Some(names))
 }
 
 /// An attribute `sort` may name.

@@ -141,39 +141,14 @@ impl<'a> Call<'a> {
     }
 
     /// The fields the query's sparse fieldset names (see [`Plan::fields`]), each one the item
-    /// declares (at its top or in its JSON:API `attributes`); an unknown one is refused.
+    /// declares (at its top or in its JSON:API `attributes`).
     fn sparse_fields(&self) -> Result<Option<Vec<String>>, ApiError> {
         let Some(name) = self.plan.fields else {
             return Ok(None);
         };
-        let Some(value) = self.request.param(name) else {
-            return Ok(None);
-        };
-        let text = text_of(value);
-        let wanted: Vec<String> = text
-            .split(',')
-            .map(str::trim)
-            .filter(|f| !f.is_empty())
-            .map(str::to_owned)
-            .collect();
         let known = self.item_fields();
-        let unknown: Vec<&str> = wanted
-            .iter()
-            .map(String::as_str)
-            .filter(|f| !known.is_empty() && !known.iter().any(|k| k == f))
-            .collect();
-        if unknown.is_empty() {
-            return Ok(Some(wanted));
-        }
-        Err(ApiError::Invalid(vec![crate::error::Violation::new(
-            crate::error::Location::Query(name.to_owned()),
-            "fields",
-            format!(
-                "unknown field(s) {}; known: {}",
-                unknown.join(", "),
-                known.join(", ")
-            ),
-        )]))
+        let known: Vec<&str> = known.iter().map(String::as_str).collect();
+        self.request.field_list(name, &known)
     }
 
     /// The fields an item declares: its properties, or its JSON:API `attributes`' ones.
