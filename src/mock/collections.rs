@@ -325,10 +325,12 @@ impl Collections {
             let next = (page.end < ids.len())
                 .then(|| ids.get(page.end.saturating_sub(1)).copied())
                 .flatten();
+            let previous = ids.get(page.start).filter(|_| page.start > 0).copied();
             let listed = Listed {
                 total: ids.len(),
                 has_more: page.end < ids.len(),
                 next,
+                previous,
                 page: &page,
             };
             list_reply(call, shown, &listed)
@@ -341,6 +343,8 @@ struct Listed<'a> {
     total: usize,
     has_more: bool,
     next: Option<&'a str>,
+    /// The identifier of the first item shown, when items come before it.
+    previous: Option<&'a str>,
     page: &'a Page,
 }
 
@@ -741,17 +745,20 @@ impl Page {
                 .iter()
                 .find_map(|n| call.request.param(n).and_then(as_count))
         };
+        // JSON:API's `page[…]`: one deepObject parameter, or parameters named `page[size]`.
         let deep = call.request.param("page").and_then(Value::as_object);
-        let limit = number_of(LIMIT)
-            .or_else(|| {
-                deep.and_then(|d| d.get("size").or(d.get("limit")))
+        let in_page = |keys: [&str; 2]| {
+            keys.iter().find_map(|key| {
+                let value = deep.and_then(|d| d.get(*key));
+                value
+                    .or_else(|| call.request.param(&format!("page[{key}]")))
                     .and_then(as_count)
             })
+        };
+        let limit = number_of(LIMIT)
+            .or_else(|| in_page(["size", "limit"]))
             .or_else(|| default_limit(call));
-        let number = number_of(PAGE).or_else(|| {
-            deep.and_then(|d| d.get("number").or(d.get("page")))
-                .and_then(as_count)
-        });
+        let number = number_of(PAGE).or_else(|| in_page(["number", "page"]));
         let position = |names: &[&str], after: bool| {
             let id = names
                 .iter()
@@ -783,6 +790,135 @@ impl Page {
     }
 }
 
+impl Page {
+    /// The 1-based number of this page.
+    fn current(&self) -> usize {
+        self.number
+            .unwrap_or_else(|| self.limit.map_or(1, |l| self.start / l.max(1) + 1))
+    }
+}
+
+/// The URLs of a list's pages: the request's own, its position parameters replaced (the
+/// limit and every other parameter kept), absolute as `format: uri` wants.
+struct Links<'a> {
+    /// `http://<host><path>`.
+    base: String,
+    /// The request's query without its position parameters, each pair ending in `&`.
+    kept: String,
+    call: &'a Call<'a>,
+    listed: &'a Listed<'a>,
+}
+
+impl<'a> Links<'a> {
+    fn of(call: &'a Call<'a>, listed: &'a Listed<'a>) -> Self {
+        let host = call.request.host.as_ref().and_then(|h| h.to_str().ok());
+        let base = format!(
+            "http://{}{}",
+            host.unwrap_or("localhost"),
+            call.request.path
+        );
+        let position = |pair: &&str| {
+            let name = pair.split('=').next().unwrap_or_default();
+            let name = percent_encoding::percent_decode_str(name).decode_utf8_lossy();
+            [PAGE, OFFSET, CURSOR_AFTER, CURSOR_BEFORE]
+                .iter()
+                .any(|names| names.contains(&name.as_ref()))
+                || name.starts_with("page[") && !name.ends_with("[size]")
+        };
+        let kept = call
+            .request
+            .query
+            .as_deref()
+            .unwrap_or_default()
+            .split('&')
+            .filter(|pair| !pair.is_empty() && !position(pair))
+            .map(|pair| format!("{pair}&"))
+            .collect();
+        Self {
+            base,
+            kept,
+            call,
+            listed,
+        }
+    }
+
+    /// The URL with `name=value` as its position.
+    fn with(&self, name: &str, value: &str) -> String {
+        format!("{}?{}{name}={value}", self.base, self.kept)
+    }
+
+    /// The declared parameter of `names`, else `fallback`.
+    fn parameter(&self, names: &[&'static str], fallback: &'static str) -> &'static str {
+        let declared = self.call.operation.params.iter();
+        declared
+            .map(|p| p.name)
+            .find(|n| names.contains(n))
+            .unwrap_or(fallback)
+    }
+
+    /// Whether pages are numbered JSON:API's way, `page[number]`.
+    fn deep_page(&self) -> bool {
+        self.call.operation.params.iter().any(|p| {
+            p.name.starts_with("page[")
+                || p.name == "page" && p.style == crate::spec::ParamStyle::DeepObject
+        }) && !self
+            .call
+            .operation
+            .params
+            .iter()
+            .any(|p| PAGE.contains(&p.name) && p.style != crate::spec::ParamStyle::DeepObject)
+    }
+
+    /// Page `number` (1-based), by the pagination the operation declares.
+    fn at(&self, number: usize) -> String {
+        let limit = self.listed.page.limit.unwrap_or(0);
+        match self.call.plan.pagination.as_deref() {
+            Some("page") if self.deep_page() => self.with("page%5Bnumber%5D", &number.to_string()),
+            Some("page") => self.with(self.parameter(PAGE, "page"), &number.to_string()),
+            Some("offset") => {
+                let offset = number.saturating_sub(1).saturating_mul(limit);
+                self.with(self.parameter(OFFSET, "offset"), &offset.to_string())
+            }
+            _ if number <= 1 => match self.kept.strip_suffix('&') {
+                Some(query) => format!("{}?{query}", self.base),
+                None => self.base.clone(),
+            },
+            _ => self.with("page", &number.to_string()),
+        }
+    }
+
+    fn last(&self, pages: Option<usize>) -> Option<String> {
+        let cursor = self.call.plan.pagination.as_deref() == Some("cursor");
+        (!cursor).then(|| self.at(pages.unwrap_or(1).max(1)))
+    }
+
+    fn next(&self) -> Option<String> {
+        if !self.listed.has_more {
+            return None;
+        }
+        match self.call.plan.pagination.as_deref() {
+            Some("cursor") => {
+                let after = self.parameter(CURSOR_AFTER, "after");
+                Some(self.with(after, self.listed.next?))
+            }
+            _ => Some(self.at(self.listed.page.current() + 1)),
+        }
+    }
+
+    fn previous(&self) -> Option<String> {
+        match self.call.plan.pagination.as_deref() {
+            Some("cursor") => {
+                let before = self.parameter(CURSOR_BEFORE, "before");
+                Some(self.with(before, self.listed.previous?))
+            }
+            _ => {
+                let current = self.listed.page.current();
+                (current > 1).then(|| self.at(current - 1))
+            }
+        }
+    }
+}
+
 fn as_count(value: &Value) -> Option<usize> {
     value.as_u64().and_then(|n| usize::try_from(n).ok())
 }
@@ -809,8 +945,11 @@ fn list_source(call: &Call<'_>, items: Vec<Value>, count: usize, listed: &Listed
         has_more,
         next,
         page,
+        ..
     } = *listed;
     let pages = page.limit.map(|limit| total.div_ceil(limit.max(1)));
+    let shown = |position: usize| (count > 0).then_some(position);
+    let links = Links::of(call, listed);
     let value = |field: ListField| -> Option<Value> {
         Some(match field {
             ListField::Total => json!(total),
@@ -820,8 +959,17 @@ fn list_source(call: &Call<'_>, items: Vec<Value>, count: usize, listed: &Listed
             ListField::Next => json!(next?),
             ListField::Limit => json!(page.limit?),
             ListField::Pages => json!(pages?),
+            ListField::LastPage => json!(pages.unwrap_or(1).max(1)),
             ListField::Offset => json!(page.start),
-            ListField::Page => json!(page.number.unwrap_or(1)),
+            ListField::Page => json!(page.current()),
+            ListField::From => json!(shown(page.start + 1)),
+            ListField::To => json!(shown(page.start + count)),
+            ListField::Path => json!(links.base),
+            ListField::SelfUrl => json!(links.at(page.current())),
+            ListField::FirstUrl => json!(links.at(1)),
+            ListField::LastUrl => json!(links.last(pages)),
+            ListField::PrevUrl => json!(links.previous()),
+            ListField::NextUrl => json!(links.next()),
         })
     };
     let array = Value::Array(items);

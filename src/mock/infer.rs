@@ -94,11 +94,47 @@ pub enum ListField {
     Pages,
     Offset,
     Page,
+    /// Laravel's `last_page`: the number of the last page, 1 for an empty list.
+    LastPage,
+    /// The 1-based positions of the first and last item shown (`null` on an empty page).
+    From,
+    To,
+    /// The list's URL without its query (Laravel's `path`).
+    Path,
+    /// URLs of pages: this, the first, the last, the previous and the next (`null` when there
+    /// is none).
+    SelfUrl,
+    FirstUrl,
+    LastUrl,
+    PrevUrl,
+    NextUrl,
 }
 
 impl ListField {
+    /// A field of an object that holds page links (`links`: JSON:API's and Laravel's), where
+    /// `next` is a URL rather than a cursor.
+    fn linked(name: &str) -> Option<Self> {
+        Some(match name {
+            "self" => Self::SelfUrl,
+            "first" => Self::FirstUrl,
+            "last" => Self::LastUrl,
+            "prev" | "previous" => Self::PrevUrl,
+            "next" => Self::NextUrl,
+            _ => return None,
+        })
+    }
+
     fn named(name: &str) -> Option<Self> {
         Some(match name {
+            "current_page" | "currentPage" => Self::Page,
+            "last_page" | "lastPage" => Self::LastPage,
+            "from" => Self::From,
+            "to" => Self::To,
+            "path" => Self::Path,
+            "first_page_url" | "firstPageUrl" => Self::FirstUrl,
+            "last_page_url" | "lastPageUrl" => Self::LastUrl,
+            "prev_page_url" | "prevPageUrl" | "previous_page_url" => Self::PrevUrl,
+            "next_page_url" | "nextPageUrl" => Self::NextUrl,
             "total" | "total_count" | "totalCount" | "total_items" | "totalItems"
             | "totalResults" | "total_results" | "totalElements" => Self::Total,
             "count" => Self::Count,
@@ -107,7 +143,7 @@ impl ListField {
             "next" | "next_cursor" | "nextCursor" | "iterator" | "next_page_token"
             | "nextPageToken" | "cursor" => Self::Next,
             "limit" | "per_page" | "perPage" | "page_size" | "pageSize" => Self::Limit,
-            "total_pages" | "totalPages" | "last_page" | "lastPage" | "pages" => Self::Pages,
+            "total_pages" | "totalPages" | "pages" => Self::Pages,
             "offset" => Self::Offset,
             "page" => Self::Page,
             _ => return None,
@@ -407,14 +443,19 @@ impl Site<'_> {
                 let here = format!("{level}/{}", crate::spec::escape(name));
                 if let Some(field) = ListField::named(name) {
                     fields.insert(here, field);
-                } else if LIST_FIELD_HOLDERS.contains(&name) {
+                } else if LIST_FIELD_HOLDERS.contains(&name) || name == "links" {
                     let inner = schema_at(self.doc, &answer, &here, false);
                     let inner = inner.and_then(|p| self.doc.pointer(&p));
                     let view = inner
                         .map(|s| ObjectView::of(self.doc, s))
                         .unwrap_or_default();
+                    let known = if name == "links" {
+                        ListField::linked
+                    } else {
+                        ListField::named
+                    };
                     fields.extend(view.properties.iter().filter_map(|(name, _)| {
-                        let field = ListField::named(name)?;
+                        let field = known(name)?;
                         Some((format!("{here}/{}", crate::spec::escape(name)), field))
                     }));
                 }
@@ -613,10 +654,10 @@ fn pagination(op: &Operation) -> &'static str {
             .iter()
             .any(|p| p.location == ParamIn::Query && names.contains(&p.name))
     };
-    let deep_page = op
-        .params
-        .iter()
-        .any(|p| p.name == "page" && p.style == ParamStyle::DeepObject);
+    // JSON:API's `page[number]`/`page[size]`, as one deepObject or as names of their own.
+    let deep_page = op.params.iter().any(|p| {
+        p.name == "page" && p.style == ParamStyle::DeepObject || p.name.starts_with("page[")
+    });
     if has(CURSOR_AFTER) || has(CURSOR_BEFORE) {
         "cursor"
     } else if deep_page || has(PAGE) {

@@ -504,6 +504,17 @@ async fn a_json_api_documents_resources_keep_their_attributes() {
         sparse["data"]["id"], "1",
         "the resource's type and id stay: {sparse}"
     );
+    let second = json!({"data": {"type": "webhooks", "attributes": {
+        "name": "second", "url": "https://hooks.example.com/2", "events": ["task.completed"]
+    }}});
+    let (status, _) = server.call("POST", path, Some("t"), Some(second)).await;
+    assert_eq!(status, 201);
+    let (_, page) = server
+        .call("GET", &format!("{path}?page%5Bsize%5D=1"), Some("t"), None)
+        .await;
+    assert_eq!(page["data"].as_array().map(Vec::len), Some(1), "{page}");
+    let next = page["links"]["next"].as_str().unwrap_or_default();
+    assert!(next.ends_with("page%5Bnumber%5D=2"), "{page}");
     let (status, refused) = server
         .call("GET", &format!("{path}/abc"), Some("t"), None)
         .await;
@@ -597,6 +608,65 @@ async fn items_are_found_by_their_routes_identifier_and_lists_sorted_as_asked() 
     assert_eq!(
         plan.map(|p| &p["sort"]),
         Some(&json!(["sortBy", "sortDirection"]))
+    );
+    server.assert_answers_conform().await;
+}
+
+/// A Laravel paginator (Patchworks' document served from the document alone) says which items
+/// it shows and links its neighbours with the request's own URL, as Laravel does.
+#[tokio::test]
+async fn a_laravel_page_says_where_it_is_and_links_its_neighbours() {
+    let document = Path::new(env!("CARGO_MANIFEST_DIR")).join("openapi/patchworks.json");
+    let server = DocServer::start(&[document.to_str().expect("utf-8")]).await;
+    for _ in 0..3 {
+        let body = json!({"status": "Draft"});
+        let (status, created) = server
+            .call("POST", "/api/v1/flows/1/webhooks", Some("t"), Some(body))
+            .await;
+        assert_eq!(status, 200, "{created}");
+    }
+    let (_, page) = server
+        .call(
+            "GET",
+            "/api/v1/flows/1/webhooks?per_page=2&page=2",
+            Some("t"),
+            None,
+        )
+        .await;
+    assert_eq!(page["data"].as_array().map(Vec::len), Some(1), "{page}");
+    let meta = &page["meta"];
+    assert_eq!(
+        [
+            &meta["current_page"],
+            &meta["from"],
+            &meta["to"],
+            &meta["last_page"],
+            &meta["total"]
+        ],
+        [&json!(2), &json!(3), &json!(3), &json!(2), &json!(3)],
+        "{page}"
+    );
+    assert_eq!(
+        meta["path"],
+        format!("{}/api/v1/flows/1/webhooks", server.url),
+        "{page}"
+    );
+    let link = |name: &str| page["links"][name].as_str().map(str::to_owned);
+    let url = |query: &str| Some(format!("{}/api/v1/flows/1/webhooks?{query}", server.url));
+    assert_eq!(link("prev"), url("per_page=2&page=1"));
+    assert_eq!(link("last"), url("per_page=2&page=2"));
+    assert_eq!(page["links"]["next"], Value::Null, "{page}");
+    let (_, empty) = server
+        .call("GET", "/api/v1/flows/2/webhooks", Some("t"), None)
+        .await;
+    assert_eq!(
+        [
+            &empty["meta"]["from"],
+            &empty["meta"]["to"],
+            &empty["meta"]["last_page"]
+        ],
+        [&Value::Null, &Value::Null, &json!(1)],
+        "an empty page: {empty}"
     );
     server.assert_answers_conform().await;
 }
