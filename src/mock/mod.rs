@@ -9,6 +9,7 @@ pub mod infer;
 
 mod answer;
 mod collections;
+mod listing;
 mod record;
 
 pub use answer::documented_error;

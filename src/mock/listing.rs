@@ -1,0 +1,593 @@
+//! A list's query and page: which records it shows ([`Filters`]), in which order ([`Order`]),
+//! which page of them ([`Page`]), and the answer that says so (the envelope's pagination fields
+//! and page links, [`list_source`]), with the items spliced in ([`list_reply`]).
+
+use std::borrow::Cow;
+
+use serde_json::value::RawValue;
+use serde_json::{Map, Value, json};
+
+use super::infer::{CURSOR_AFTER, CURSOR_BEFORE, LIMIT, ListField, OFFSET, PAGE, SORT};
+use super::record::Record;
+use super::{Call, text_of};
+use crate::error::ApiError;
+use crate::request::Reply;
+use crate::shape::At;
+
+/// What a list answer says about its page besides the items.
+pub(super) struct Listed<'a> {
+    pub(super) total: usize,
+    pub(super) has_more: bool,
+    pub(super) next: Option<&'a str>,
+    /// The identifier of the first item shown, when items come before it.
+    pub(super) previous: Option<&'a str>,
+    pub(super) page: &'a Page,
+}
+
+/// The answer listing `records`: the envelope made without them, then their items spliced in
+/// where the envelope's array is; the whole answer made at once where the items cannot be made
+/// alone (an array inside a `oneOf`…).
+pub(super) fn list_reply<'r>(
+    call: &Call<'_>,
+    records: impl ExactSizeIterator<Item = &'r Record>,
+    listed: &Listed<'_>,
+) -> Result<Reply, ApiError> {
+    let status = axum::http::StatusCode::from_u16(call.plan.status).unwrap_or_default();
+    let path = call.envelope_path();
+    let path: Vec<&str> = path.iter().map(String::as_str).collect();
+    let shaper = call.shaper();
+    let item_slot = call
+        .success_pointer()
+        .and_then(|schema| Some((schema, shaper.item_slot(At::Pointer(schema), &path)?)));
+    let count = records.len();
+    // A sparse fieldset makes the whole answer, to leave fields out of each item.
+    let item_slot = item_slot.filter(|_| {
+        call.plan
+            .fields
+            .is_none_or(|f| call.request.param(f).is_none())
+    });
+    let Some((schema, item_slot)) = item_slot else {
+        let items = records.map(|r| r.value().clone()).collect();
+        return call.reply(Some(list_source(call, items, count, listed)));
+    };
+    let source = list_source(call, Vec::new(), count, listed);
+    let envelope = shaper.fill(At::Pointer(schema), Some(&source));
+    let items: Vec<_> = records
+        .map(|r| r.item(&item_slot, |value| shaper.fill_item(&item_slot, value)))
+        .collect();
+    Reply::json(
+        status,
+        &Spliced {
+            value: &envelope,
+            path: &path,
+            items: &items,
+        },
+    )
+}
+
+/// `value` with `items` as the array at `path`.
+struct Spliced<'a> {
+    value: &'a Value,
+    path: &'a [&'a str],
+    items: &'a [Cow<'a, RawValue>],
+}
+
+impl serde::Serialize for Spliced<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let Some((head, rest)) = self.path.split_first() else {
+            return serializer.collect_seq(self.items.iter().map(|item| &**item));
+        };
+        let Value::Object(object) = self.value else {
+            return self.value.serialize(serializer);
+        };
+        let mut map = serializer.serialize_map(Some(object.len()))?;
+        for (key, value) in object {
+            if key == head {
+                let inner = Spliced {
+                    value,
+                    path: rest,
+                    items: self.items,
+                };
+                map.serialize_entry(key, &inner)?;
+            } else {
+                map.serialize_entry(key, value)?;
+            }
+        }
+        map.end()
+    }
+}
+
+/// The order a list's query asks for (see [`SORT`]): fields, each ascending or descending
+/// (`None`: as the direction parameter says); with none, the creation order, maybe reversed.
+#[derive(Debug, Default, PartialEq)]
+pub(super) struct Order {
+    keys: Vec<(String, Option<bool>)>,
+    descending: bool,
+}
+
+impl Order {
+    pub(super) fn of(call: &Call<'_>) -> Self {
+        let mut order = Self::default();
+        let values = call
+            .plan
+            .sort
+            .iter()
+            .filter_map(|name| call.request.param(name));
+        for value in values {
+            order.read(&text_of(value));
+        }
+        order
+    }
+
+    /// One parameter's value: a direction word, else field names (`-name`, `name:desc`).
+    fn read(&mut self, text: &str) {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "desc" | "descending" => return self.descending = true,
+            "asc" | "ascending" => return self.descending = false,
+            _ => {}
+        }
+        for key in text.split(',').map(str::trim).filter(|k| !k.is_empty()) {
+            let (key, descending) = match key.strip_prefix('-') {
+                Some(rest) => (rest, Some(true)),
+                None => (key.strip_prefix('+').unwrap_or(key), None),
+            };
+            let (key, descending) = match key.rsplit_once([':', ' ']) {
+                Some((field, "desc" | "DESC")) => (field, Some(true)),
+                Some((field, "asc" | "ASC")) => (field, Some(false)),
+                _ => (key, descending),
+            };
+            self.keys.push((key.to_owned(), descending));
+        }
+    }
+
+    /// Orders `records` (in creation order) stably: by the keys (a field at the top of the
+    /// record or in its JSON:API `attributes`; absent ones after the others, before them when
+    /// descending, as SQL does), the direction asked applying to keys that name none. Ties keep
+    /// the creation order, reversed when the first key descends (newest first).
+    pub(super) fn apply(&self, records: &mut [(&String, &Record)]) {
+        let first = self.keys.first().and_then(|(_, descending)| *descending);
+        if first.unwrap_or(self.descending) {
+            records.reverse();
+        }
+        if self.keys.is_empty() {
+            return;
+        }
+        records.sort_by(|(_, a), (_, b)| {
+            self.keys
+                .iter()
+                .map(|(key, descending)| {
+                    let order = compare_fields(field(a.value(), key), field(b.value(), key));
+                    if descending.unwrap_or(self.descending) {
+                        order.reverse()
+                    } else {
+                        order
+                    }
+                })
+                .find(|o| o.is_ne())
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+    }
+}
+
+fn field<'v>(record: &'v Value, name: &str) -> Option<&'v Value> {
+    record
+        .get(name)
+        .or_else(|| record.get("attributes")?.get(name))
+        .filter(|v| !v.is_null())
+}
+
+/// Numbers by value, text by its characters (RFC 3339 times sort by time), anything before
+/// nothing.
+fn compare_fields(a: Option<&Value>, b: Option<&Value>) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    match (a, b) {
+        (None, None) => Ordering::Equal,
+        (None, Some(_)) => Ordering::Greater,
+        (Some(_), None) => Ordering::Less,
+        (Some(Value::Number(a)), Some(Value::Number(b))) => {
+            let (a, b) = (a.as_f64().unwrap_or(0.0), b.as_f64().unwrap_or(0.0));
+            a.total_cmp(&b)
+        }
+        (Some(Value::String(a)), Some(Value::String(b))) => a.cmp(b),
+        (Some(a), Some(b)) => text_of(a).cmp(&text_of(b)),
+    }
+}
+
+/// Query parameters named like an item's fields filter the list by equality (an array
+/// parameter: any of its values).
+pub(super) struct Filters<'a> {
+    wanted: Vec<Filter<'a>>,
+}
+
+struct Filter<'a> {
+    /// The value asked for.
+    value: &'a Value,
+    name: &'static str,
+    singular: String,
+    /// `name` or `singular`, where the item schema declares it.
+    declared: Option<String>,
+}
+
+impl<'a> Filters<'a> {
+    /// The query parameters sent that are not pagination.
+    pub(super) fn of(call: &'a Call<'a>) -> Self {
+        let paging = |name: &str| {
+            [LIMIT, OFFSET, PAGE, CURSOR_AFTER, CURSOR_BEFORE, SORT]
+                .iter()
+                .any(|names| names.contains(&name))
+        };
+        let shaper = call.shaper();
+        let declares = |name: &str| {
+            call.plan
+                .item_schema
+                .as_deref()
+                .is_some_and(|item| shaper.declares(At::Pointer(item), name))
+        };
+        let wanted = call
+            .operation
+            .params
+            .iter()
+            .filter(|p| p.location == crate::spec::ParamIn::Query && !paging(p.name))
+            .filter_map(|p| {
+                let singular = super::infer::singular(p.name);
+                let declared = [p.name, singular.as_str()]
+                    .into_iter()
+                    .find(|n| declares(n))
+                    .map(str::to_owned);
+                Some(Filter {
+                    value: call.request.param(p.name)?,
+                    name: p.name,
+                    singular,
+                    declared,
+                })
+            })
+            .collect();
+        Self { wanted }
+    }
+
+    /// Whether `item` has what every filter asks (`tags=dog` filters on a field `tags`, else
+    /// on `tag`; a parameter naming no field filters nothing).
+    pub(super) fn accept(&self, item: &Value) -> bool {
+        self.wanted.iter().all(|filter| {
+            let field = filter.declared.as_deref().or_else(|| {
+                [filter.name, filter.singular.as_str()]
+                    .into_iter()
+                    .find(|n| item.get(*n).is_some())
+            });
+            let Some(field) = field else {
+                return true;
+            };
+            match (filter.value, item.get(field).unwrap_or(&Value::Null)) {
+                (Value::Array(options), Value::Array(values)) => {
+                    options.iter().any(|o| values.contains(o))
+                }
+                (Value::Array(options), found) => options.contains(found),
+                (wanted, Value::Array(values)) => values.contains(wanted),
+                (wanted, found) => wanted == found || text_of(wanted) == text_of(found),
+            }
+        })
+    }
+}
+
+/// The slice of a list a request asks for.
+pub(super) struct Page {
+    pub(super) start: usize,
+    pub(super) end: usize,
+    limit: Option<usize>,
+    number: Option<usize>,
+}
+
+impl Page {
+    pub(super) fn read(call: &Call<'_>, items: &[&str]) -> Self {
+        let number_of = |names: &[&str]| {
+            names
+                .iter()
+                .find_map(|n| call.request.param(n).and_then(as_count))
+        };
+        // JSON:API's `page[…]`: one deepObject parameter, or parameters named `page[size]`.
+        let deep = call.request.param("page").and_then(Value::as_object);
+        let in_page = |keys: [&str; 2]| {
+            keys.iter().find_map(|key| {
+                let value = deep.and_then(|d| d.get(*key));
+                value
+                    .or_else(|| call.request.param(&format!("page[{key}]")))
+                    .and_then(as_count)
+            })
+        };
+        let limit = number_of(LIMIT)
+            .or_else(|| in_page(["size", "limit"]))
+            .or_else(|| default_limit(call));
+        let number = number_of(PAGE).or_else(|| in_page(["number", "page"]));
+        let position = |names: &[&str], after: bool| {
+            let id = names
+                .iter()
+                .find_map(|n| call.request.param(n).map(text_of))?;
+            let at = items.iter().position(|k| *k == id)?;
+            Some(if after { at + 1 } else { at })
+        };
+        let offset = number_of(OFFSET)
+            .or_else(|| Some(number?.saturating_sub(1) * limit?))
+            .or_else(|| position(CURSOR_AFTER, true))
+            .unwrap_or(0)
+            .min(items.len());
+        let (start, end) = match position(CURSOR_BEFORE, false) {
+            Some(before) => {
+                let start = limit.map_or(0, |l| before.saturating_sub(l));
+                (start, before)
+            }
+            None => (
+                offset,
+                limit.map_or(items.len(), |l| offset.saturating_add(l)),
+            ),
+        };
+        Self {
+            start: start.min(items.len()),
+            end: end.min(items.len()).max(start.min(items.len())),
+            limit,
+            number,
+        }
+    }
+}
+
+impl Page {
+    /// The 1-based number of this page.
+    fn current(&self) -> usize {
+        self.number
+            .unwrap_or_else(|| self.limit.map_or(1, |l| self.start / l.max(1) + 1))
+    }
+}
+
+/// The URLs of a list's pages: the request's own, its position parameters replaced (the
+/// limit and every other parameter kept), absolute as `format: uri` wants.
+struct Links<'a> {
+    /// `http://<host><path>`.
+    base: String,
+    /// The request's query without its position parameters, each pair ending in `&`.
+    kept: String,
+    call: &'a Call<'a>,
+    listed: &'a Listed<'a>,
+}
+
+impl<'a> Links<'a> {
+    fn of(call: &'a Call<'a>, listed: &'a Listed<'a>) -> Self {
+        let host = call.request.host.as_ref().and_then(|h| h.to_str().ok());
+        let base = format!(
+            "http://{}{}",
+            host.unwrap_or("localhost"),
+            call.request.path
+        );
+        let position = |pair: &&str| {
+            let name = pair.split('=').next().unwrap_or_default();
+            let name = percent_encoding::percent_decode_str(name).decode_utf8_lossy();
+            [PAGE, OFFSET, CURSOR_AFTER, CURSOR_BEFORE]
+                .iter()
+                .any(|names| names.contains(&name.as_ref()))
+                || name.starts_with("page[") && !name.ends_with("[size]")
+        };
+        let kept = call
+            .request
+            .query
+            .as_deref()
+            .unwrap_or_default()
+            .split('&')
+            .filter(|pair| !pair.is_empty() && !position(pair))
+            .map(|pair| format!("{pair}&"))
+            .collect();
+        Self {
+            base,
+            kept,
+            call,
+            listed,
+        }
+    }
+
+    /// The URL with `name=value` as its position.
+    fn with(&self, name: &str, value: &str) -> String {
+        format!("{}?{}{name}={value}", self.base, self.kept)
+    }
+
+    /// The declared parameter of `names`, else `fallback`.
+    fn parameter(&self, names: &[&'static str], fallback: &'static str) -> &'static str {
+        let declared = self.call.operation.params.iter();
+        declared
+            .map(|p| p.name)
+            .find(|n| names.contains(n))
+            .unwrap_or(fallback)
+    }
+
+    /// Whether pages are numbered JSON:API's way, `page[number]`.
+    fn deep_page(&self) -> bool {
+        self.call.operation.params.iter().any(|p| {
+            p.name.starts_with("page[")
+                || p.name == "page" && p.style == crate::spec::ParamStyle::DeepObject
+        }) && !self
+            .call
+            .operation
+            .params
+            .iter()
+            .any(|p| PAGE.contains(&p.name) && p.style != crate::spec::ParamStyle::DeepObject)
+    }
+
+    /// Page `number` (1-based), by the pagination the operation declares.
+    fn at(&self, number: usize) -> String {
+        let limit = self.listed.page.limit.unwrap_or(0);
+        match self.call.plan.pagination.as_deref() {
+            Some("page") if self.deep_page() => self.with("page%5Bnumber%5D", &number.to_string()),
+            Some("page") => self.with(self.parameter(PAGE, "page"), &number.to_string()),
+            Some("offset") => {
+                let offset = number.saturating_sub(1).saturating_mul(limit);
+                self.with(self.parameter(OFFSET, "offset"), &offset.to_string())
+            }
+            _ if number <= 1 => match self.kept.strip_suffix('&') {
+                Some(query) => format!("{}?{query}", self.base),
+                None => self.base.clone(),
+            },
+            _ => self.with("page", &number.to_string()),
+        }
+    }
+
+    fn last(&self, pages: Option<usize>) -> Option<String> {
+        let cursor = self.call.plan.pagination.as_deref() == Some("cursor");
+        (!cursor).then(|| self.at(pages.unwrap_or(1).max(1)))
+    }
+
+    fn next(&self) -> Option<String> {
+        if !self.listed.has_more {
+            return None;
+        }
+        match self.call.plan.pagination.as_deref() {
+            Some("cursor") => {
+                let after = self.parameter(CURSOR_AFTER, "after");
+                Some(self.with(after, self.listed.next?))
+            }
+            _ => Some(self.at(self.listed.page.current() + 1)),
+        }
+    }
+
+    fn previous(&self) -> Option<String> {
+        match self.call.plan.pagination.as_deref() {
+            Some("cursor") => {
+                let before = self.parameter(CURSOR_BEFORE, "before");
+                Some(self.with(before, self.listed.previous?))
+            }
+            _ => {
+                let current = self.listed.page.current();
+                (current > 1).then(|| self.at(current - 1))
+            }
+        }
+    }
+}
+
+fn as_count(value: &Value) -> Option<usize> {
+    value.as_u64().and_then(|n| usize::try_from(n).ok())
+}
+
+/// The `default` of the operation's limit parameter, if it documents one.
+fn default_limit(call: &Call<'_>) -> Option<usize> {
+    call.operation
+        .params
+        .iter()
+        .filter(|p| LIMIT.contains(&p.name))
+        .find_map(|p| {
+            call.doc
+                .pointer(p.schema)?
+                .get("default")
+                .and_then(as_count)
+        })
+}
+
+/// The list's answer before it is shaped: the items at the envelope's array, and every
+/// pagination field a list envelope might have (the schema keeps those it declares).
+fn list_source(call: &Call<'_>, items: Vec<Value>, count: usize, listed: &Listed<'_>) -> Value {
+    let Listed {
+        total,
+        has_more,
+        next,
+        page,
+        ..
+    } = *listed;
+    let pages = page.limit.map(|limit| total.div_ceil(limit.max(1)));
+    let shown = |position: usize| (count > 0).then_some(position);
+    let links = Links::of(call, listed);
+    let value = |field: ListField| -> Option<Value> {
+        Some(match field {
+            ListField::Total => json!(total),
+            ListField::Count => json!(count),
+            ListField::HasMore => json!(has_more),
+            ListField::Done => json!(!has_more),
+            ListField::Next => json!(next?),
+            ListField::Limit => json!(page.limit?),
+            ListField::Pages => json!(pages?),
+            ListField::LastPage => json!(pages.unwrap_or(1).max(1)),
+            ListField::Offset => json!(page.start),
+            ListField::Page => json!(page.current()),
+            ListField::From => json!(shown(page.start + 1)),
+            ListField::To => json!(shown(page.start + count)),
+            ListField::Path => json!(links.base),
+            ListField::SelfUrl => json!(links.at(page.current())),
+            ListField::FirstUrl => json!(links.at(1)),
+            ListField::LastUrl => json!(links.last(pages)),
+            ListField::PrevUrl => json!(links.previous()),
+            ListField::NextUrl => json!(links.next()),
+        })
+    };
+    let array = Value::Array(items);
+    let mut root = match call.plan.envelope.as_deref() {
+        Some(slot) if !slot.is_empty() => super::wrap(slot, array),
+        _ => return array,
+    };
+    for (at, field) in &call.plan.list_fields {
+        if let Some(value) = value(*field) {
+            place(&mut root, at, value);
+        }
+    }
+    root
+}
+
+/// `value` at the pointer `at` in `root`, the objects on the way made where missing; a value
+/// already there is kept.
+fn place(root: &mut Value, at: &str, value: Value) {
+    let mut object = root;
+    let mut segments = at.split('/').skip(1).peekable();
+    while let Some(segment) = segments.next() {
+        let Value::Object(map) = object else {
+            return;
+        };
+        let key = crate::spec::unescape(segment).into_owned();
+        if segments.peek().is_none() {
+            map.entry(key).or_insert(value);
+            return;
+        }
+        object = map.entry(key).or_insert_with(|| Value::Object(Map::new()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ordered(parameters: &[&str], records: &[Value]) -> Vec<usize> {
+        let mut order = Order::default();
+        for text in parameters {
+            order.read(text);
+        }
+        let ids: Vec<String> = (0..records.len()).map(|i| i.to_string()).collect();
+        let kept: Vec<Record> = records.iter().cloned().map(Record::new).collect();
+        let mut listed: Vec<(&String, &Record)> = ids.iter().zip(&kept).collect();
+        order.apply(&mut listed);
+        listed
+            .iter()
+            .filter_map(|(id, _)| id.parse().ok())
+            .collect()
+    }
+
+    /// Every way a list's query names its order: a direction alone, fields with `-`, `:desc`
+    /// or a direction parameter, JSON:API attributes, absent values, ties.
+    #[test]
+    fn a_list_is_ordered_as_its_query_says() {
+        let records = [
+            json!({"name": "b", "n": 2, "attributes": {"rank": 1}}),
+            json!({"name": "a", "n": 10}),
+            json!({"name": "b", "n": 1, "attributes": {"rank": 0}}),
+        ];
+        assert_eq!(ordered(&[], &records), [0, 1, 2]);
+        assert_eq!(ordered(&["descending"], &records), [2, 1, 0]);
+        assert_eq!(ordered(&["n"], &records), [2, 0, 1], "numbers by value");
+        assert_eq!(ordered(&["-n"], &records), [1, 0, 2]);
+        assert_eq!(ordered(&["n:desc"], &records), [1, 0, 2]);
+        assert_eq!(ordered(&["n", "DESC"], &records), [1, 0, 2]);
+        assert_eq!(ordered(&["name,-n"], &records), [1, 0, 2]);
+        assert_eq!(
+            ordered(&["name"], &records),
+            [1, 0, 2],
+            "ties in creation order"
+        );
+        assert_eq!(
+            ordered(&["-name"], &records),
+            [2, 0, 1],
+            "ties newest first when descending"
+        );
+        assert_eq!(ordered(&["rank"], &records), [2, 0, 1], "absent last");
+    }
+}
