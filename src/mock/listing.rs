@@ -489,7 +489,9 @@ fn list_source(call: &Call<'_>, items: Vec<Value>, count: usize, listed: &Listed
     } = *listed;
     let pages = page.limit.map(|limit| total.div_ceil(limit.max(1)));
     let shown = |position: usize| (count > 0).then_some(position);
-    let links = Links::of(call, listed);
+    // Made only for an envelope that declares a page URL.
+    let links = std::cell::OnceCell::new();
+    let links = || links.get_or_init(|| Links::of(call, listed));
     let value = |field: ListField| -> Option<Value> {
         Some(match field {
             ListField::Total => json!(total),
@@ -504,12 +506,12 @@ fn list_source(call: &Call<'_>, items: Vec<Value>, count: usize, listed: &Listed
             ListField::Page => json!(page.current()),
             ListField::From => json!(shown(page.start + 1)),
             ListField::To => json!(shown(page.start + count)),
-            ListField::Path => json!(links.base),
-            ListField::SelfUrl => json!(links.at(page.current())),
-            ListField::FirstUrl => json!(links.at(1)),
-            ListField::LastUrl => json!(links.last(pages)),
-            ListField::PrevUrl => json!(links.previous()),
-            ListField::NextUrl => json!(links.next()),
+            ListField::Path => json!(links().base),
+            ListField::SelfUrl => json!(links().at(page.current())),
+            ListField::FirstUrl => json!(links().at(1)),
+            ListField::LastUrl => json!(links().last(pages)),
+            ListField::PrevUrl => json!(links().previous()),
+            ListField::NextUrl => json!(links().next()),
         })
     };
     let array = Value::Array(items);
