@@ -101,31 +101,35 @@ impl serde::Serialize for Spliced<'_> {
 /// The order a list's query asks for (see [`SORT`]): fields, each ascending or descending
 /// (`None`: as the direction parameter says); with none, the creation order, maybe reversed.
 #[derive(Debug, Default, PartialEq)]
-pub(super) struct Order {
-    keys: Vec<(String, Option<bool>)>,
+pub(super) struct Order<'a> {
+    keys: Vec<(&'a str, Option<bool>)>,
     descending: bool,
 }
 
-impl Order {
-    pub(super) fn of(call: &Call<'_>) -> Self {
+impl<'a> Order<'a> {
+    pub(super) fn of(call: &'a Call<'a>) -> Self {
         let mut order = Self::default();
         let values = call
             .plan
             .sort
             .iter()
-            .filter_map(|name| call.request.param(name));
+            .filter_map(|name| call.request.param(name)?.as_str());
         for value in values {
-            order.read(&text_of(value));
+            order.read(value);
         }
         order
     }
 
     /// One parameter's value: a direction word, else field names (`-name`, `name:desc`).
-    fn read(&mut self, text: &str) {
-        match text.trim().to_ascii_lowercase().as_str() {
-            "desc" | "descending" => return self.descending = true,
-            "asc" | "ascending" => return self.descending = false,
-            _ => {}
+    fn read(&mut self, text: &'a str) {
+        let word = |w: &str| text.trim().eq_ignore_ascii_case(w);
+        if word("desc") || word("descending") {
+            self.descending = true;
+            return;
+        }
+        if word("asc") || word("ascending") {
+            self.descending = false;
+            return;
         }
         for key in text.split(',').map(str::trim).filter(|k| !k.is_empty()) {
             let (key, descending) = match key.strip_prefix('-') {
@@ -137,7 +141,7 @@ impl Order {
                 Some((field, "asc" | "ASC")) => (field, Some(false)),
                 _ => (key, descending),
             };
-            self.keys.push((key.to_owned(), descending));
+            self.keys.push((key, descending));
         }
     }
 
@@ -230,13 +234,14 @@ impl<'a> Filters<'a> {
             .iter()
             .filter(|p| p.location == crate::spec::ParamIn::Query && !paging(p.name))
             .filter_map(|p| {
+                let value = call.request.param(p.name)?;
                 let singular = super::infer::singular(p.name);
                 let declared = [p.name, singular.as_str()]
                     .into_iter()
                     .find(|n| declares(n))
                     .map(str::to_owned);
                 Some(Filter {
-                    value: call.request.param(p.name)?,
+                    value,
                     name: p.name,
                     singular,
                     declared,

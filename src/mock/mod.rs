@@ -66,6 +66,9 @@ impl<'a> Call<'a> {
 
     /// The path template with the request's parameters in it.
     fn concrete(&self, template: &str) -> String {
+        if !template.contains('{') {
+            return template.to_owned();
+        }
         template
             .split('/')
             .map(
