@@ -189,7 +189,7 @@ struct Site<'a> {
     operations: &'a [Operation],
 }
 
-impl Site<'_> {
+impl<'a> Site<'a> {
     fn op_value(&self, op: &Operation) -> &Value {
         let pointer = format!(
             "/paths/{}/{}",
@@ -524,9 +524,32 @@ impl Site<'_> {
         let style = if path_integer {
             "integer".to_owned()
         } else {
-            id_style(self.doc, schema)
+            let documented = field
+                .as_deref()
+                .and_then(|f| self.documented_value(collection, f));
+            id_style(self.doc, schema, documented)
         };
         (field, style)
+    }
+
+    /// A value of the item field `field` in the examples the collection's operations document
+    /// for their answers (`{"result": {"webhookId": "wh_abc123def456"}}`).
+    fn documented_value(&self, collection: &str, field: &str) -> Option<&'a str> {
+        let shapes = [shape(collection), format!("{}/{{}}", shape(collection))];
+        self.operations
+            .iter()
+            .filter(|o| shapes.contains(&shape(o.path)))
+            .flat_map(|o| o.responses.iter())
+            .filter(|r| r.status.starts_with('2'))
+            .filter_map(|r| {
+                let media = r.schema?.strip_suffix("/schema")?;
+                let media = self.doc.pointer(media)?;
+                media.get("example").or_else(|| {
+                    let first = media.get("examples")?.as_object()?.values().next()?;
+                    resolve(self.doc, first).get("value")
+                })
+            })
+            .find_map(|example| string_at(example, field, 4))
     }
 }
 
@@ -719,8 +742,24 @@ pub const SORT: &[&str] = &[
     "dir",
 ];
 
-/// `integer`, `uuid`, `prefix:<p>` (from an example such as `app_1srOrx2Z…`) or `text`.
-fn id_style(doc: &Value, schema: Option<&Value>) -> String {
+/// The first string held by a property `field` in `value`, at most `depth` levels down.
+fn string_at<'v>(value: &'v Value, field: &str, depth: usize) -> Option<&'v str> {
+    match value {
+        Value::Object(map) => map.get(field).and_then(Value::as_str).or_else(|| {
+            let deeper = depth.checked_sub(1)?;
+            map.values().find_map(|v| string_at(v, field, deeper))
+        }),
+        Value::Array(items) => {
+            let deeper = depth.checked_sub(1)?;
+            items.iter().find_map(|v| string_at(v, field, deeper))
+        }
+        _ => None,
+    }
+}
+
+/// `integer`, `uuid`, `prefix:<p>` (from an example such as `app_1srOrx2Z…`, the schema's or,
+/// failing that, `documented` in an answer's example) or `text`.
+fn id_style(doc: &Value, schema: Option<&Value>, documented: Option<&str>) -> String {
     let Some(schema) = schema.map(|s| resolve(doc, s)) else {
         return "uuid".to_owned();
     };
@@ -730,7 +769,8 @@ fn id_style(doc: &Value, schema: Option<&Value>) -> String {
     if schema.get("format").and_then(Value::as_str) == Some("uuid") {
         return "uuid".to_owned();
     }
-    if let Some(Value::String(example)) = crate::shape::example(schema)
+    let example = crate::shape::example(schema).and_then(Value::as_str);
+    if let Some(example) = example.or(documented)
         && let Some((prefix, rest)) = example.split_once('_')
         && !prefix.is_empty()
         && prefix.chars().all(|c| c.is_ascii_alphanumeric())

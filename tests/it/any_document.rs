@@ -535,7 +535,7 @@ async fn a_json_api_documents_resources_keep_their_attributes() {
 }
 
 /// Field Nation's document served at run time: a webhook is read back by the identifier its
-/// item route names, and a list is in the order its query asks for, with the defaults its
+/// item route names (made with the prefix its documented answers show), and a list is in the order its query asks for, with the defaults its
 /// parameters document (`sortBy=createdAt`, `sortDirection=DESC`: newest first).
 #[tokio::test]
 async fn items_are_found_by_their_routes_identifier_and_lists_sorted_as_asked() {
@@ -557,6 +557,10 @@ async fn items_are_found_by_their_routes_identifier_and_lists_sorted_as_asked() 
         let key = created["result"]["webhookId"]
             .as_str()
             .expect("a webhookId");
+        assert!(
+            key.starts_with("wh_"),
+            "the prefix the answers' examples show: {key}"
+        );
         let path = format!("/api/v1/webhooks/{key}");
         let (status, read) = server.call("GET", &path, Some("t"), None).await;
         assert_eq!(
