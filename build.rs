@@ -1,9 +1,10 @@
 //! Ingests every OpenAPI document in `openapi/` and writes into `OUT_DIR`:
 //!
-//! - `generated.rs`: the embedded documents, the route table (`OPERATIONS`), the Rust types of
-//!   each document's component schemas (typify), one trait per API with one method per operation
-//!   (the route stubs the vendor modules implement), and the dispatch from an operation's index to
-//!   its trait method;
+//! - `generated.rs`: the embedded documents, the route table (`OPERATIONS`) and the Rust types
+//!   of each document's component schemas (typify);
+//! - `stubs.rs` (included by `apis::stubs`): one trait per API with one method per operation, each
+//!   answered by the generic engine unless the vendor module overrides it, and the dispatch from
+//!   an operation's index to its trait method;
 //! - `client_<api>.rs`: a progenitor client per document, used by the integration tests.
 //!
 //! A document that does not parse, an operation without an `operationId`, a construct the engine
