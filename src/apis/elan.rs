@@ -23,7 +23,7 @@ use crate::fixtures::{FixtureError, Fixtures};
 use crate::generated::types::elan::{
     EventType, WebhookSubscriptionCreate, WebhookSubscriptionUpdate,
 };
-use crate::mock::{Call, Collections, sequence_key};
+use crate::mock::{Call, Collections, partition_of, sequence_key, within};
 use crate::request::{Reply, Request};
 use crate::signing::Scheme;
 
@@ -82,7 +82,7 @@ impl Elan {
         let records = fixture.subscriptions.into_iter().map(|seeded| {
             let mut record = serde_json::Map::from_iter([("id".to_owned(), json!(seeded.id))]);
             record.extend(seeded.fields);
-            let instance = format!("{}:{COLLECTION}", seeded.organization_id);
+            let instance = within(&seeded.organization_id, COLLECTION);
             (instance, seeded.id, Value::Object(record))
         });
         let subscriptions = Arc::new(Collections::seeded(
@@ -125,7 +125,7 @@ impl Elan {
             "data": data,
         });
         let (store, tenant_key, id) = (self.subscriptions.clone(), tenant.to_owned(), s.id);
-        let instance = format!("{organization}:{COLLECTION}");
+        let instance = within(organization, COLLECTION);
         Message {
             api: "elan",
             tenant: tenant.to_owned(),
@@ -278,7 +278,7 @@ fn organization(request: &Request) -> &str {
 
 /// Where the subscriptions of the request's organization are kept.
 fn instance(request: &Request) -> String {
-    format!("{}:{COLLECTION}", organization(request))
+    within(organization(request), COLLECTION)
 }
 
 fn not_found() -> ApiError {
@@ -320,9 +320,7 @@ impl Emitter for Elan {
         )?;
         let mut targets = Vec::new();
         self.subscriptions.each(tenant, |tenant, at, record| {
-            let organization = at
-                .strip_suffix(COLLECTION)
-                .and_then(|o| o.strip_suffix(':'));
+            let organization = partition_of(at, COLLECTION);
             let subscription = serde_json::from_value::<Subscription>(record.clone()).ok();
             if let (Some(organization), Some(s)) = (organization, subscription)
                 && s.is_active

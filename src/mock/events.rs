@@ -206,16 +206,8 @@ fn payload(doc: &Value, operation: Option<&Value>, context: &Context) -> Value {
     let Some(media) = media else {
         return Value::Object(Default::default());
     };
-    if let Some(example) = media.get("example") {
+    if let Some(example) = crate::shape::media_example(doc, media) {
         return example.clone();
-    }
-    if let Some(first) = media
-        .get("examples")
-        .and_then(Value::as_object)
-        .and_then(|e| e.values().next())
-        .and_then(|e| resolve(doc, e).get("value"))
-    {
-        return first.clone();
     }
     let shaper = Shaper::new(doc, context.now());
     shaper.generate(media.get("schema").unwrap_or(&Value::Null))

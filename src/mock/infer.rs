@@ -543,11 +543,7 @@ impl<'a> Site<'a> {
             .filter(|r| r.status.starts_with('2'))
             .filter_map(|r| {
                 let media = r.schema?.strip_suffix("/schema")?;
-                let media = self.doc.pointer(media)?;
-                media.get("example").or_else(|| {
-                    let first = media.get("examples")?.as_object()?.values().next()?;
-                    resolve(self.doc, first).get("value")
-                })
+                crate::shape::media_example(self.doc, self.doc.pointer(media)?)
             })
             .find_map(|example| string_at(example, field, 4))
     }

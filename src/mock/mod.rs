@@ -59,7 +59,7 @@ impl<'a> Call<'a> {
             .partition
             .and_then(|name| self.request.param(name))
         {
-            Some(value) => format!("{}:{concrete}", text_of(value)),
+            Some(value) => within(&text_of(value), &concrete),
             None => concrete,
         }
     }
@@ -205,11 +205,7 @@ impl<'a> Call<'a> {
             .response_schema(status)?
             .strip_suffix("/schema")
             .and_then(|p| crate::shape::pointer(self.doc, p))?;
-        media.get("example").cloned().or_else(|| {
-            let examples = media.get("examples")?.as_object()?;
-            let first = resolve(self.doc, examples.values().next()?);
-            first.get("value").cloned()
-        })
+        crate::shape::media_example(self.doc, media).cloned()
     }
 
     /// The message of the documented 404's example (`{"detail": "Webhook not found"}`), which
@@ -285,6 +281,16 @@ fn keep_only(item: &mut Value, fields: &[String]) {
     if let Value::Object(map) = holder {
         map.retain(|name, _| fields.contains(name));
     }
+}
+
+/// Where the records of `path` are kept for the partition value `partition`.
+pub fn within(partition: &str, path: &str) -> String {
+    format!("{partition}:{path}")
+}
+
+/// The partition value a place made by [`within`] for `path` keeps records for.
+pub fn partition_of<'i>(instance: &'i str, path: &str) -> Option<&'i str> {
+    instance.strip_suffix(path)?.strip_suffix(':')
 }
 
 /// `inner` placed at `slot` (`/data`, `/data/items`) of an otherwise empty object.

@@ -154,6 +154,15 @@ fn choices(schema: &Value) -> Option<&Vec<Value>> {
         .filter(|b| !b.is_empty())
 }
 
+/// A media type object's example: its `example`, else the value of the first of its named
+/// `examples` (followed through a `$ref`).
+pub fn media_example<'v>(doc: &'v Value, media: &'v Value) -> Option<&'v Value> {
+    media.get("example").or_else(|| {
+        let first = media.get("examples")?.as_object()?.values().next()?;
+        resolve(doc, first).get("value")
+    })
+}
+
 /// The schema's own example: 3.0's `example`, 3.1's first `examples`, else its `default`.
 pub fn example(schema: &Value) -> Option<&Value> {
     schema
