@@ -10,6 +10,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use super::infer::Action;
+use super::json_api;
 use super::listing::{Filters, Listed, Order, Page, list_reply};
 use super::record::Record;
 use super::{Call, text_of};
@@ -33,7 +34,20 @@ pub struct Collections {
     tenants: RwLock<HashMap<String, Tenant>>,
     /// What every tenant starts from, and is reset to: a bundled API's fixtures.
     fixtures: Tenant,
+    /// What makes the fixtures a tenant's own (see [`Collections::personalized`]).
+    personal: Option<Personal>,
     changes: AtomicU64,
+}
+
+/// Changes a fixture record for the tenant it is given to.
+type Personalize = dyn Fn(&str, &mut Value) + Send + Sync;
+
+struct Personal(Box<Personalize>);
+
+impl std::fmt::Debug for Personal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Personal")
+    }
 }
 
 /// The key of the integer sequence of `api`'s collection `template`.
@@ -65,12 +79,51 @@ impl Collections {
         }
     }
 
+    /// The same state, its fixture records changed by `personal` for each tenant when the
+    /// tenant first reads or writes (a vendor's account number, made from the credential).
+    pub fn personalized(self, personal: impl Fn(&str, &mut Value) + Send + Sync + 'static) -> Self {
+        Self {
+            personal: Some(Personal(Box::new(personal))),
+            ..self
+        }
+    }
+
+    /// What `tenant` starts from.
+    fn fixtures_for(&self, tenant: &str) -> Tenant {
+        let mut fixtures = self.fixtures.clone();
+        if let Some(Personal(personal)) = &self.personal {
+            for record in fixtures
+                .collections
+                .values_mut()
+                .flat_map(IndexMap::values_mut)
+            {
+                personal(tenant, record.value_mut());
+            }
+        }
+        fixtures
+    }
+
     fn read<R>(&self, tenant: &str, f: impl FnOnce(Option<&Tenant>) -> R) -> R {
         let tenants = self
             .tenants
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        f(Some(tenants.get(tenant).unwrap_or(&self.fixtures)))
+        match tenants.get(tenant) {
+            Some(state) => f(Some(state)),
+            None if self.personal.is_none() => f(Some(&self.fixtures)),
+            None => {
+                drop(tenants);
+                let mut tenants = self
+                    .tenants
+                    .write()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                f(Some(
+                    tenants
+                        .entry(tenant.to_owned())
+                        .or_insert_with(|| self.fixtures_for(tenant)),
+                ))
+            }
+        }
     }
 
     fn write<R>(&self, tenant: &str, f: impl FnOnce(&mut Tenant) -> R) -> R {
@@ -81,7 +134,7 @@ impl Collections {
         self.changes.fetch_add(1, Ordering::SeqCst);
         f(tenants
             .entry(tenant.to_owned())
-            .or_insert_with(|| self.fixtures.clone()))
+            .or_insert_with(|| self.fixtures_for(tenant)))
     }
 
     /// Calls `f` with every record (its tenant, where it is kept, the record) of `tenant`, or
@@ -91,8 +144,15 @@ impl Collections {
             .tenants
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let fixtures;
         let chosen: Vec<(&str, &Tenant)> = match tenant {
-            Some(name) => vec![(name, tenants.get(name).unwrap_or(&self.fixtures))],
+            Some(name) => match tenants.get(name) {
+                Some(state) => vec![(name, state)],
+                None => {
+                    fixtures = self.fixtures_for(name);
+                    vec![(name, &fixtures)]
+                }
+            },
             None => tenants.iter().map(|(n, t)| (n.as_str(), t)).collect(),
         };
         for (name, state) in chosen {
@@ -151,7 +211,7 @@ impl Collections {
         let instance = call.instance(collection);
         let tenant = call.request.tenant.as_str();
         match call.plan.action {
-            Action::Create => self.create(call, collection, &instance),
+            Action::Create => self.create_with(call, |_| ()),
             Action::List => self.list(call, &instance),
             Action::Read => {
                 let id = self.item_id(call)?;
@@ -204,8 +264,19 @@ impl Collections {
             .ok_or_else(|| ApiError::NotFound("the path names no item".to_owned()))
     }
 
-    fn create(&self, call: &Call<'_>, collection: &str, instance: &str) -> Result<Reply, ApiError> {
+    /// A create whose new record (the body, without the fields the server sets) `prepare`
+    /// changes before the server's fields are added: for a vendor that sets fields of its own.
+    pub fn create_with(
+        &self,
+        call: &Call<'_>,
+        prepare: impl FnOnce(&mut Value),
+    ) -> Result<Reply, ApiError> {
+        let Some(collection) = call.plan.collection.as_deref() else {
+            return call.example();
+        };
+        let instance = call.instance(collection);
         let mut record = call.record_of_body();
+        prepare(&mut record);
         let style = call.plan.id_style.as_deref().unwrap_or("uuid");
         let sequence_key = sequence_key(call.operation.api, collection);
         let record = self.write(&call.request.tenant, |tenant| {
@@ -220,6 +291,9 @@ impl Collections {
                     (id.clone(), json!(id))
                 }
             };
+            if json_api::is_resource(call) {
+                json_api::stamp(call, &mut record, &id_text);
+            }
             if let (Some(field), Value::Object(record)) = (&call.plan.id_field, &mut record) {
                 record.insert(field.clone(), id_value);
                 // A numeric `id` beside the identifier (Field Nation's database id) counts too.
@@ -235,7 +309,7 @@ impl Collections {
             let complete = call.complete(record);
             tenant
                 .collections
-                .entry(instance.to_owned())
+                .entry(instance)
                 .or_default()
                 .insert(id_text, Record::new(complete.clone()));
             complete
@@ -246,6 +320,7 @@ impl Collections {
     /// A replace (PUT) or merge (PATCH) of an item that exists.
     fn update(&self, call: &Call<'_>) -> Result<Reply, ApiError> {
         self.update_with(call, |stored, body| match call.plan.action {
+            Action::Merge if json_api::is_resource(call) => json_api::update(stored, &body),
             Action::Merge => {
                 let mut merged = stored.clone();
                 merge_patch(&mut merged, &body);
@@ -275,6 +350,13 @@ impl Collections {
         let collection = call.plan.collection.as_deref().unwrap_or_default();
         let instance = call.instance(collection);
         let id = self.item_id(call)?;
+        if json_api::is_resource(call) && call.documents("409") {
+            // An unknown item is a 404 whatever its body says.
+            if self.get(&call.request.tenant, &instance, &id).is_none() {
+                return Err(not_found(call, &id));
+            }
+            json_api::check_update(call, &id)?;
+        }
         let body = call.record_of_body();
         let updated = self.write(&call.request.tenant, |tenant| {
             let stored = tenant

@@ -79,10 +79,14 @@ pub struct Plan {
     /// (`/metadata/total`), and what each says.
     #[serde(skip_serializing_if = "IndexMap::is_empty")]
     pub list_fields: IndexMap<String, ListField>,
+    /// The pagination fields shown only when a query parameter is true (`meta.count` when
+    /// `count=true`), said by `x-hookmock-when` on the field's schema.
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    pub list_when: IndexMap<String, &'static str>,
 }
 
 /// What a pagination field of a list envelope says, known by its name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ListField {
     Total,
@@ -278,6 +282,7 @@ impl<'a> Site<'a> {
                 .and_then(|name| op.params.iter().find(|p| p.name == name))
                 .map(|p| p.name),
             list_fields: IndexMap::new(),
+            list_when: IndexMap::new(),
         };
         if let Some(collection) = &collection {
             plan.parent = collection
@@ -305,7 +310,8 @@ impl<'a> Site<'a> {
                 .filter(|p| p.location == ParamIn::Query && SORT.contains(&p.name))
                 .map(|p| p.name)
                 .collect();
-            plan.list_fields = self.list_fields(op, plan.envelope.as_deref().unwrap_or_default());
+            (plan.list_fields, plan.list_when) =
+                self.list_fields(op, plan.envelope.as_deref().unwrap_or_default());
         }
         let any_said = [
             "action",
@@ -425,10 +431,31 @@ impl<'a> Site<'a> {
 
     /// The pagination fields of a list envelope whose array is at `array`: beside the array,
     /// at the top, or in an object there that holds them.
-    fn list_fields(&self, op: &Operation, array: &str) -> IndexMap<String, ListField> {
-        let mut fields = IndexMap::new();
+    /// The pagination fields of a list's envelope (by their names, or as `x-hookmock-list-field`
+    /// says), and those shown only when a query parameter is true (`x-hookmock-when`).
+    fn list_fields(
+        &self,
+        op: &Operation,
+        array: &str,
+    ) -> (IndexMap<String, ListField>, IndexMap<String, &'static str>) {
+        let (mut fields, mut when) = (IndexMap::new(), IndexMap::new());
         let (Some(answer), Some((beside, _))) = (success_schema(op), array.rsplit_once('/')) else {
-            return fields;
+            return (fields, when);
+        };
+        let mut found = |at: String, schema: &Value, by_name: Option<ListField>| {
+            let schema = resolve(self.doc, schema);
+            let said = schema
+                .get("x-hookmock-list-field")
+                .and_then(|f| serde_json::from_value(f.clone()).ok());
+            let Some(field) = said.or(by_name) else {
+                return;
+            };
+            let condition = schema.get("x-hookmock-when").and_then(Value::as_str);
+            let declared = op.params.iter().find(|p| Some(p.name) == condition);
+            if let Some(param) = declared {
+                when.insert(at.clone(), param.name);
+            }
+            fields.insert(at, field);
         };
         let mut levels = vec![beside];
         if !beside.is_empty() {
@@ -439,29 +466,29 @@ impl<'a> Site<'a> {
                 continue;
             };
             let view = self.doc.pointer(&at).map(|s| ObjectView::of(self.doc, s));
-            for (name, _) in view.map(|v| v.properties).unwrap_or_default() {
+            for (name, schema) in view.map(|v| v.properties).unwrap_or_default() {
                 let here = format!("{level}/{}", crate::spec::escape(name));
-                if let Some(field) = ListField::named(name) {
-                    fields.insert(here, field);
-                } else if LIST_FIELD_HOLDERS.contains(&name) || name == "links" {
-                    let inner = schema_at(self.doc, &answer, &here, false);
-                    let inner = inner.and_then(|p| self.doc.pointer(&p));
-                    let view = inner
-                        .map(|s| ObjectView::of(self.doc, s))
-                        .unwrap_or_default();
-                    let known = if name == "links" {
-                        ListField::linked
-                    } else {
-                        ListField::named
-                    };
-                    fields.extend(view.properties.iter().filter_map(|(name, _)| {
-                        let field = known(name)?;
-                        Some((format!("{here}/{}", crate::spec::escape(name)), field))
-                    }));
+                if !LIST_FIELD_HOLDERS.contains(&name) && name != "links" {
+                    found(here, schema, ListField::named(name));
+                    continue;
+                }
+                let inner = schema_at(self.doc, &answer, &here, false);
+                let inner = inner.and_then(|p| self.doc.pointer(&p));
+                let view = inner
+                    .map(|s| ObjectView::of(self.doc, s))
+                    .unwrap_or_default();
+                let known = if name == "links" {
+                    ListField::linked
+                } else {
+                    ListField::named
+                };
+                for (name, schema) in &view.properties {
+                    let at = format!("{here}/{}", crate::spec::escape(name));
+                    found(at, schema, known(name));
                 }
             }
         }
-        fields
+        (fields, when)
     }
 
     fn envelope(&self, op: &Operation, plan: &Plan) -> Option<String> {

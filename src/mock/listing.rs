@@ -181,8 +181,8 @@ fn field<'v>(record: &'v Value, name: &str) -> Option<&'v Value> {
         .filter(|v| !v.is_null())
 }
 
-/// Numbers by value, text by its characters (RFC 3339 times sort by time), anything before
-/// nothing.
+/// Numbers by value, text by its characters (RFC 3339 times sort by time) unless both are
+/// whole numbers written as text (JSON:API's ids: `"9"` before `"10"`), anything before nothing.
 fn compare_fields(a: Option<&Value>, b: Option<&Value>) -> std::cmp::Ordering {
     use std::cmp::Ordering;
     match (a, b) {
@@ -193,13 +193,20 @@ fn compare_fields(a: Option<&Value>, b: Option<&Value>) -> std::cmp::Ordering {
             let (a, b) = (a.as_f64().unwrap_or(0.0), b.as_f64().unwrap_or(0.0));
             a.total_cmp(&b)
         }
-        (Some(Value::String(a)), Some(Value::String(b))) => a.cmp(b),
+        (Some(Value::String(a)), Some(Value::String(b))) => {
+            match (a.parse::<u64>(), b.parse::<u64>()) {
+                (Ok(x), Ok(y)) => x.cmp(&y),
+                _ => a.cmp(b),
+            }
+        }
         (Some(a), Some(b)) => text_of(a).cmp(&text_of(b)),
     }
 }
 
-/// Query parameters named like an item's fields filter the list by equality (an array
-/// parameter: any of its values).
+/// Query parameters named like an item's fields filter the list: `status=active`, `tags=dog`
+/// (a field `tags`, else `tag`), JSON:API's `filter[name]=…` or a deepObject `filter`; on a
+/// field at the top of the item or in its `attributes`. Equality (an array on either side: any
+/// in common), unless the parameter's `x-hookmock-match` says otherwise ([`Match`]).
 pub(super) struct Filters<'a> {
     wanted: Vec<Filter<'a>>,
 }
@@ -207,69 +214,152 @@ pub(super) struct Filters<'a> {
 struct Filter<'a> {
     /// The value asked for.
     value: &'a Value,
-    name: &'static str,
-    singular: String,
-    /// `name` or `singular`, where the item schema declares it.
+    /// The fields it may filter on, in order; the first the item schema declares is used.
+    names: Vec<String>,
     declared: Option<String>,
+    matching: Match,
+}
+
+/// How a filter compares its value with a field, as the parameter's `x-hookmock-match` (on the
+/// parameter or its schema) says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Match {
+    /// The same value (the default).
+    Equals,
+    /// Text that contains the value, in any case.
+    Contains,
+    /// Text that starts with the value (a day, `2026-01-15`, of a timestamp).
+    Prefix,
+    /// Any of the comma-separated values.
+    OneOf,
+    /// An object with the key the value names, or, as `key:value`, that key with that value
+    /// (a string as it is, anything else as its JSON text).
+    HasKey,
+}
+
+impl Match {
+    fn of(call: &Call<'_>, param: &crate::spec::Param) -> Self {
+        let parameter = param.schema.strip_suffix("/schema");
+        let said = [parameter, Some(param.schema)]
+            .into_iter()
+            .flatten()
+            .filter_map(|at| crate::shape::pointer(call.doc, at))
+            .find_map(|p| p.get("x-hookmock-match")?.as_str());
+        match said {
+            Some("contains") => Self::Contains,
+            Some("prefix") => Self::Prefix,
+            Some("one-of") => Self::OneOf,
+            Some("has-key") => Self::HasKey,
+            _ => Self::Equals,
+        }
+    }
+
+    fn accepts(self, wanted: &Value, found: &Value) -> bool {
+        let text = |v: &Value| (!v.is_null()).then(|| text_of(v));
+        match self {
+            Self::Equals => equal(wanted, found),
+            Self::Contains => text(found).is_some_and(|found| {
+                found
+                    .to_lowercase()
+                    .contains(&text_of(wanted).to_lowercase())
+            }),
+            Self::Prefix => text(found).is_some_and(|found| found.starts_with(&text_of(wanted))),
+            Self::OneOf => text_of(wanted)
+                .split(',')
+                .any(|one| equal(&Value::String(one.trim().to_owned()), found)),
+            Self::HasKey => {
+                let wanted = text_of(wanted);
+                let (key, value) = match wanted.split_once(':') {
+                    Some((key, value)) => (key, Some(value)),
+                    None => (wanted.as_str(), None),
+                };
+                match (found.get(key), value) {
+                    (None, _) => false,
+                    (Some(_), None) => true,
+                    (Some(Value::String(text)), Some(value)) => text == value,
+                    (Some(other), Some(value)) => {
+                        serde_json::from_str::<Value>(value).is_ok_and(|v| v == *other)
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Equality of a filter's value and a field: an array on either side, any in common; text and
+/// numbers by their text (`?id=7` finds `7` and `"7"`).
+fn equal(wanted: &Value, found: &Value) -> bool {
+    match (wanted, found) {
+        (Value::Array(options), Value::Array(values)) => options.iter().any(|o| values.contains(o)),
+        (Value::Array(options), found) => options.contains(found),
+        (wanted, Value::Array(values)) => values.contains(wanted),
+        (wanted, found) => wanted == found || text_of(wanted) == text_of(found),
+    }
 }
 
 impl<'a> Filters<'a> {
-    /// The query parameters sent that are not pagination.
+    /// The query parameters sent that are not pagination, order or a sparse fieldset.
     pub(super) fn of(call: &'a Call<'a>) -> Self {
-        let paging = |name: &str| {
+        let other = |name: &str| {
             [LIMIT, OFFSET, PAGE, CURSOR_AFTER, CURSOR_BEFORE, SORT]
                 .iter()
                 .any(|names| names.contains(&name))
+                || call.plan.fields == Some(name)
+                || name.starts_with("page[")
         };
-        let shaper = call.shaper();
-        let declares = |name: &str| {
-            call.plan
-                .item_schema
-                .as_deref()
-                .is_some_and(|item| shaper.declares(At::Pointer(item), name))
-        };
-        let wanted = call
+        let sent = call
             .operation
             .params
             .iter()
-            .filter(|p| p.location == crate::spec::ParamIn::Query && !paging(p.name))
-            .filter_map(|p| {
-                let value = call.request.param(p.name)?;
-                let singular = super::infer::singular(p.name);
-                let declared = [p.name, singular.as_str()]
-                    .into_iter()
-                    .find(|n| declares(n))
-                    .map(str::to_owned);
-                Some(Filter {
-                    value,
-                    name: p.name,
-                    singular,
-                    declared,
-                })
-            })
-            .collect();
+            .filter(|p| p.location == crate::spec::ParamIn::Query && !other(p.name))
+            .filter_map(|p| Some((p, call.request.param(p.name)?)))
+            .collect::<Vec<_>>();
+        if sent.is_empty() {
+            return Self { wanted: Vec::new() };
+        }
+        let known = call.item_fields();
+        let mut wanted = Vec::new();
+        for (param, value) in sent {
+            let matching = Match::of(call, param);
+            let filter = |names: Vec<String>, value| Filter {
+                declared: names.iter().find(|n| known.contains(n)).cloned(),
+                value,
+                names,
+                matching,
+            };
+            match (param.name, value) {
+                ("filter", Value::Object(fields)) => wanted.extend(
+                    fields
+                        .iter()
+                        .map(|(field, value)| filter(vec![field.clone()], value)),
+                ),
+                (name, value) => {
+                    let names = match name
+                        .strip_prefix("filter[")
+                        .and_then(|n| n.strip_suffix(']'))
+                    {
+                        Some(field) => vec![field.to_owned()],
+                        None => vec![name.to_owned(), super::infer::singular(name)],
+                    };
+                    wanted.push(filter(names, value));
+                }
+            }
+        }
         Self { wanted }
     }
 
-    /// Whether `item` has what every filter asks (`tags=dog` filters on a field `tags`, else
-    /// on `tag`; a parameter naming no field filters nothing).
+    /// Whether `item` has what every filter asks (a parameter naming no field filters nothing).
     pub(super) fn accept(&self, item: &Value) -> bool {
+        let lookup = |name: &str| item.get(name).or_else(|| item.get("attributes")?.get(name));
         self.wanted.iter().all(|filter| {
-            let field = filter.declared.as_deref().or_else(|| {
-                [filter.name, filter.singular.as_str()]
-                    .into_iter()
-                    .find(|n| item.get(*n).is_some())
-            });
-            let Some(field) = field else {
-                return true;
+            let found = match &filter.declared {
+                Some(name) => lookup(name),
+                None => filter.names.iter().find_map(|n| lookup(n)),
             };
-            match (filter.value, item.get(field).unwrap_or(&Value::Null)) {
-                (Value::Array(options), Value::Array(values)) => {
-                    options.iter().any(|o| values.contains(o))
-                }
-                (Value::Array(options), found) => options.contains(found),
-                (wanted, Value::Array(values)) => values.contains(wanted),
-                (wanted, found) => wanted == found || text_of(wanted) == text_of(found),
+            match (found, &filter.declared) {
+                (Some(found), _) => filter.matching.accepts(filter.value, found),
+                (None, Some(_)) => filter.matching.accepts(filter.value, &Value::Null),
+                (None, None) => true,
             }
         })
     }
@@ -524,7 +614,13 @@ fn list_source(call: &Call<'_>, items: Vec<Value>, count: usize, listed: &Listed
         Some(slot) if !slot.is_empty() => super::wrap(slot, array),
         _ => return array,
     };
-    for (at, field) in &call.plan.list_fields {
+    let asked = |at: &String| {
+        call.plan
+            .list_when
+            .get(at)
+            .is_none_or(|param| call.request.param(param) == Some(&Value::Bool(true)))
+    };
+    for (at, field) in call.plan.list_fields.iter().filter(|(at, _)| asked(at)) {
         if let Some(value) = value(*field) {
             place(&mut root, at, value);
         }

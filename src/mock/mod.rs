@@ -9,6 +9,7 @@ pub mod infer;
 
 mod answer;
 mod collections;
+mod json_api;
 mod listing;
 mod record;
 
@@ -46,8 +47,9 @@ impl<'a> Call<'a> {
         self.state.answer(self)
     }
 
+    /// The shaper of answers made from records.
     fn shaper(&self) -> Shaper<'a> {
-        Shaper::with_compiled(self.doc, self.schemas, self.context.now())
+        Shaper::with_compiled(self.doc, self.schemas, self.context.now()).of_records()
     }
 
     /// Where the records of the collection `template` are kept for this call: its concrete
@@ -181,11 +183,18 @@ impl<'a> Call<'a> {
         let body = match self.documented_example(&code) {
             Some(example) => example,
             None => {
+                // The request is not a record: the answer shows every property near its top.
                 let schema = self.doc.pointer(pointer).unwrap_or(&Value::Null);
-                self.shaper().fill(schema, self.request.body())
+                Shaper::with_compiled(self.doc, self.schemas, self.context.now())
+                    .fill(schema, self.request.body())
             }
         };
         Reply::json(status, &body)
+    }
+
+    /// Whether the operation documents an answer of `status`.
+    fn documents(&self, status: &str) -> bool {
+        self.operation.responses.iter().any(|r| r.status == status)
     }
 
     /// Where the schema of the response documented for `status` is.

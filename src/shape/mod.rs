@@ -179,6 +179,8 @@ pub struct Shaper<'a> {
     now: DateTime<Utc>,
     /// Whether a value made so far read the clock (and so differs from one made later).
     clock_read: Cell<bool>,
+    /// Whether sources are stored records (see [`Shaper::of_records`]).
+    records: bool,
 }
 
 /// Where the items of a list sit in its answer's schema: each can be made alone, the same way
@@ -220,6 +222,7 @@ impl<'a> Shaper<'a> {
             compiled: Schemas::Own(RefCell::default()),
             now,
             clock_read: Cell::new(false),
+            records: false,
         }
     }
 
@@ -235,7 +238,17 @@ impl<'a> Shaper<'a> {
             compiled: Schemas::Shared(schemas),
             now,
             clock_read: Cell::new(false),
+            records: false,
         }
+    }
+
+    /// A shaper of answers made from stored records: an optional property a record lacks is
+    /// shown only where the document says what it would be (a `const`, `example`, `default` or
+    /// `enum`, `null` where it is nullable, a read-only or timestamp field the server sets),
+    /// not invented: a record without a `name` is not answered with `"name": "string"`.
+    pub fn of_records(mut self) -> Self {
+        self.records = true;
+        self
     }
 
     /// A value of `schema` made from `source` where its types fit, generated where not.
@@ -431,14 +444,40 @@ impl<'a> Shaper<'a> {
             }
             let given = source.and_then(|s| s.get(&**name));
             // Near the top, every property is shown, as a real answer would; deeper, only
-            // what the schema requires (a recursive schema must end somewhere).
-            let wanted = given.is_some() || node.required.contains(name) || depth < 2;
+            // what the schema requires (a recursive schema must end somewhere). A record shows
+            // only what the document can tell of an absent property.
+            let wanted = given.is_some()
+                || node.required.contains(name)
+                || match source.filter(|_| self.records) {
+                    Some(_) => Self::known_when_absent(schemas.node(*property), name),
+                    None => depth < 2,
+                };
             if wanted {
+                // A nullable property a record lacks is `null`, unless the document says more.
+                let absent_null = given.is_none() && self.records && source.is_some() && {
+                    let p = schemas.node(*property);
+                    p.nullable && p.example.is_none() && p.constant.is_none()
+                };
+                let given = if absent_null {
+                    Some(&Value::Null)
+                } else {
+                    given
+                };
                 let value = self.fill_at(schemas, *property, given, name, depth + 1);
                 object.insert((**name).to_owned(), value);
             }
         }
         Value::Object(object)
+    }
+
+    /// Whether the value of a property a record lacks is known without inventing one.
+    fn known_when_absent(property: &Node, name: &str) -> bool {
+        property.nullable
+            || property.constant.is_some()
+            || property.example.is_some()
+            || property.enumeration.is_some()
+            || property.read_only
+            || node_is_timestamp(name, property)
     }
 
     fn string(&self, node: &Node, name: &str) -> String {

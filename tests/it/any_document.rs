@@ -455,9 +455,11 @@ async fn a_partition_header_keeps_records_apart_and_a_change_is_stamped_now() {
 }
 
 /// A JSON:API document (Ingedata's, served from the document alone): the resource a client
-/// sends inside `data` is what is kept, an update merges its attributes and stamps them, a
-/// sparse fieldset limits the attributes, and errors are JSON:API error objects naming the
-/// parameter, never an empty list.
+/// sends inside `data` is what is kept (its `links.self` and `attributes.id` the server's, no
+/// optional attribute invented), an update replaces the attributes sent and stamps them, a
+/// contradicting `data.id` is a 409, a sparse fieldset limits the attributes, filters compare
+/// as the document's `x-hookmock-match` says, `meta.count` is the total when `count=true`, and
+/// errors are JSON:API error objects naming the parameter, never an empty list.
 #[tokio::test]
 async fn a_json_api_documents_resources_keep_their_attributes() {
     let document = Path::new(env!("CARGO_MANIFEST_DIR")).join("openapi/ingedata.json");
@@ -505,16 +507,71 @@ async fn a_json_api_documents_resources_keep_their_attributes() {
         "the resource's type and id stay: {sparse}"
     );
     let second = json!({"data": {"type": "webhooks", "attributes": {
-        "name": "second", "url": "https://hooks.example.com/2", "events": ["task.completed"]
+        "url": "https://hooks.example.com/second", "events": ["task.completed"]
     }}});
-    let (status, _) = server.call("POST", path, Some("t"), Some(second)).await;
+    let (status, second) = server.call("POST", path, Some("t"), Some(second)).await;
     assert_eq!(status, 201);
+    let attributes = &second["data"]["attributes"];
+    assert_eq!(
+        attributes["id"], 2,
+        "attributes.id is the resource's: {second}"
+    );
+    assert_eq!(
+        second["data"]["links"]["self"],
+        format!("{path}/2"),
+        "{second}"
+    );
+    assert_eq!(
+        attributes["name"],
+        Value::Null,
+        "nullable, not sent: {second}"
+    );
+    assert!(
+        attributes.get("secret").is_none() && second.get("included").is_none(),
+        "nothing the document cannot tell is invented: {second}"
+    );
     let (_, page) = server
-        .call("GET", &format!("{path}?page%5Bsize%5D=1"), Some("t"), None)
+        .call(
+            "GET",
+            &format!("{path}?page%5Bsize%5D=1&count=true"),
+            Some("t"),
+            None,
+        )
         .await;
     assert_eq!(page["data"].as_array().map(Vec::len), Some(1), "{page}");
     let next = page["links"]["next"].as_str().unwrap_or_default();
     assert!(next.ends_with("page%5Bnumber%5D=2"), "{page}");
+    assert_eq!(
+        page["meta"]["count"], 2,
+        "x-hookmock-list-field: total, x-hookmock-when: count: {page}"
+    );
+    let (_, filtered) = server
+        .call(
+            "GET",
+            &format!("{path}?filter%5Burl%5D=SECOND"),
+            Some("t"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        filtered["data"][0]["id"], "2",
+        "x-hookmock-match: contains, on an attribute: {filtered}"
+    );
+    assert_eq!(filtered["data"].as_array().map(Vec::len), Some(1));
+    assert!(filtered.get("meta").is_none(), "{filtered}");
+    let contradicting = json!({"data": {"type": "webhooks", "id": "2", "attributes": {}}});
+    let (status, conflict) = server
+        .call(
+            "PATCH",
+            &format!("{path}/1"),
+            Some("t"),
+            Some(contradicting),
+        )
+        .await;
+    assert_eq!(
+        status, 409,
+        "JSON:API: data.id names another resource: {conflict}"
+    );
     let (status, refused) = server
         .call("GET", &format!("{path}/abc"), Some("t"), None)
         .await;
