@@ -76,11 +76,8 @@ impl Ingedata {
         let fixture: Fixture = fixtures.load("ingedata")?;
         let records = fixture.webhooks.into_iter().map(|attributes| {
             let id = attributes.get("id").and_then(Value::as_u64).unwrap_or(0);
-            (
-                COLLECTION.to_owned(),
-                id,
-                resource(id, Value::Object(attributes)),
-            )
+            let record = resource(id, Value::Object(attributes));
+            (COLLECTION.to_owned(), id.to_string(), id, record)
         });
         let webhooks = Collections::seeded(sequence_key("ingedata", COLLECTION), records)
             .personalized(|tenant, record| set_attribute(record, "account_id", account(tenant)));

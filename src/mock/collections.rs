@@ -55,22 +55,29 @@ pub fn sequence_key(api: &str, template: &str) -> String {
     format!("{api} {}", super::infer::shape(template))
 }
 
+/// The key of the sequence of a numeric `id` kept beside another identifier (Field Nation's
+/// database id beside its `webhookId`).
+pub fn id_sequence_key(api: &str, template: &str) -> String {
+    format!("{} id", sequence_key(api, template))
+}
+
 impl Collections {
-    /// A state whose every tenant starts with `records` (where each is kept, its identifier
-    /// and the record), the integer sequence `sequence` past the largest identifier.
+    /// A state whose every tenant starts with `records` (where each is kept, its identifier,
+    /// the number it counts as and the record), the integer sequence `sequence` past the
+    /// largest number.
     pub fn seeded(
         sequence: String,
-        records: impl IntoIterator<Item = (String, u64, Value)>,
+        records: impl IntoIterator<Item = (String, String, u64, Value)>,
     ) -> Self {
         let mut fixtures = Tenant::default();
         let mut last = 0;
-        for (instance, id, record) in records {
-            last = last.max(id);
+        for (instance, id, number, record) in records {
+            last = last.max(number);
             fixtures
                 .collections
                 .entry(instance)
                 .or_default()
-                .insert(id.to_string(), Record::new(record));
+                .insert(id, Record::new(record));
         }
         fixtures.sequences.insert(sequence, last);
         Self {
@@ -213,13 +220,7 @@ impl Collections {
         match call.plan.action {
             Action::Create => self.create_with(call, |_| ()),
             Action::List => self.list(call, &instance),
-            Action::Read => {
-                let id = self.item_id(call)?;
-                let found = self.read(tenant, |t| {
-                    t.and_then(|t| Some(t.collections.get(&instance)?.get(&id)?.value().clone()))
-                });
-                call.reply(Some(found.ok_or_else(|| not_found(call, &id))?))
-            }
+            Action::Read => self.read_with(call, |_| ()),
             Action::Replace | Action::Merge => self.update(call),
             Action::Delete => {
                 let id = self.item_id(call)?;
@@ -233,6 +234,24 @@ impl Collections {
             }
             Action::Example => call.example(),
         }
+    }
+
+    /// A read whose answer is made from the record as `show` changes it (what the vendor shows
+    /// of it); the stored record is not changed.
+    pub fn read_with(
+        &self,
+        call: &Call<'_>,
+        show: impl FnOnce(&mut Value),
+    ) -> Result<Reply, ApiError> {
+        let collection = call.plan.collection.as_deref().unwrap_or_default();
+        let instance = call.instance(collection);
+        let id = self.item_id(call)?;
+        let found = self.read(&call.request.tenant, |t| {
+            t.and_then(|t| Some(t.collections.get(&instance)?.get(&id)?.value().clone()))
+        });
+        let mut record = found.ok_or_else(|| not_found(call, &id))?;
+        show(&mut record);
+        call.reply(Some(record))
     }
 
     /// The item `template` (with the request's parameters) exists, or the call is a 404.
@@ -300,7 +319,7 @@ impl Collections {
                 if field != "id" && numeric_id_declared(call) && !record.contains_key("id") {
                     let next = tenant
                         .sequences
-                        .entry(format!("{sequence_key} id"))
+                        .entry(id_sequence_key(call.operation.api, collection))
                         .or_default();
                     *next += 1;
                     record.insert("id".to_owned(), json!(*next));

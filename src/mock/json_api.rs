@@ -19,8 +19,8 @@ pub(super) fn is_resource(call: &Call<'_>) -> bool {
 }
 
 /// A new resource's server-made members: `links.self` (the item's path) where the resource
-/// declares links, and an `id` its attributes declare (the identifier, as a number where they
-/// want one).
+/// declares links, an `id` its attributes declare (the identifier, as a number where they want
+/// one), and `null` for each nullable attribute not sent (a resource shows all its attributes).
 pub(super) fn stamp(call: &Call<'_>, record: &mut Value, id: &str) {
     let Some(item) = call.item_schema() else {
         return;
@@ -36,10 +36,19 @@ pub(super) fn stamp(call: &Call<'_>, record: &mut Value, id: &str) {
             links.insert("self".to_owned(), json!(path));
         }
     }
-    let attribute_id = view
+    let attributes = view
         .property("attributes")
-        .map(|a| ObjectView::of(call.doc, resolve(call.doc, a)))
-        .and_then(|a| a.property("id").map(|p| resolve(call.doc, p)));
+        .map(|a| ObjectView::of(call.doc, resolve(call.doc, a)));
+    if let (Some(Value::Object(sent)), Some(attributes)) =
+        (record.get_mut("attributes"), &attributes)
+    {
+        for (name, schema) in &attributes.properties {
+            if crate::shape::allows_null(call.doc, resolve(call.doc, schema)) {
+                sent.entry(*name).or_insert(Value::Null);
+            }
+        }
+    }
+    let attribute_id = attributes.and_then(|a| a.property("id").map(|p| resolve(call.doc, p)));
     if let Some(schema) = attribute_id {
         let numeric = crate::shape::type_of(call.doc, schema) == Some("integer");
         let value = match id.parse::<i64>() {
@@ -82,8 +91,8 @@ pub(super) fn check_update(call: &Call<'_>, id: &str) -> Result<(), ApiError> {
     }
 }
 
-/// An update of a resource: each attribute sent replaces the stored one (`null` clears it);
-/// those not sent are kept, as if sent with their current values.
+/// An update of a resource: each attribute sent replaces the stored one (`null` too); those
+/// not sent are kept, as if sent with their current values.
 pub(super) fn update(stored: &Value, sent: &Value) -> Value {
     let mut updated = stored.clone();
     let (Value::Object(updated_map), Value::Object(sent)) = (&mut updated, sent) else {
@@ -96,13 +105,7 @@ pub(super) fn update(stored: &Value, sent: &Value) -> Value {
                     .entry("attributes")
                     .or_insert_with(|| Value::Object(Map::new()));
                 if let Value::Object(holder) = holder {
-                    for (name, value) in attributes {
-                        if value.is_null() {
-                            holder.remove(name);
-                        } else {
-                            holder.insert(name.clone(), value.clone());
-                        }
-                    }
+                    holder.extend(attributes.clone());
                 }
             }
             (_, value) => {

@@ -206,7 +206,8 @@ fn compare_fields(a: Option<&Value>, b: Option<&Value>) -> std::cmp::Ordering {
 /// Query parameters named like an item's fields filter the list: `status=active`, `tags=dog`
 /// (a field `tags`, else `tag`), JSON:API's `filter[name]=…` or a deepObject `filter`; on a
 /// field at the top of the item or in its `attributes`. Equality (an array on either side: any
-/// in common), unless the parameter's `x-hookmock-match` says otherwise ([`Match`]).
+/// in common), unless the parameter's `x-hookmock-match` says otherwise ([`Match`]); a
+/// parameter with `x-hookmock-search: [fields]` finds its text in any of those fields.
 pub(super) struct Filters<'a> {
     wanted: Vec<Filter<'a>>,
 }
@@ -218,6 +219,8 @@ struct Filter<'a> {
     names: Vec<String>,
     declared: Option<String>,
     matching: Match,
+    /// A search (`x-hookmock-search`): any of `names` that matches will do.
+    any: bool,
 }
 
 /// How a filter compares its value with a field, as the parameter's `x-hookmock-match` (on the
@@ -237,15 +240,19 @@ enum Match {
     HasKey,
 }
 
+/// What a parameter (or its schema) says with the extension `x-hookmock-<key>`.
+fn said<'d>(call: &Call<'d>, param: &crate::spec::Param, key: &str) -> Option<&'d Value> {
+    let parameter = param.schema.strip_suffix("/schema");
+    [parameter, Some(param.schema)]
+        .into_iter()
+        .flatten()
+        .filter_map(|at| crate::shape::pointer(call.doc, at))
+        .find_map(|p| p.get(format!("x-hookmock-{key}")))
+}
+
 impl Match {
     fn of(call: &Call<'_>, param: &crate::spec::Param) -> Self {
-        let parameter = param.schema.strip_suffix("/schema");
-        let said = [parameter, Some(param.schema)]
-            .into_iter()
-            .flatten()
-            .filter_map(|at| crate::shape::pointer(call.doc, at))
-            .find_map(|p| p.get("x-hookmock-match")?.as_str());
-        match said {
+        match said(call, param, "match").and_then(Value::as_str) {
             Some("contains") => Self::Contains,
             Some("prefix") => Self::Prefix,
             Some("one-of") => Self::OneOf,
@@ -326,7 +333,23 @@ impl<'a> Filters<'a> {
                 value,
                 names,
                 matching,
+                any: false,
             };
+            let searched = said(call, param, "search").and_then(Value::as_array);
+            if let Some(fields) = searched {
+                wanted.push(Filter {
+                    names: fields
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_owned)
+                        .collect(),
+                    declared: None,
+                    value,
+                    matching: Match::Contains,
+                    any: true,
+                });
+                continue;
+            }
             match (param.name, value) {
                 ("filter", Value::Object(fields)) => wanted.extend(
                     fields
@@ -352,6 +375,11 @@ impl<'a> Filters<'a> {
     pub(super) fn accept(&self, item: &Value) -> bool {
         let lookup = |name: &str| item.get(name).or_else(|| item.get("attributes")?.get(name));
         self.wanted.iter().all(|filter| {
+            if filter.any {
+                return filter.names.iter().any(|name| {
+                    lookup(name).is_some_and(|found| filter.matching.accepts(filter.value, found))
+                });
+            }
             let found = match &filter.declared {
                 Some(name) => lookup(name),
                 None => filter.names.iter().find_map(|n| lookup(n)),
@@ -615,10 +643,11 @@ fn list_source(call: &Call<'_>, items: Vec<Value>, count: usize, listed: &Listed
         _ => return array,
     };
     let asked = |at: &String| {
-        call.plan
-            .list_when
-            .get(at)
-            .is_none_or(|param| call.request.param(param) == Some(&Value::Bool(true)))
+        call.plan.list_when.get(at).is_none_or(|param| {
+            call.request
+                .param(param)
+                .is_some_and(|value| *value != Value::Bool(false))
+        })
     };
     for (at, field) in call.plan.list_fields.iter().filter(|(at, _)| asked(at)) {
         if let Some(value) = value(*field) {

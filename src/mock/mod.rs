@@ -14,7 +14,7 @@ mod listing;
 mod record;
 
 pub use answer::documented_error;
-pub use collections::{Collections, sequence_key};
+pub use collections::{Collections, id_sequence_key, sequence_key};
 pub use infer::{Action, Plan};
 
 use std::sync::RwLock;
@@ -49,7 +49,10 @@ impl<'a> Call<'a> {
 
     /// The shaper of answers made from records.
     fn shaper(&self) -> Shaper<'a> {
-        Shaper::with_compiled(self.doc, self.schemas, self.context.now()).of_records()
+        Shaper::with_compiled(self.doc, self.schemas, self.context.now())
+            .of_records()
+            .creating(self.plan.action == Action::Create)
+            .answering(self.request)
     }
 
     /// Where the records of the collection `template` are kept for this call: its concrete
@@ -217,12 +220,14 @@ impl<'a> Call<'a> {
         crate::shape::media_example(self.doc, media).cloned()
     }
 
-    /// The message of the documented 404's example (`{"detail": "Webhook not found"}`), which
+    /// The message of the documented 404's example (`{"detail": "Webhook not found"}`, or of
+    /// its first error: `{"errors": [{"message": …}]}`), which
     /// an unknown item is answered with in the document's own words.
     fn documented_not_found(&self) -> Option<String> {
         let example = self.documented_example("404")?;
         let nested = example.get("error").filter(|e| e.is_object());
-        let holder = nested.unwrap_or(&example);
+        let listed = example.pointer("/errors/0").filter(|e| e.is_object());
+        let holder = nested.or(listed).unwrap_or(&example);
         ["detail", "message", "error", "title", "description"]
             .iter()
             .find_map(|key| holder.get(key)?.as_str())

@@ -75,6 +75,10 @@ pub struct Node {
     pub example: Option<Value>,
     pub read_only: bool,
     pub write_only: bool,
+    /// `x-hookmock-once`: shown only in the answer of the create that made it (a secret).
+    pub once: bool,
+    /// `x-hookmock-when`: shown only when the request sends this parameter (not `false`).
+    pub when: Option<Box<str>>,
     /// `items` (`None`: any item).
     pub items: Option<NodeId>,
     pub min_items: u64,
@@ -187,6 +191,11 @@ impl Compiled {
             example: example(schema).cloned(),
             read_only: schema.get("readOnly") == Some(&Value::Bool(true)),
             write_only: schema.get("writeOnly") == Some(&Value::Bool(true)),
+            once: schema.get("x-hookmock-once") == Some(&Value::Bool(true)),
+            when: schema
+                .get("x-hookmock-when")
+                .and_then(Value::as_str)
+                .map(Into::into),
             items: schema.get("items").map(|items| self.compile(doc, items)),
             min_items: schema.get("minItems").and_then(Value::as_u64).unwrap_or(0),
             format: schema.get("format").and_then(Value::as_str).map(Into::into),

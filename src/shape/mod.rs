@@ -181,6 +181,10 @@ pub struct Shaper<'a> {
     clock_read: Cell<bool>,
     /// Whether sources are stored records (see [`Shaper::of_records`]).
     records: bool,
+    /// Whether the answer is a create's (see [`Shaper::creating`]).
+    creating: bool,
+    /// The request answered, for `x-hookmock-when`; none when not told.
+    request: Option<&'a crate::request::Request>,
 }
 
 /// Where the items of a list sit in its answer's schema: each can be made alone, the same way
@@ -223,6 +227,8 @@ impl<'a> Shaper<'a> {
             now,
             clock_read: Cell::new(false),
             records: false,
+            creating: false,
+            request: None,
         }
     }
 
@@ -239,15 +245,32 @@ impl<'a> Shaper<'a> {
             now,
             clock_read: Cell::new(false),
             records: false,
+            creating: false,
+            request: None,
         }
     }
 
     /// A shaper of answers made from stored records: an optional property a record lacks is
     /// shown only where the document says what it would be (a `const`, `example`, `default` or
-    /// `enum`, `null` where it is nullable, a read-only or timestamp field the server sets),
-    /// not invented: a record without a `name` is not answered with `"name": "string"`.
+    /// `enum`, a read-only or timestamp field the server sets),
+    /// not invented: a record without a `name` is not answered with `"name": "string"`. A
+    /// required array it lacks is empty, a required boolean `false`.
     pub fn of_records(mut self) -> Self {
         self.records = true;
+        self
+    }
+
+    /// A shaper of a create's answer, which shows what `x-hookmock-once` marks (a secret shown
+    /// once).
+    pub fn creating(mut self, creating: bool) -> Self {
+        self.creating = creating;
+        self
+    }
+
+    /// A shaper of the answer to `request`, which shows what `x-hookmock-when: <parameter>`
+    /// marks when the request sends that parameter (not `false`).
+    pub fn answering(mut self, request: &'a crate::request::Request) -> Self {
+        self.request = Some(request);
         self
     }
 
@@ -402,7 +425,7 @@ impl<'a> Shaper<'a> {
         match kind {
             Some(Kind::Object) => self.object(schemas, node, None, depth),
             Some(Kind::Array) => {
-                let count = if node.min_items == 0 && depth < 3 {
+                let count = if node.min_items == 0 && depth < 3 && !self.records {
                     1
                 } else {
                     node.min_items.min(8)
@@ -413,7 +436,7 @@ impl<'a> Shaper<'a> {
             }
             Some(Kind::Integer) => json!(node.integer),
             Some(Kind::Number) => node.number.clone(),
-            Some(Kind::Boolean) => json!(true),
+            Some(Kind::Boolean) => json!(!self.records),
             Some(Kind::String) => json!(self.string(node, name)),
             Some(Kind::Null) => Value::Null,
             Some(Kind::Other) | None => match source {
@@ -439,7 +462,7 @@ impl<'a> Shaper<'a> {
         }
         let mut object = Map::new();
         for (name, property) in &node.properties {
-            if schemas.node(*property).write_only {
+            if !self.shows(schemas.node(*property)) {
                 continue;
             }
             let given = source.and_then(|s| s.get(&**name));
@@ -448,21 +471,12 @@ impl<'a> Shaper<'a> {
             // only what the document can tell of an absent property.
             let wanted = given.is_some()
                 || node.required.contains(name)
-                || match source.filter(|_| self.records) {
-                    Some(_) => Self::known_when_absent(schemas.node(*property), name),
-                    None => depth < 2,
+                || if self.records {
+                    Self::known_when_absent(schemas.node(*property), name)
+                } else {
+                    depth < 2
                 };
             if wanted {
-                // A nullable property a record lacks is `null`, unless the document says more.
-                let absent_null = given.is_none() && self.records && source.is_some() && {
-                    let p = schemas.node(*property);
-                    p.nullable && p.example.is_none() && p.constant.is_none()
-                };
-                let given = if absent_null {
-                    Some(&Value::Null)
-                } else {
-                    given
-                };
                 let value = self.fill_at(schemas, *property, given, name, depth + 1);
                 object.insert((**name).to_owned(), value);
             }
@@ -470,10 +484,25 @@ impl<'a> Shaper<'a> {
         Value::Object(object)
     }
 
+    /// Whether a property is shown in this answer: never `writeOnly` ones, `x-hookmock-once`
+    /// ones only by a create, `x-hookmock-when` ones only when asked. (An answer that depends on
+    /// the request is not kept for the next list: it reads as if it had read the clock.)
+    fn shows(&self, property: &Node) -> bool {
+        if property.write_only || property.once && !self.creating {
+            return false;
+        }
+        let Some(parameter) = &property.when else {
+            return true;
+        };
+        self.clock_read.set(true);
+        self.request
+            .and_then(|r| r.param(parameter))
+            .is_some_and(|value| *value != Value::Bool(false))
+    }
+
     /// Whether the value of a property a record lacks is known without inventing one.
     fn known_when_absent(property: &Node, name: &str) -> bool {
-        property.nullable
-            || property.constant.is_some()
+        property.constant.is_some()
             || property.example.is_some()
             || property.enumeration.is_some()
             || property.read_only
