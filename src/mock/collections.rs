@@ -316,7 +316,7 @@ impl Collections {
             if let (Some(field), Value::Object(record)) = (&call.plan.id_field, &mut record) {
                 record.insert(field.clone(), id_value);
                 // A numeric `id` beside the identifier (Field Nation's database id) counts too.
-                if field != "id" && numeric_id_declared(call) && !record.contains_key("id") {
+                if field != "id" && call.plan.item.numeric_id && !record.contains_key("id") {
                     let next = tenant
                         .sequences
                         .entry(id_sequence_key(call.operation.api, collection))
@@ -474,18 +474,6 @@ fn server_set(call: &Call<'_>, old: &Map<String, Value>) -> Vec<(String, Value)>
         })
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect()
-}
-
-/// Whether the item declares an integer `id`.
-fn numeric_id_declared(call: &Call<'_>) -> bool {
-    call.item_schema().is_some_and(|item| {
-        ObjectView::of(call.doc, item)
-            .property("id")
-            .is_some_and(|p| {
-                crate::shape::type_of(call.doc, crate::shape::resolve(call.doc, p))
-                    == Some("integer")
-            })
-    })
 }
 
 /// The item's timestamps that every change sets to now (`updated_at`, `modifiedAt`…), as

@@ -83,6 +83,43 @@ pub struct Plan {
     /// `count=true`), said by `x-hookmock-when` on the field's schema.
     #[serde(skip_serializing_if = "IndexMap::is_empty")]
     pub list_when: IndexMap<String, &'static str>,
+    /// The query parameters that filter a list, and how each compares.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub filters: Vec<super::listing::FilterPlan>,
+    /// What the engine reads of the item schema on every change, read once.
+    #[serde(skip)]
+    pub item: ItemFacts,
+}
+
+/// Facts of an operation's item schema.
+#[derive(Debug, Clone, Default)]
+pub struct ItemFacts {
+    /// A JSON:API resource object (`type`, `id`, `attributes`).
+    pub json_api: bool,
+    /// It declares an integer `id`.
+    pub numeric_id: bool,
+    /// Its `readOnly` properties: a client does not set them.
+    pub read_only: Vec<String>,
+}
+
+impl ItemFacts {
+    fn of(doc: &Value, item: &Value) -> Self {
+        let view = ObjectView::of(doc, item);
+        Self {
+            json_api: ["type", "id", "attributes"]
+                .iter()
+                .all(|name| view.property(name).is_some()),
+            numeric_id: view
+                .property("id")
+                .is_some_and(|p| type_of(doc, resolve(doc, p)) == Some("integer")),
+            read_only: view
+                .properties
+                .iter()
+                .filter(|(_, p)| resolve(doc, p).get("readOnly") == Some(&Value::Bool(true)))
+                .map(|(name, _)| (*name).to_owned())
+                .collect(),
+        }
+    }
 }
 
 /// What a pagination field of a list envelope says, known by its name.
@@ -283,6 +320,8 @@ impl<'a> Site<'a> {
                 .map(|p| p.name),
             list_fields: IndexMap::new(),
             list_when: IndexMap::new(),
+            filters: Vec::new(),
+            item: ItemFacts::default(),
         };
         if let Some(collection) = &collection {
             plan.parent = collection
@@ -295,6 +334,7 @@ impl<'a> Site<'a> {
                 .item_schema
                 .as_deref()
                 .and_then(|p| self.doc.pointer(p));
+            plan.item = item.map(|i| ItemFacts::of(self.doc, i)).unwrap_or_default();
             let (field, style) = self.identifier(collection, item);
             plan.id_field = said("id").or(field);
             plan.id_style = Some(style);
@@ -312,6 +352,14 @@ impl<'a> Site<'a> {
                 .collect();
             (plan.list_fields, plan.list_when) =
                 self.list_fields(op, plan.envelope.as_deref().unwrap_or_default());
+            let item = plan
+                .item_schema
+                .as_deref()
+                .and_then(|p| self.doc.pointer(p));
+            let fields = item
+                .map(|item| super::item_fields(self.doc, item))
+                .unwrap_or_default();
+            plan.filters = super::listing::filter_plans(self.doc, op, plan.fields, &fields);
         }
         let any_said = [
             "action",

@@ -10,12 +10,7 @@ use crate::shape::{ObjectView, resolve};
 
 /// Whether the call's items are JSON:API resource objects.
 pub(super) fn is_resource(call: &Call<'_>) -> bool {
-    call.item_schema().is_some_and(|item| {
-        let view = ObjectView::of(call.doc, item);
-        ["type", "id", "attributes"]
-            .iter()
-            .all(|name| view.property(name).is_some())
-    })
+    call.plan.item.json_api
 }
 
 /// A new resource's server-made members: `links.self` (the item's path) where the resource

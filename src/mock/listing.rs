@@ -40,11 +40,13 @@ pub(super) fn list_reply<'r>(
         .success_pointer()
         .and_then(|schema| Some((schema, shaper.item_slot(At::Pointer(schema), &path)?)));
     let count = records.len();
-    // A sparse fieldset makes the whole answer, to leave fields out of each item.
+    // A sparse fieldset makes the whole answer, to leave fields out of each item, and so does
+    // a request that asks for properties shown only when asked.
     let item_slot = item_slot.filter(|_| {
         call.plan
             .fields
             .is_none_or(|f| call.request.param(f).is_none())
+            && !shaper.asks_conditions()
     });
     let Some((schema, item_slot)) = item_slot else {
         let items = records.map(|r| r.value().clone()).collect();
@@ -203,30 +205,103 @@ fn compare_fields(a: Option<&Value>, b: Option<&Value>) -> std::cmp::Ordering {
     }
 }
 
-/// Query parameters named like an item's fields filter the list: `status=active`, `tags=dog`
-/// (a field `tags`, else `tag`), JSON:API's `filter[name]=…` or a deepObject `filter`; on a
+/// A query parameter that filters a list: named like an item's field (`status=active`, `tags=dog`
+/// for a field `tags`, else `tag`), JSON:API's `filter[name]=…` or a deepObject `filter`; on a
 /// field at the top of the item or in its `attributes`. Equality (an array on either side: any
-/// in common), unless the parameter's `x-hookmock-match` says otherwise ([`Match`]); a
-/// parameter with `x-hookmock-search: [fields]` finds its text in any of those fields.
-pub(super) struct Filters<'a> {
-    wanted: Vec<Filter<'a>>,
+/// in common), unless the parameter's `x-hookmock-match` says otherwise ([`Match`]); a parameter
+/// with `x-hookmock-search: [fields]` finds its text in any of those fields. Inferred once per
+/// operation ([`Plan::filters`](super::Plan::filters)).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FilterPlan {
+    pub parameter: &'static str,
+    /// The fields it may compare with, in order: the first the item declares, else the first
+    /// the record has (a search: any of them). Empty for a deepObject `filter`, whose keys
+    /// name them.
+    pub fields: Vec<String>,
+    #[serde(rename = "match")]
+    pub matching: Match,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub search: bool,
+    /// Whether the item declares `fields[0]`.
+    #[serde(skip)]
+    declared: bool,
 }
 
-struct Filter<'a> {
-    /// The value asked for.
-    value: &'a Value,
-    /// The fields it may filter on, in order; the first the item schema declares is used.
-    names: Vec<String>,
-    declared: Option<String>,
-    matching: Match,
-    /// A search (`x-hookmock-search`): any of `names` that matches will do.
-    any: bool,
+/// The filters of a list operation: its query parameters that are not pagination, order or a
+/// sparse fieldset. `item_fields` are those the item declares.
+pub fn filter_plans(
+    doc: &Value,
+    operation: &crate::spec::Operation,
+    fields_parameter: Option<&str>,
+    item_fields: &[String],
+) -> Vec<FilterPlan> {
+    let other = |name: &str| {
+        [LIMIT, OFFSET, PAGE, CURSOR_AFTER, CURSOR_BEFORE, SORT]
+            .iter()
+            .any(|names| names.contains(&name))
+            || fields_parameter == Some(name)
+            || name.starts_with("page[")
+    };
+    operation
+        .params
+        .iter()
+        .filter(|p| p.location == crate::spec::ParamIn::Query && !other(p.name))
+        .map(|param| {
+            let said = |key: &str| said(doc, param, key);
+            let search = said("search").and_then(Value::as_array);
+            let fields: Vec<String> = match (search, param.name) {
+                (Some(fields), _) => fields
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect(),
+                (None, "filter") => Vec::new(),
+                (None, name) => match name
+                    .strip_prefix("filter[")
+                    .and_then(|n| n.strip_suffix(']'))
+                {
+                    Some(field) => vec![field.to_owned()],
+                    None => vec![name.to_owned(), super::infer::singular(name)],
+                },
+            };
+            let mut fields = fields;
+            if search.is_none()
+                && let Some(at) = fields.iter().position(|f| item_fields.contains(f))
+            {
+                fields.swap(0, at);
+            }
+            FilterPlan {
+                parameter: param.name,
+                declared: search.is_none()
+                    && fields.first().is_some_and(|f| item_fields.contains(f)),
+                matching: match (search, said("match").and_then(Value::as_str)) {
+                    (Some(_), _) | (None, Some("contains")) => Match::Contains,
+                    (None, Some("prefix")) => Match::Prefix,
+                    (None, Some("one-of")) => Match::OneOf,
+                    (None, Some("has-key")) => Match::HasKey,
+                    _ => Match::Equals,
+                },
+                search: search.is_some(),
+                fields,
+            }
+        })
+        .collect()
 }
 
-/// How a filter compares its value with a field, as the parameter's `x-hookmock-match` (on the
-/// parameter or its schema) says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Match {
+/// What a parameter (or its schema) says with the extension `x-hookmock-<key>`.
+fn said<'d>(doc: &'d Value, param: &crate::spec::Param, key: &str) -> Option<&'d Value> {
+    let parameter = param.schema.strip_suffix("/schema");
+    [parameter, Some(param.schema)]
+        .into_iter()
+        .flatten()
+        .filter_map(|at| crate::shape::pointer(doc, at))
+        .find_map(|p| p.get(format!("x-hookmock-{key}")))
+}
+
+/// How a filter compares its value with a field, as the parameter's `x-hookmock-match` says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Match {
     /// The same value (the default).
     Equals,
     /// Text that contains the value, in any case.
@@ -240,24 +315,12 @@ enum Match {
     HasKey,
 }
 
-/// What a parameter (or its schema) says with the extension `x-hookmock-<key>`.
-fn said<'d>(call: &Call<'d>, param: &crate::spec::Param, key: &str) -> Option<&'d Value> {
-    let parameter = param.schema.strip_suffix("/schema");
-    [parameter, Some(param.schema)]
-        .into_iter()
-        .flatten()
-        .filter_map(|at| crate::shape::pointer(call.doc, at))
-        .find_map(|p| p.get(format!("x-hookmock-{key}")))
-}
-
 impl Match {
-    fn of(call: &Call<'_>, param: &crate::spec::Param) -> Self {
-        match said(call, param, "match").and_then(Value::as_str) {
-            Some("contains") => Self::Contains,
-            Some("prefix") => Self::Prefix,
-            Some("one-of") => Self::OneOf,
-            Some("has-key") => Self::HasKey,
-            _ => Self::Equals,
+    /// The value a filter compares: read once per list, not once per item.
+    fn prepared(self, value: &Value) -> Cow<'_, Value> {
+        match self {
+            Self::Contains => Cow::Owned(Value::String(text_of(value).to_lowercase())),
+            _ => Cow::Borrowed(value),
         }
     }
 
@@ -265,10 +328,11 @@ impl Match {
         let text = |v: &Value| (!v.is_null()).then(|| text_of(v));
         match self {
             Self::Equals => equal(wanted, found),
+            // `wanted` is already in lower case (see `Match::prepared`).
             Self::Contains => text(found).is_some_and(|found| {
                 found
                     .to_lowercase()
-                    .contains(&text_of(wanted).to_lowercase())
+                    .contains(wanted.as_str().unwrap_or_default())
             }),
             Self::Prefix => text(found).is_some_and(|found| found.starts_with(&text_of(wanted))),
             Self::OneOf => text_of(wanted)
@@ -304,68 +368,36 @@ fn equal(wanted: &Value, found: &Value) -> bool {
     }
 }
 
+/// The filters a list request sends, with their values.
+pub(super) struct Filters<'a> {
+    wanted: Vec<(Cow<'a, FilterPlan>, Cow<'a, Value>)>,
+}
+
 impl<'a> Filters<'a> {
-    /// The query parameters sent that are not pagination, order or a sparse fieldset.
     pub(super) fn of(call: &'a Call<'a>) -> Self {
-        let other = |name: &str| {
-            [LIMIT, OFFSET, PAGE, CURSOR_AFTER, CURSOR_BEFORE, SORT]
-                .iter()
-                .any(|names| names.contains(&name))
-                || call.plan.fields == Some(name)
-                || name.starts_with("page[")
-        };
-        let sent = call
-            .operation
-            .params
-            .iter()
-            .filter(|p| p.location == crate::spec::ParamIn::Query && !other(p.name))
-            .filter_map(|p| Some((p, call.request.param(p.name)?)))
-            .collect::<Vec<_>>();
-        if sent.is_empty() {
-            return Self { wanted: Vec::new() };
-        }
-        let known = call.item_fields();
         let mut wanted = Vec::new();
-        for (param, value) in sent {
-            let matching = Match::of(call, param);
-            let filter = |names: Vec<String>, value| Filter {
-                declared: names.iter().find(|n| known.contains(n)).cloned(),
-                value,
-                names,
-                matching,
-                any: false,
-            };
-            let searched = said(call, param, "search").and_then(Value::as_array);
-            if let Some(fields) = searched {
-                wanted.push(Filter {
-                    names: fields
-                        .iter()
-                        .filter_map(Value::as_str)
-                        .map(str::to_owned)
-                        .collect(),
-                    declared: None,
-                    value,
-                    matching: Match::Contains,
-                    any: true,
-                });
+        for plan in &call.plan.filters {
+            let Some(value) = call.request.param(plan.parameter) else {
                 continue;
-            }
-            match (param.name, value) {
-                ("filter", Value::Object(fields)) => wanted.extend(
-                    fields
-                        .iter()
-                        .map(|(field, value)| filter(vec![field.clone()], value)),
-                ),
-                (name, value) => {
-                    let names = match name
-                        .strip_prefix("filter[")
-                        .and_then(|n| n.strip_suffix(']'))
-                    {
-                        Some(field) => vec![field.to_owned()],
-                        None => vec![name.to_owned(), super::infer::singular(name)],
-                    };
-                    wanted.push(filter(names, value));
+            };
+            match (plan.parameter, value) {
+                // A deepObject `filter`: each key a field.
+                ("filter", Value::Object(fields)) => {
+                    wanted.extend(fields.iter().map(|(field, value)| {
+                        let plan = FilterPlan {
+                            fields: vec![field.clone()],
+                            ..plan.clone()
+                        };
+                        (
+                            Cow::Owned(FilterPlan {
+                                declared: false,
+                                ..plan
+                            }),
+                            plan.matching.prepared(value),
+                        )
+                    }))
                 }
+                _ => wanted.push((Cow::Borrowed(plan), plan.matching.prepared(value))),
             }
         }
         Self { wanted }
@@ -374,20 +406,20 @@ impl<'a> Filters<'a> {
     /// Whether `item` has what every filter asks (a parameter naming no field filters nothing).
     pub(super) fn accept(&self, item: &Value) -> bool {
         let lookup = |name: &str| item.get(name).or_else(|| item.get("attributes")?.get(name));
-        self.wanted.iter().all(|filter| {
-            if filter.any {
-                return filter.names.iter().any(|name| {
-                    lookup(name).is_some_and(|found| filter.matching.accepts(filter.value, found))
+        self.wanted.iter().all(|(plan, value)| {
+            if plan.search {
+                return plan.fields.iter().any(|name| {
+                    lookup(name).is_some_and(|found| plan.matching.accepts(value, found))
                 });
             }
-            let found = match &filter.declared {
-                Some(name) => lookup(name),
-                None => filter.names.iter().find_map(|n| lookup(n)),
+            let found = match plan.declared {
+                true => plan.fields.first().and_then(|name| lookup(name)),
+                false => plan.fields.iter().find_map(|n| lookup(n)),
             };
-            match (found, &filter.declared) {
-                (Some(found), _) => filter.matching.accepts(filter.value, found),
-                (None, Some(_)) => filter.matching.accepts(filter.value, &Value::Null),
-                (None, None) => true,
+            match (found, plan.declared) {
+                (Some(found), _) => plan.matching.accepts(value, found),
+                (None, true) => plan.matching.accepts(value, &Value::Null),
+                (None, false) => true,
             }
         })
     }

@@ -14,7 +14,7 @@ mod listing;
 mod record;
 
 pub use answer::documented_error;
-pub use collections::{Collections, id_sequence_key, sequence_key};
+pub use collections::{Collections, sequence_key};
 pub use infer::{Action, Plan};
 
 use std::sync::RwLock;
@@ -160,20 +160,11 @@ impl<'a> Call<'a> {
         self.request.field_list(name, &known)
     }
 
-    /// The fields an item declares: its properties, or its JSON:API `attributes`' ones.
+    /// The fields an item declares (see [`item_fields`]).
     fn item_fields(&self) -> Vec<String> {
-        let Some(item) = self.item_schema() else {
-            return Vec::new();
-        };
-        let view = ObjectView::of(self.doc, item);
-        let attributes = view
-            .property("attributes")
-            .map(|a| ObjectView::of(self.doc, resolve(self.doc, a)));
-        let names = match &attributes {
-            Some(attributes) => &attributes.properties,
-            None => &view.properties,
-        };
-        names.iter().map(|(name, _)| (*name).to_owned()).collect()
+        self.item_schema()
+            .map(|item| item_fields(self.doc, item))
+            .unwrap_or_default()
     }
 
     /// A non-CRUD answer: the documented example, else the schema filled from the request body.
@@ -242,12 +233,9 @@ impl<'a> Call<'a> {
             .or(body)
             .cloned()
             .unwrap_or(Value::Null);
-        if let (Some(item), Value::Object(record)) = (self.item_schema(), &mut record) {
-            let view = ObjectView::of(self.doc, item);
-            for (name, property) in &view.properties {
-                if resolve(self.doc, property).get("readOnly") == Some(&Value::Bool(true)) {
-                    record.remove(*name);
-                }
+        if let Value::Object(record) = &mut record {
+            for name in &self.plan.item.read_only {
+                record.remove(name);
             }
         }
         if record.is_null() {
@@ -283,6 +271,20 @@ impl<'a> Call<'a> {
         }
         filled
     }
+}
+
+/// The fields an item of the schema `item` declares: its properties, or its JSON:API
+/// `attributes`' ones.
+fn item_fields(doc: &Value, item: &Value) -> Vec<String> {
+    let view = ObjectView::of(doc, item);
+    let attributes = view
+        .property("attributes")
+        .map(|a| ObjectView::of(doc, resolve(doc, a)));
+    let names = match &attributes {
+        Some(attributes) => &attributes.properties,
+        None => &view.properties,
+    };
+    names.iter().map(|(name, _)| (*name).to_owned()).collect()
 }
 
 /// `item` with only `fields`: of its JSON:API `attributes` when it has them (its type, id and

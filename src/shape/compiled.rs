@@ -124,6 +124,8 @@ pub struct Compiled {
     /// Nodes by the JSON pointer that names them (`#/paths/…/schema`): resolving a pointer
     /// is a hash per segment, for every answer.
     pointers: HashMap<Box<str>, Option<NodeId>, BuildHasherDefault<QuickHasher>>,
+    /// The parameters `x-hookmock-when` names anywhere in the compiled schemas.
+    conditions: Vec<Box<str>>,
 }
 
 impl Default for Compiled {
@@ -134,11 +136,17 @@ impl Default for Compiled {
             nodes: vec![Node::default()],
             ids: HashMap::default(),
             pointers: HashMap::default(),
+            conditions: Vec::new(),
         }
     }
 }
 
 impl Compiled {
+    /// The parameters that change what the compiled schemas show (`x-hookmock-when`).
+    pub fn conditions(&self) -> &[Box<str>] {
+        &self.conditions
+    }
+
     pub fn generation(&self) -> u64 {
         self.generation
     }
@@ -213,6 +221,9 @@ impl Compiled {
             required: view.required.iter().map(|name| (*name).into()).collect(),
             closed: view.closed,
         };
+        if let Some(when) = node.when.as_ref().filter(|w| !self.conditions.contains(w)) {
+            self.conditions.push(when.clone());
+        }
         self.nodes[id] = node;
         id
     }

@@ -460,7 +460,7 @@ impl<'a> Shaper<'a> {
             // A free-form object: the source is the answer.
             return Value::Object(source.cloned().unwrap_or_default());
         }
-        let mut object = Map::new();
+        let mut object = Map::with_capacity(node.properties.len());
         for (name, property) in &node.properties {
             if !self.shows(schemas.node(*property)) {
                 continue;
@@ -485,19 +485,29 @@ impl<'a> Shaper<'a> {
     }
 
     /// Whether a property is shown in this answer: never `writeOnly` ones, `x-hookmock-once`
-    /// ones only by a create, `x-hookmock-when` ones only when asked. (An answer that depends on
-    /// the request is not kept for the next list: it reads as if it had read the clock.)
+    /// ones only by a create, `x-hookmock-when` ones only when asked.
     fn shows(&self, property: &Node) -> bool {
         if property.write_only || property.once && !self.creating {
             return false;
         }
-        let Some(parameter) = &property.when else {
-            return true;
-        };
-        self.clock_read.set(true);
+        property.when.as_deref().is_none_or(|p| self.asks(p))
+    }
+
+    /// Whether the request sends `parameter` (and not as `false`).
+    fn asks(&self, parameter: &str) -> bool {
         self.request
             .and_then(|r| r.param(parameter))
             .is_some_and(|value| *value != Value::Bool(false))
+    }
+
+    /// Whether the request asks for a property `x-hookmock-when` marks: then items made for
+    /// others (kept beside their records) are not this answer's.
+    pub fn asks_conditions(&self) -> bool {
+        let asked = |compiled: &Compiled| compiled.conditions().iter().any(|p| self.asks(p));
+        match &self.compiled {
+            Schemas::Own(schemas) => asked(&schemas.borrow()),
+            Schemas::Shared(lock) => asked(&read(lock)),
+        }
     }
 
     /// Whether the value of a property a record lacks is known without inventing one.

@@ -592,8 +592,10 @@ async fn a_json_api_documents_resources_keep_their_attributes() {
 }
 
 /// Field Nation's document served at run time: a webhook is read back by the identifier its
-/// item route names (made with the prefix its documented answers show), and a list is in the order its query asks for, with the defaults its
-/// parameters document (`sortBy=createdAt`, `sortDirection=DESC`: newest first).
+/// item route names (made with the prefix its documented answers show), its secret shown once
+/// and its custom attributes when asked, and a list is in the order its query asks for, with the
+/// defaults its parameters document (`sortBy=createdAt`, `sortDirection=DESC`: newest first),
+/// searched as the document's `x-hookmock-search` says.
 #[tokio::test]
 async fn items_are_found_by_their_routes_identifier_and_lists_sorted_as_asked() {
     let document = Path::new(env!("CARGO_MANIFEST_DIR")).join("openapi/fieldnation.json");
@@ -603,6 +605,7 @@ async fn items_are_found_by_their_routes_identifier_and_lists_sorted_as_asked() 
     ))
     .expect("JSON");
     let mut numbers = Vec::new();
+    body["secret"] = json!("3fa85f64-5717-4562-b3fc-2c963f66afa6");
     for host in ["c", "a", "b"] {
         body["url"] = json!(format!("https://{host}.example.com/hook"));
         let (status, created) = server
@@ -624,6 +627,26 @@ async fn items_are_found_by_their_routes_identifier_and_lists_sorted_as_asked() 
             (status, &read["result"]["url"]),
             (200, &body["url"]),
             "{read}"
+        );
+        // `x-hookmock-once`: the secret is shown by the create only; `x-hookmock-when`: the
+        // custom attributes only when `?webhookAttribute=` is sent.
+        assert_eq!(created["result"]["secret"], body["secret"], "{created}");
+        let shown = |answer: &Value, field: &str| answer["result"].get(field).is_some();
+        assert!(
+            !shown(&read, "secret") && !shown(&read, "webhookAttribute"),
+            "{read}"
+        );
+        let (_, asked) = server
+            .call(
+                "GET",
+                &format!("{path}?webhookAttribute=header"),
+                Some("t"),
+                None,
+            )
+            .await;
+        assert_eq!(
+            asked["result"]["webhookAttribute"]["header"]["X-Custom-ID"], "prod-webhook-001",
+            "{asked}"
         );
         numbers.push(created["result"]["id"].clone());
     }
@@ -657,6 +680,16 @@ async fn items_are_found_by_their_routes_identifier_and_lists_sorted_as_asked() 
         hosts(&list("").await),
         ["b", "a", "c"],
         "newest first by default"
+    );
+    assert_eq!(
+        hosts(&list("?search=A.EXAMPLE").await),
+        ["a"],
+        "x-hookmock-search: the URL, in any case"
+    );
+    assert_eq!(
+        hosts(&list("?search=webhook-alerts").await).len(),
+        3,
+        "x-hookmock-search: the notification email too"
     );
     let (_, specs) = server.call("GET", "/__admin/specs", None, None).await;
     let operations = specs["documents"][0]["operations"]

@@ -106,14 +106,13 @@ async fn a_broken_state_file_stops_the_start_and_is_kept() {
 async fn a_sigkill_at_any_moment_leaves_a_whole_state_file() {
     let folder = scratch("state-kill");
     let file = folder.join("state.json");
-    let seed = json!({"apis": {"fieldnation": {"webhooks": {"team-a": {
-        "sequences": {"fieldnation /api/v1/webhooks id": 20_000},
-        "collections": {"/api/v1/webhooks": (1..=20_000).map(|id| (format!("wh_{id:012}"), json!({
+    let seed = json!({"apis": {"fieldnation": {"webhooks": {"team-a": {"last_id": 20_000,
+        "items": (1..=20_000).map(|id| (id.to_string(), json!({
             "id": id, "webhookId": format!("wh_{id:012}"), "companyId": 1, "userId": 1,
             "url": format!("https://hooks.example.com/{id}"), "method": "post", "status": "active",
             "events": ["workorder.created"], "modelProperties": [], "isIntegrationOnly": false,
             "createdAt": "2025-01-15T10:00:00Z", "updatedAt": "2025-01-15T10:00:00Z"})))
-            .collect::<serde_json::Map<_, _>>()}}}}}});
+            .collect::<serde_json::Map<_, _>>()}}}}});
     std::fs::write(&file, seed.to_string()).expect("seeded");
     let acknowledged = Arc::new(AtomicU64::new(20_000));
     let mut held: u64 = 20_000;
@@ -164,10 +163,9 @@ async fn a_sigkill_at_any_moment_leaves_a_whole_state_file() {
         let text = std::fs::read(&file).expect("the state file is there");
         let state: Value = serde_json::from_slice(&text)
             .unwrap_or_else(|e| panic!("round {round}: the state file is torn: {e}"));
-        let saved =
-            state["apis"]["fieldnation"]["webhooks"]["team-a"]["collections"]["/api/v1/webhooks"]
-                .as_object()
-                .map_or(0, |items| items.len() as u64);
+        let saved = state["apis"]["fieldnation"]["webhooks"]["team-a"]["items"]
+            .as_object()
+            .map_or(0, |items| items.len() as u64);
         assert!(
             saved >= held,
             "round {round}: {saved} saved, {held} held before"
