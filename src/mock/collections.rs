@@ -34,20 +34,7 @@ pub struct Collections {
     tenants: RwLock<HashMap<String, Tenant>>,
     /// What every tenant starts from, and is reset to: a bundled API's fixtures.
     fixtures: Tenant,
-    /// What makes the fixtures a tenant's own (see [`Collections::personalized`]).
-    personal: Option<Personal>,
     changes: AtomicU64,
-}
-
-/// Changes a fixture record for the tenant it is given to.
-type Personalize = dyn Fn(&str, &mut Value) + Send + Sync;
-
-struct Personal(Box<Personalize>);
-
-impl std::fmt::Debug for Personal {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Personal")
-    }
 }
 
 /// The key of the integer sequence of `api`'s collection `template`.
@@ -57,27 +44,26 @@ pub fn sequence_key(api: &str, template: &str) -> String {
 
 /// The key of the sequence of a numeric `id` kept beside another identifier (Field Nation's
 /// database id beside its `webhookId`).
-pub fn id_sequence_key(api: &str, template: &str) -> String {
+fn id_sequence_key(api: &str, template: &str) -> String {
     format!("{} id", sequence_key(api, template))
 }
 
 impl Collections {
-    /// A state whose every tenant starts with `records` (where each is kept, its identifier,
-    /// the number it counts as and the record), the integer sequence `sequence` past the
-    /// largest number.
+    /// A state whose every tenant starts with `records` (where each is kept, its identifier
+    /// and the record), the integer sequence `sequence` past the largest identifier.
     pub fn seeded(
         sequence: String,
-        records: impl IntoIterator<Item = (String, String, u64, Value)>,
+        records: impl IntoIterator<Item = (String, u64, Value)>,
     ) -> Self {
         let mut fixtures = Tenant::default();
         let mut last = 0;
-        for (instance, id, number, record) in records {
-            last = last.max(number);
+        for (instance, id, record) in records {
+            last = last.max(id);
             fixtures
                 .collections
                 .entry(instance)
                 .or_default()
-                .insert(id, Record::new(record));
+                .insert(id.to_string(), Record::new(record));
         }
         fixtures.sequences.insert(sequence, last);
         Self {
@@ -86,51 +72,12 @@ impl Collections {
         }
     }
 
-    /// The same state, its fixture records changed by `personal` for each tenant when the
-    /// tenant first reads or writes (a vendor's account number, made from the credential).
-    pub fn personalized(self, personal: impl Fn(&str, &mut Value) + Send + Sync + 'static) -> Self {
-        Self {
-            personal: Some(Personal(Box::new(personal))),
-            ..self
-        }
-    }
-
-    /// What `tenant` starts from.
-    fn fixtures_for(&self, tenant: &str) -> Tenant {
-        let mut fixtures = self.fixtures.clone();
-        if let Some(Personal(personal)) = &self.personal {
-            for record in fixtures
-                .collections
-                .values_mut()
-                .flat_map(IndexMap::values_mut)
-            {
-                personal(tenant, record.value_mut());
-            }
-        }
-        fixtures
-    }
-
     fn read<R>(&self, tenant: &str, f: impl FnOnce(Option<&Tenant>) -> R) -> R {
         let tenants = self
             .tenants
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        match tenants.get(tenant) {
-            Some(state) => f(Some(state)),
-            None if self.personal.is_none() => f(Some(&self.fixtures)),
-            None => {
-                drop(tenants);
-                let mut tenants = self
-                    .tenants
-                    .write()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-                f(Some(
-                    tenants
-                        .entry(tenant.to_owned())
-                        .or_insert_with(|| self.fixtures_for(tenant)),
-                ))
-            }
-        }
+        f(Some(tenants.get(tenant).unwrap_or(&self.fixtures)))
     }
 
     fn write<R>(&self, tenant: &str, f: impl FnOnce(&mut Tenant) -> R) -> R {
@@ -141,7 +88,7 @@ impl Collections {
         self.changes.fetch_add(1, Ordering::SeqCst);
         f(tenants
             .entry(tenant.to_owned())
-            .or_insert_with(|| self.fixtures_for(tenant)))
+            .or_insert_with(|| self.fixtures.clone()))
     }
 
     /// Calls `f` with every record (its tenant, where it is kept, the record) of `tenant`, or
@@ -151,15 +98,8 @@ impl Collections {
             .tenants
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let fixtures;
         let chosen: Vec<(&str, &Tenant)> = match tenant {
-            Some(name) => match tenants.get(name) {
-                Some(state) => vec![(name, state)],
-                None => {
-                    fixtures = self.fixtures_for(name);
-                    vec![(name, &fixtures)]
-                }
-            },
+            Some(name) => vec![(name, tenants.get(name).unwrap_or(&self.fixtures))],
             None => tenants.iter().map(|(n, t)| (n.as_str(), t)).collect(),
         };
         for (name, state) in chosen {
@@ -218,9 +158,9 @@ impl Collections {
         let instance = call.instance(collection);
         let tenant = call.request.tenant.as_str();
         match call.plan.action {
-            Action::Create => self.create_with(call, |_| ()),
+            Action::Create => self.create(call),
             Action::List => self.list(call, &instance),
-            Action::Read => self.read_with(call, |_| ()),
+            Action::Read => self.read_item(call),
             Action::Replace | Action::Merge => self.update(call),
             Action::Delete => {
                 let id = self.item_id(call)?;
@@ -236,22 +176,14 @@ impl Collections {
         }
     }
 
-    /// A read whose answer is made from the record as `show` changes it (what the vendor shows
-    /// of it); the stored record is not changed.
-    pub fn read_with(
-        &self,
-        call: &Call<'_>,
-        show: impl FnOnce(&mut Value),
-    ) -> Result<Reply, ApiError> {
+    fn read_item(&self, call: &Call<'_>) -> Result<Reply, ApiError> {
         let collection = call.plan.collection.as_deref().unwrap_or_default();
         let instance = call.instance(collection);
         let id = self.item_id(call)?;
         let found = self.read(&call.request.tenant, |t| {
             t.and_then(|t| Some(t.collections.get(&instance)?.get(&id)?.value().clone()))
         });
-        let mut record = found.ok_or_else(|| not_found(call, &id))?;
-        show(&mut record);
-        call.reply(Some(record))
+        call.reply(Some(found.ok_or_else(|| not_found(call, &id))?))
     }
 
     /// The item `template` (with the request's parameters) exists, or the call is a 404.
@@ -283,19 +215,12 @@ impl Collections {
             .ok_or_else(|| ApiError::NotFound("the path names no item".to_owned()))
     }
 
-    /// A create whose new record (the body, without the fields the server sets) `prepare`
-    /// changes before the server's fields are added: for a vendor that sets fields of its own.
-    pub fn create_with(
-        &self,
-        call: &Call<'_>,
-        prepare: impl FnOnce(&mut Value),
-    ) -> Result<Reply, ApiError> {
+    fn create(&self, call: &Call<'_>) -> Result<Reply, ApiError> {
         let Some(collection) = call.plan.collection.as_deref() else {
             return call.example();
         };
         let instance = call.instance(collection);
         let mut record = call.record_of_body();
-        prepare(&mut record);
         let style = call.plan.id_style.as_deref().unwrap_or("uuid");
         let sequence_key = sequence_key(call.operation.api, collection);
         let record = self.write(&call.request.tenant, |tenant| {
