@@ -176,6 +176,7 @@ impl Collections {
         }
     }
 
+    /// The item the call names, as stored.
     fn read_item(&self, call: &Call<'_>) -> Result<Reply, ApiError> {
         let collection = call.plan.collection.as_deref().unwrap_or_default();
         let instance = call.instance(collection);

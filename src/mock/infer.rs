@@ -477,10 +477,10 @@ impl<'a> Site<'a> {
         array_in(self.doc, schema, 0)
     }
 
-    /// The pagination fields of a list envelope whose array is at `array`: beside the array,
-    /// at the top, or in an object there that holds them.
-    /// The pagination fields of a list's envelope (by their names, or as `x-hookmock-list-field`
-    /// says), and those shown only when a query parameter is true (`x-hookmock-when`).
+    /// The pagination fields of a list envelope whose array is at `array` (beside the array, at
+    /// the top, or in an object there that holds them), known by their names or as
+    /// `x-hookmock-list-field` says; and those shown only when a query parameter is true
+    /// (`x-hookmock-when`).
     fn list_fields(
         &self,
         op: &Operation,
