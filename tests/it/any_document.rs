@@ -458,7 +458,7 @@ async fn a_partition_header_keeps_records_apart_and_a_change_is_stamped_now() {
 /// sends inside `data` is what is kept (its `links.self` and `attributes.id` the server's, no
 /// optional attribute invented), an update replaces the attributes sent and stamps them, a
 /// contradicting `data.id` is a 409, a sparse fieldset limits the attributes, filters compare
-/// as the document's `x-hookmock-match` says, `meta.count` is the total when `count=true`, and
+/// as the document's `x-hookmock-match` says (contains, one-of, has-key, prefix), `meta.count` is the total when `count=true`, and
 /// errors are JSON:API error objects naming the parameter, never an empty list.
 #[tokio::test]
 async fn a_json_api_documents_resources_keep_their_attributes() {
@@ -507,7 +507,8 @@ async fn a_json_api_documents_resources_keep_their_attributes() {
         "the resource's type and id stay: {sparse}"
     );
     let second = json!({"data": {"type": "webhooks", "attributes": {
-        "url": "https://hooks.example.com/second", "events": ["task.completed"]
+        "url": "https://hooks.example.com/second", "events": ["task.completed"],
+        "scopes": {"project": "p1", "level": 2}
     }}});
     let (status, second) = server.call("POST", path, Some("t"), Some(second)).await;
     assert_eq!(status, 201);
@@ -559,6 +560,32 @@ async fn a_json_api_documents_resources_keep_their_attributes() {
     );
     assert_eq!(filtered["data"].as_array().map(Vec::len), Some(1));
     assert!(filtered.get("meta").is_none(), "{filtered}");
+    // Each `x-hookmock-match` the document gives its filters.
+    let day = second["data"]["attributes"]["created_at"]
+        .as_str()
+        .and_then(|t| t.get(..10))
+        .expect("a timestamp");
+    for (filter, expected) in [
+        ("id%5D=1,2".to_owned(), vec!["1", "2"]),
+        ("id%5D=2".to_owned(), vec!["2"]),
+        ("name%5D=REN".to_owned(), vec!["1"]),
+        ("scopes%5D=project".to_owned(), vec!["2"]),
+        ("scopes%5D=project:p1".to_owned(), vec!["2"]),
+        ("scopes%5D=level:2".to_owned(), vec!["2"]),
+        ("scopes%5D=project:p2".to_owned(), vec![]),
+        (format!("created_at%5D={day}"), vec!["1", "2"]),
+        ("created_at%5D=1999-01-01".to_owned(), vec![]),
+    ] {
+        let query = format!("{path}?filter%5B{filter}");
+        let (status, listed) = server.call("GET", &query, Some("t"), None).await;
+        let ids: Vec<&str> = listed["data"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r["id"].as_str())
+            .collect();
+        assert_eq!((status, ids), (200, expected), "{query}: {listed}");
+    }
     let contradicting = json!({"data": {"type": "webhooks", "id": "2", "attributes": {}}});
     let (status, conflict) = server
         .call(
