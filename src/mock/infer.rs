@@ -100,6 +100,8 @@ pub struct ItemFacts {
     pub numeric_id: bool,
     /// Its `readOnly` properties: a client does not set them.
     pub read_only: Vec<String>,
+    /// The fields it declares: its properties, or its JSON:API `attributes`' ones.
+    pub fields: Vec<String>,
 }
 
 impl ItemFacts {
@@ -118,6 +120,7 @@ impl ItemFacts {
                 .filter(|(_, p)| resolve(doc, p).get("readOnly") == Some(&Value::Bool(true)))
                 .map(|(name, _)| (*name).to_owned())
                 .collect(),
+            fields: super::item_fields(doc, item),
         }
     }
 }
@@ -352,14 +355,8 @@ impl<'a> Site<'a> {
                 .collect();
             (plan.list_fields, plan.list_when) =
                 self.list_fields(op, plan.envelope.as_deref().unwrap_or_default());
-            let item = plan
-                .item_schema
-                .as_deref()
-                .and_then(|p| self.doc.pointer(p));
-            let fields = item
-                .map(|item| super::item_fields(self.doc, item))
-                .unwrap_or_default();
-            plan.filters = super::listing::filter_plans(self.doc, op, plan.fields, &fields);
+            plan.filters =
+                super::listing::filter_plans(self.doc, op, plan.fields, &plan.item.fields);
         }
         let any_said = [
             "action",

@@ -155,16 +155,8 @@ impl<'a> Call<'a> {
         let Some(name) = self.plan.fields else {
             return Ok(None);
         };
-        let known = self.item_fields();
-        let known: Vec<&str> = known.iter().map(String::as_str).collect();
+        let known: Vec<&str> = self.plan.item.fields.iter().map(String::as_str).collect();
         self.request.field_list(name, &known)
-    }
-
-    /// The fields an item declares (see [`item_fields`]).
-    fn item_fields(&self) -> Vec<String> {
-        self.item_schema()
-            .map(|item| item_fields(self.doc, item))
-            .unwrap_or_default()
     }
 
     /// A non-CRUD answer: the documented example, else the schema filled from the request body.
