@@ -28,6 +28,18 @@ struct Tenant {
     sequences: BTreeMap<String, u64>,
 }
 
+impl Tenant {
+    /// The next number of the sequence `key`.
+    fn next(&mut self, key: &str) -> u64 {
+        let number = match self.sequences.get_mut(key) {
+            Some(number) => number,
+            None => self.sequences.entry(key.to_owned()).or_default(),
+        };
+        *number += 1;
+        *number
+    }
+}
+
 /// The state of one document: kept across reloads of a run-time document.
 #[derive(Debug, Default)]
 pub struct Collections {
@@ -44,7 +56,7 @@ pub fn sequence_key(api: &str, template: &str) -> String {
 
 /// The key of the sequence of a numeric `id` kept beside another identifier (Field Nation's
 /// database id beside its `webhookId`).
-fn id_sequence_key(api: &str, template: &str) -> String {
+pub fn id_sequence_key(api: &str, template: &str) -> String {
     format!("{} id", sequence_key(api, template))
 }
 
@@ -222,44 +234,45 @@ impl Collections {
         };
         let instance = call.instance(collection);
         let mut record = call.record_of_body();
+        let shaper = call.shaper();
+        let slot = call.single_slot(&shaper);
         let style = call.plan.id_style.as_deref().unwrap_or("uuid");
-        let sequence_key = sequence_key(call.operation.api, collection);
-        let record = self.write(&call.request.tenant, |tenant| {
-            let (id_text, id_value) = match style {
-                "integer" => {
-                    let next = tenant.sequences.entry(sequence_key.clone()).or_default();
-                    *next += 1;
-                    (next.to_string(), id_value(call, &next.to_string()))
-                }
-                _ => {
-                    let id = new_id(style, call);
-                    (id.clone(), json!(id))
-                }
-            };
-            if json_api::is_resource(call) {
-                json_api::stamp(call, &mut record, &id_text);
+        let tenant = call.request.tenant.as_str();
+        let id_field = call.plan.id_field.as_deref();
+        // A numeric `id` beside the identifier (Field Nation's database id) counts too.
+        let beside = id_field.is_some_and(|field| field != "id")
+            && call.plan.item.numeric_id
+            && record.get("id").is_none();
+        // Numbers are taken under the lock; the record is made outside it.
+        let (number, id_number) = match (style == "integer", beside) {
+            (false, false) => (None, None),
+            (numbered, beside) => self.write(tenant, |t| {
+                let number = numbered.then(|| t.next(&call.plan.sequences[0]));
+                (number, beside.then(|| t.next(&call.plan.sequences[1])))
+            }),
+        };
+        let (id_text, id_value) = match number {
+            Some(number) => (number.to_string(), id_value(call, &number.to_string())),
+            None => {
+                let id = new_id(style, call);
+                (id.clone(), json!(id))
             }
-            if let (Some(field), Value::Object(record)) = (&call.plan.id_field, &mut record) {
-                record.insert(field.clone(), id_value);
-                // A numeric `id` beside the identifier (Field Nation's database id) counts too.
-                if field != "id" && call.plan.item.numeric_id && !record.contains_key("id") {
-                    let next = tenant
-                        .sequences
-                        .entry(id_sequence_key(call.operation.api, collection))
-                        .or_default();
-                    *next += 1;
-                    record.insert("id".to_owned(), json!(*next));
-                }
+        };
+        if json_api::is_resource(call) {
+            json_api::stamp(call, &mut record, &id_text);
+        }
+        if let (Some(field), Value::Object(record)) = (id_field, &mut record) {
+            record.insert(field.to_owned(), id_value);
+            if let Some(number) = id_number {
+                record.insert("id".to_owned(), json!(number));
             }
-            let complete = call.complete(record);
-            tenant
-                .collections
-                .entry(instance)
-                .or_default()
-                .insert(id_text, Record::new(complete.clone()));
-            complete
+        }
+        let (made, stored) = call.made(&shaper, slot.as_ref(), record);
+        self.write(tenant, |t| {
+            let records = t.collections.entry(instance).or_default();
+            records.insert(id_text, Record::new(stored));
         });
-        call.reply(Some(record))
+        call.reply_made(&shaper, made)
     }
 
     /// A replace (PUT) or merge (PATCH) of an item that exists.

@@ -89,6 +89,10 @@ pub struct Plan {
     /// What the engine reads of the item schema on every change, read once.
     #[serde(skip)]
     pub item: ItemFacts,
+    /// The keys of the collection's integer sequences: its identifiers', and a numeric `id`'s
+    /// kept beside another identifier (see [`super::sequence_key`]).
+    #[serde(skip)]
+    pub sequences: [String; 2],
 }
 
 /// Facts of an operation's item schema.
@@ -102,6 +106,8 @@ pub struct ItemFacts {
     pub read_only: Vec<String>,
     /// The fields it declares: its properties, or its JSON:API `attributes`' ones.
     pub fields: Vec<String>,
+    /// Its properties' names.
+    pub properties: Vec<String>,
 }
 
 impl ItemFacts {
@@ -121,6 +127,11 @@ impl ItemFacts {
                 .map(|(name, _)| (*name).to_owned())
                 .collect(),
             fields: super::item_fields(doc, item),
+            properties: view
+                .properties
+                .iter()
+                .map(|(n, _)| (*n).to_owned())
+                .collect(),
         }
     }
 }
@@ -325,6 +336,7 @@ impl<'a> Site<'a> {
             list_when: IndexMap::new(),
             filters: Vec::new(),
             item: ItemFacts::default(),
+            sequences: Default::default(),
         };
         if let Some(collection) = &collection {
             plan.parent = collection
@@ -338,6 +350,10 @@ impl<'a> Site<'a> {
                 .as_deref()
                 .and_then(|p| self.doc.pointer(p));
             plan.item = item.map(|i| ItemFacts::of(self.doc, i)).unwrap_or_default();
+            plan.sequences = [
+                super::sequence_key(op.api, collection),
+                super::collections::id_sequence_key(op.api, collection),
+            ];
             let (field, style) = self.identifier(collection, item);
             plan.id_field = said("id").or(field);
             plan.id_style = Some(style);

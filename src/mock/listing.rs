@@ -4,11 +4,10 @@
 
 use std::borrow::Cow;
 
-use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use super::infer::{CURSOR_AFTER, CURSOR_BEFORE, LIMIT, ListField, OFFSET, PAGE, SORT};
-use super::record::Record;
+use super::record::{Inner, Record, Spliced};
 use super::{Call, text_of};
 use crate::error::ApiError;
 use crate::request::Reply;
@@ -52,8 +51,8 @@ pub(super) fn list_reply<'r>(
         let items = records.map(|r| r.value().clone()).collect();
         return call.reply(Some(list_source(call, items, count, listed)));
     };
-    let source = list_source(call, Vec::new(), count, listed);
-    let envelope = shaper.fill(At::Pointer(schema), Some(&source));
+    let mut envelope = list_source(call, Vec::new(), count, listed);
+    shaper.complete(At::Pointer(schema), &mut envelope);
     let items: Vec<_> = records
         .map(|r| r.item(&item_slot, |value| shaper.fill_item(&item_slot, value)))
         .collect();
@@ -62,42 +61,9 @@ pub(super) fn list_reply<'r>(
         &Spliced {
             value: &envelope,
             path: &path,
-            items: &items,
+            inner: Inner::Items(&items),
         },
     )
-}
-
-/// `value` with `items` as the array at `path`.
-struct Spliced<'a> {
-    value: &'a Value,
-    path: &'a [&'a str],
-    items: &'a [Cow<'a, RawValue>],
-}
-
-impl serde::Serialize for Spliced<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let Some((head, rest)) = self.path.split_first() else {
-            return serializer.collect_seq(self.items.iter().map(|item| &**item));
-        };
-        let Value::Object(object) = self.value else {
-            return self.value.serialize(serializer);
-        };
-        let mut map = serializer.serialize_map(Some(object.len()))?;
-        for (key, value) in object {
-            if key == head {
-                let inner = Spliced {
-                    value,
-                    path: rest,
-                    items: self.items,
-                };
-                map.serialize_entry(key, &inner)?;
-            } else {
-                map.serialize_entry(key, value)?;
-            }
-        }
-        map.end()
-    }
 }
 
 /// The order a list's query asks for (see [`SORT`]): fields, each ascending or descending
@@ -442,18 +408,19 @@ impl Page {
         };
         // JSON:API's `page[…]`: one deepObject parameter, or parameters named `page[size]`.
         let deep = call.request.param("page").and_then(Value::as_object);
-        let in_page = |keys: [&str; 2]| {
-            keys.iter().find_map(|key| {
+        let in_page = |keys: [(&str, &str); 2]| {
+            keys.iter().find_map(|(key, named)| {
                 let value = deep.and_then(|d| d.get(*key));
                 value
-                    .or_else(|| call.request.param(&format!("page[{key}]")))
+                    .or_else(|| call.request.param(named))
                     .and_then(as_count)
             })
         };
         let limit = number_of(LIMIT)
-            .or_else(|| in_page(["size", "limit"]))
+            .or_else(|| in_page([("size", "page[size]"), ("limit", "page[limit]")]))
             .or_else(|| default_limit(call));
-        let number = number_of(PAGE).or_else(|| in_page(["number", "page"]));
+        let number = number_of(PAGE)
+            .or_else(|| in_page([("number", "page[number]"), ("page", "page[page]")]));
         let position = |names: &[&str], after: bool| {
             let id = names
                 .iter()
@@ -507,28 +474,24 @@ struct Links<'a> {
 impl<'a> Links<'a> {
     fn of(call: &'a Call<'a>, listed: &'a Listed<'a>) -> Self {
         let host = call.request.host.as_ref().and_then(|h| h.to_str().ok());
-        let base = format!(
-            "http://{}{}",
-            host.unwrap_or("localhost"),
-            call.request.path
-        );
+        let base = ["http://", host.unwrap_or("localhost"), &call.request.path].concat();
         let position = |pair: &&str| {
             let name = pair.split('=').next().unwrap_or_default();
-            let name = percent_encoding::percent_decode_str(name).decode_utf8_lossy();
+            let name = match name.contains('%') {
+                true => percent_encoding::percent_decode_str(name).decode_utf8_lossy(),
+                false => name.into(),
+            };
             [PAGE, OFFSET, CURSOR_AFTER, CURSOR_BEFORE]
                 .iter()
                 .any(|names| names.contains(&name.as_ref()))
                 || name.starts_with("page[") && !name.ends_with("[size]")
         };
-        let kept = call
-            .request
-            .query
-            .as_deref()
-            .unwrap_or_default()
-            .split('&')
-            .filter(|pair| !pair.is_empty() && !position(pair))
-            .map(|pair| format!("{pair}&"))
-            .collect();
+        let query = call.request.query.as_deref().unwrap_or_default();
+        let mut kept = String::with_capacity(query.len() + 1);
+        for pair in query.split('&').filter(|p| !p.is_empty() && !position(p)) {
+            kept.push_str(pair);
+            kept.push('&');
+        }
         Self {
             base,
             kept,
@@ -539,7 +502,8 @@ impl<'a> Links<'a> {
 
     /// The URL with `name=value` as its position.
     fn with(&self, name: &str, value: &str) -> String {
-        format!("{}?{}{name}={value}", self.base, self.kept)
+        // Joined, not formatted: a list with page links makes five of these.
+        [self.base.as_str(), "?", &self.kept, name, "=", value].concat()
     }
 
     /// The declared parameter of `names`, else `fallback`.

@@ -25,8 +25,10 @@ use serde_json::{Map, Value};
 use crate::context::Context;
 use crate::error::ApiError;
 use crate::request::{Reply, Request};
-use crate::shape::{At, Compiled, ObjectView, Shaper, resolve};
+use crate::shape::{At, Compiled, ItemSlot, ObjectView, Shaper, resolve};
 use crate::spec::Operation;
+use record::{Inner, Spliced};
+use serde_json::value::RawValue;
 
 /// One call of an operation: what the engine reads to answer it.
 pub struct Call<'a> {
@@ -220,20 +222,19 @@ impl<'a> Call<'a> {
     /// The request body as a record, without the fields the server sets.
     fn record_of_body(&self) -> Value {
         let body = self.request.body();
-        let mut record = self
-            .sent_in_envelope(body)
-            .or(body)
-            .cloned()
-            .unwrap_or(Value::Null);
-        if let Value::Object(record) = &mut record {
-            for name in &self.plan.item.read_only {
-                record.remove(name);
+        match self.sent_in_envelope(body).or(body) {
+            Some(Value::Object(sent)) => {
+                let read_only = &self.plan.item.read_only;
+                let kept = sent.iter().filter(|(name, _)| !read_only.contains(name));
+                // Room for what the server adds: growing the map costs more than copying it.
+                let room = sent.len().max(self.plan.item.properties.len()) + 2;
+                let mut record = Map::with_capacity(room);
+                record.extend(kept.map(|(k, v)| (k.clone(), v.clone())));
+                Value::Object(record)
             }
+            None | Some(Value::Null) => Value::Object(Map::new()),
+            Some(other) => other.clone(),
         }
-        if record.is_null() {
-            record = Value::Object(Map::new());
-        }
-        record
     }
 
     /// The item a request body sends inside the envelope its answers keep it in (JSON:API's
@@ -242,10 +243,8 @@ impl<'a> Call<'a> {
     fn sent_in_envelope<'b>(&self, body: Option<&'b Value>) -> Option<&'b Value> {
         let envelope = self.plan.envelope.as_deref().filter(|e| !e.is_empty())?;
         let first = envelope.split('/').nth(1).map(crate::spec::unescape)?;
-        let declared = self
-            .item_schema()
-            .is_some_and(|item| ObjectView::of(self.doc, item).property(&first).is_some());
-        let inner = body?.pointer(envelope).filter(|inner| inner.is_object())?;
+        let declared = self.plan.item.properties.iter().any(|p| *p == first);
+        let inner = crate::shape::pointer(body?, envelope).filter(|inner| inner.is_object())?;
         (!declared).then_some(inner)
     }
 
@@ -255,14 +254,72 @@ impl<'a> Call<'a> {
         let Some(schema) = self.item_schema() else {
             return record;
         };
-        let mut filled = self.shaper().fill(schema, Some(&record));
-        if let (Value::Object(filled), Value::Object(sent)) = (&mut filled, record) {
-            for (name, value) in sent {
-                filled.entry(name).or_insert(value);
-            }
-        }
-        filled
+        with_undeclared(self.shaper().fill(schema, Some(&record)), record)
     }
+
+    /// Where a create's answer holds its item, when the item made alone from the record (see
+    /// [`Shaper::single_slot`]) is the one the answer holds, every field included.
+    fn single_slot(&self, shaper: &Shaper<'_>) -> Option<ItemSlot> {
+        let sparse = self.plan.fields.and_then(|f| self.request.param(f));
+        let schema = self.success_pointer().filter(|_| sparse.is_none())?;
+        let path = self.envelope_path();
+        let path: Vec<&str> = path.iter().map(String::as_str).collect();
+        shaper.single_slot(At::Pointer(schema), &path, self.item_schema()?)
+    }
+
+    /// The record made whole (see [`Call::complete`]) and the answer's item made from it:
+    /// made once for both where the answer holds the whole item (`slot`), else the record
+    /// alone, to answer with.
+    fn made(&self, shaper: &Shaper<'_>, slot: Option<&ItemSlot>, record: Value) -> (Made, Value) {
+        let Some(slot) = slot else {
+            let complete = self.complete(record);
+            return (Made::Record(complete.clone()), complete);
+        };
+        let mut record = record;
+        let item = shaper.complete_item(slot, &mut record);
+        (Made::Item(item), record)
+    }
+
+    /// The success answer of what [`Call::made`] made.
+    fn reply_made(&self, shaper: &Shaper<'_>, made: Made) -> Result<Reply, ApiError> {
+        let item = match made {
+            Made::Record(record) => return self.reply(Some(record)),
+            Made::Item(item) => item,
+        };
+        let status = StatusCode::from_u16(self.plan.status).unwrap_or(StatusCode::OK);
+        let Some(schema) = self.success_pointer() else {
+            return Ok(Reply { status, body: None });
+        };
+        let path = self.envelope_path();
+        let path: Vec<&str> = path.iter().map(String::as_str).collect();
+        let envelope = shaper.fill_around(At::Pointer(schema), &path);
+        let inner = Inner::Item(&item);
+        Reply::json(
+            status,
+            &Spliced {
+                value: &envelope,
+                path: &path,
+                inner,
+            },
+        )
+    }
+}
+
+/// What a create made to answer with: the item of its answer, already JSON, or the record.
+enum Made {
+    Item(Box<RawValue>),
+    Record(Value),
+}
+
+/// `filled` (an item made from `record`) with the fields of `record` its schema does not
+/// describe, kept as sent.
+fn with_undeclared(mut filled: Value, record: Value) -> Value {
+    if let (Value::Object(filled), Value::Object(sent)) = (&mut filled, record) {
+        for (name, value) in sent {
+            filled.entry(name).or_insert(value);
+        }
+    }
+    filled
 }
 
 /// The fields an item of the schema `item` declares: its properties, or its JSON:API

@@ -99,6 +99,52 @@ impl<'de> Deserialize<'de> for Record {
     }
 }
 
+/// `value` with `inner` at `path` (property names): an answer made without its items, and
+/// the items, already JSON, spliced in as it is written.
+pub struct Spliced<'a> {
+    pub value: &'a Value,
+    pub path: &'a [&'a str],
+    pub inner: Inner<'a>,
+}
+
+/// What [`Spliced`] puts in its place.
+#[derive(Clone, Copy)]
+pub enum Inner<'a> {
+    /// The array of a list.
+    Items(&'a [Cow<'a, RawValue>]),
+    /// The item of a single-item answer.
+    Item(&'a RawValue),
+}
+
+impl Serialize for Spliced<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let Some((head, rest)) = self.path.split_first() else {
+            return match self.inner {
+                Inner::Items(items) => serializer.collect_seq(items.iter().map(|item| &**item)),
+                Inner::Item(item) => item.serialize(serializer),
+            };
+        };
+        let Value::Object(object) = self.value else {
+            return self.value.serialize(serializer);
+        };
+        let mut map = serializer.serialize_map(Some(object.len()))?;
+        for (key, value) in object {
+            if key == head {
+                let inner = Spliced {
+                    value,
+                    path: rest,
+                    inner: self.inner,
+                };
+                map.serialize_entry(key, &inner)?;
+            } else {
+                map.serialize_entry(key, value)?;
+            }
+        }
+        map.end()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;

@@ -14,6 +14,7 @@ use compiled::ANY;
 pub use compiled::{Compiled, Kind, Node, NodeId};
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 /// How deep generation goes into optional parts before it stops adding them.
@@ -298,21 +299,7 @@ impl<'a> Shaper<'a> {
     /// is the item the whole answer would hold.
     pub fn item_slot<'v>(&self, schema: impl Into<At<'v>>, path: &[&str]) -> Option<ItemSlot> {
         self.with(schema.into(), |compiled, id| {
-            let mut id = id?;
-            let plain = |node: &Node| {
-                node.constant.is_none() && node.choices.is_empty() && node.enumeration.is_none()
-            };
-            for segment in path {
-                let node = compiled.node(id);
-                if !plain(node) || !matches!(node.kind, Some(Kind::Object) | None) {
-                    return None;
-                }
-                id = node.property(segment)?;
-                if compiled.node(id).write_only {
-                    return None;
-                }
-            }
-            let array = compiled.node(id);
+            let array = compiled.node(self.walk(compiled, id?, path)?);
             (plain(array) && array.kind == Some(Kind::Array)).then(|| ItemSlot {
                 generation: compiled.generation(),
                 node: array.items.unwrap_or(ANY),
@@ -322,22 +309,111 @@ impl<'a> Shaper<'a> {
         })
     }
 
+    /// The slot of the single item at `path` in answers of `schema`, if every step there is a
+    /// plain object property and the item's schema is `item`: then the item made alone
+    /// ([`Shaper::fill_item`]) is the one the whole answer would hold, and the record it is
+    /// made from, made whole by `item`.
+    pub fn single_slot<'v>(
+        &self,
+        schema: impl Into<At<'v>>,
+        path: &[&str],
+        item: &Value,
+    ) -> Option<ItemSlot> {
+        let wanted = self.with(At::Schema(item), |_, id| id)?;
+        self.with(schema.into(), |compiled, id| {
+            let at = self.walk(compiled, id?, path)?;
+            (at == wanted).then(|| ItemSlot {
+                generation: compiled.generation(),
+                node: at,
+                depth: path.len(),
+                name: path.last().copied().unwrap_or_default().into(),
+            })
+        })
+    }
+
+    /// An answer of `schema` without its item: as [`Shaper::fill`] makes it from no source but
+    /// the item, with `null` where the item at `path` goes (see [`Shaper::single_slot`]).
+    pub fn fill_around<'v>(&self, schema: impl Into<At<'v>>, path: &[&str]) -> Value {
+        self.with(schema.into(), |compiled, id| {
+            id.map_or(Value::Null, |id| self.around(compiled, id, path, 0))
+        })
+    }
+
+    /// The node at `path` (property names) from `id`, if every step there is a plain object
+    /// property this answer shows.
+    fn walk(&self, compiled: &Compiled, mut id: NodeId, path: &[&str]) -> Option<NodeId> {
+        for segment in path {
+            let node = compiled.node(id);
+            if !plain(node) || !matches!(node.kind, Some(Kind::Object) | None) {
+                return None;
+            }
+            id = node.property(segment)?;
+            if !self.shows(compiled.node(id)) {
+                return None;
+            }
+        }
+        Some(id)
+    }
+
+    fn around(&self, schemas: &Compiled, id: NodeId, path: &[&str], depth: usize) -> Value {
+        let Some((head, rest)) = path.split_first() else {
+            return Value::Null;
+        };
+        let node = schemas.node(id);
+        let mut object = self.object(schemas, node, None, depth, Some(head));
+        if let (Value::Object(map), Some(inner)) = (&mut object, node.property(head)) {
+            map.insert(
+                (*head).to_owned(),
+                self.around(schemas, inner, rest, depth + 1),
+            );
+        }
+        object
+    }
+
     /// The item `source` at `slot`, and whether making it read the clock.
     pub fn fill_item(&self, slot: &ItemSlot, source: &Value) -> (Value, bool) {
         self.clock_read.set(false);
-        let value = match &self.compiled {
-            Schemas::Own(schemas) => self.fill_at(
-                &schemas.borrow(),
-                slot.node,
-                Some(source),
-                &slot.name,
-                slot.depth,
-            ),
-            Schemas::Shared(lock) => {
-                self.fill_at(&read(lock), slot.node, Some(source), &slot.name, slot.depth)
-            }
-        };
+        let value = self.compiled(|schemas| {
+            self.fill_at(schemas, slot.node, Some(source), &slot.name, slot.depth)
+        });
         (value, self.clock_read.get())
+    }
+
+    /// Makes `record` whole in place, as [`Shaper::fill_item`] would make the item at `slot`
+    /// from it, and answers that item as JSON: what it lacks is made, what does not fit is made
+    /// anew, and what the schema does not describe is kept (not answered). A create's record
+    /// is then neither copied nor made twice, once to keep and once to answer.
+    pub fn complete_item(&self, slot: &ItemSlot, record: &mut Value) -> Box<RawValue> {
+        self.compiled(|schemas| {
+            self.complete_at(schemas, slot.node, record, &slot.name, slot.depth);
+            let shown = Shown {
+                shaper: self,
+                schemas,
+                id: slot.node,
+                value: record,
+                depth: slot.depth,
+            };
+            serde_json::value::to_raw_value(&shown).unwrap_or_else(|_| RawValue::NULL.to_owned())
+        })
+    }
+
+    /// Makes `value` in place what [`Shaper::fill`] would make from it, except that what the
+    /// schema does not describe is kept: for a value made to fit its schema (a list's
+    /// envelope), copying it again would be work for nothing.
+    pub fn complete<'v>(&self, schema: impl Into<At<'v>>, value: &mut Value) {
+        self.with(schema.into(), |compiled, id| {
+            if let Some(id) = id {
+                self.complete_at(compiled, id, value, "", 0);
+            }
+        });
+    }
+
+    /// Runs `f` on the compiled schemas.
+    fn compiled<R>(&self, f: impl FnOnce(&Compiled) -> R) -> R {
+        match &self.compiled {
+            Schemas::Own(schemas) => f(&schemas.borrow()),
+            Schemas::Shared(lock) => f(&read(lock)),
+        }
     }
 
     /// Runs `f` on the compiled `schema` (`None`: a pointer to nothing), compiling it first if
@@ -403,7 +479,7 @@ impl<'a> Shaper<'a> {
         if let Some(source) = source.filter(|s| Kind::fits(kind, s) && node.in_enum(s)) {
             return match (kind, source) {
                 (Some(Kind::Object) | None, Value::Object(map)) => {
-                    self.object(schemas, node, Some(map), depth)
+                    self.object(schemas, node, Some(map), depth, None)
                 }
                 (Some(Kind::Array), Value::Array(all)) => all
                     .iter()
@@ -423,7 +499,7 @@ impl<'a> Shaper<'a> {
             return first.clone();
         }
         match kind {
-            Some(Kind::Object) => self.object(schemas, node, None, depth),
+            Some(Kind::Object) => self.object(schemas, node, None, depth, None),
             Some(Kind::Array) => {
                 let count = if node.min_items == 0 && depth < 3 && !self.records {
                     1
@@ -441,7 +517,7 @@ impl<'a> Shaper<'a> {
             Some(Kind::Null) => Value::Null,
             Some(Kind::Other) | None => match source {
                 Some(source) => source.clone(),
-                None if node.all_of => self.object(schemas, node, None, depth),
+                None if node.all_of => self.object(schemas, node, None, depth, None),
                 None => Value::Null,
             },
         }
@@ -449,12 +525,14 @@ impl<'a> Shaper<'a> {
 
     /// An object: the declared properties the source has (fitted), then the required ones and
     /// (near the top) the optional ones that have an example, generated. `writeOnly` ones never.
+    /// `hole`: a property left `null` (wanted whatever the source has), for [`Shaper::around`].
     fn object(
         &self,
         schemas: &Compiled,
         node: &Node,
         source: Option<&Map<String, Value>>,
         depth: usize,
+        hole: Option<&str>,
     ) -> Value {
         if node.properties.is_empty() && !node.closed {
             // A free-form object: the source is the answer.
@@ -465,23 +543,90 @@ impl<'a> Shaper<'a> {
             if !self.shows(schemas.node(*property)) {
                 continue;
             }
+            if hole == Some(&**name) {
+                object.insert((**name).to_owned(), Value::Null);
+                continue;
+            }
             let given = source.and_then(|s| s.get(&**name));
-            // Near the top, every property is shown, as a real answer would; deeper, only
-            // what the schema requires (a recursive schema must end somewhere). A record shows
-            // only what the document can tell of an absent property.
             let wanted = given.is_some()
-                || node.required.contains(name)
-                || if self.records {
-                    Self::known_when_absent(schemas.node(*property), name)
-                } else {
-                    depth < 2
-                };
+                || self.wanted_when_absent(node, schemas.node(*property), name, depth);
             if wanted {
                 let value = self.fill_at(schemas, *property, given, name, depth + 1);
                 object.insert((**name).to_owned(), value);
             }
         }
         Value::Object(object)
+    }
+
+    /// `value` made what [`Shaper::fill_at`] would make from it, in place (see
+    /// [`Shaper::complete_item`]).
+    fn complete_at(
+        &self,
+        schemas: &Compiled,
+        id: NodeId,
+        value: &mut Value,
+        name: &str,
+        depth: usize,
+    ) {
+        let node = schemas.node(id);
+        if depth > MAX_DEPTH * 2 || node.constant.is_none() && value.is_null() && node.nullable {
+            return;
+        }
+        let fits = Kind::fits(node.kind, value) && node.in_enum(value);
+        if node.constant.is_some() || !node.choices.is_empty() || !fits {
+            *value = self.fill_at(schemas, id, Some(value), name, depth);
+            return;
+        }
+        match (node.kind, value) {
+            (Some(Kind::Object) | None, Value::Object(map)) => {
+                self.complete_object(schemas, node, map, depth);
+            }
+            (Some(Kind::Array), Value::Array(items)) => {
+                for item in items {
+                    self.complete_at(schemas, node.items.unwrap_or(ANY), item, name, depth + 1);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The object `map` made what [`Shaper::object`] would make from it, in place; what its
+    /// schema does not describe, or this answer does not show, is kept.
+    fn complete_object(
+        &self,
+        schemas: &Compiled,
+        node: &Node,
+        map: &mut Map<String, Value>,
+        depth: usize,
+    ) {
+        if node.properties.is_empty() && !node.closed {
+            return;
+        }
+        for (name, property) in &node.properties {
+            let child = schemas.node(*property);
+            if !self.shows(child) {
+                continue;
+            }
+            if let Some(value) = map.get_mut(&**name) {
+                self.complete_at(schemas, *property, value, name, depth + 1);
+            } else if self.wanted_when_absent(node, child, name, depth) {
+                let made = self.fill_at(schemas, *property, None, name, depth + 1);
+                map.insert((**name).to_owned(), made);
+            }
+        }
+    }
+
+    /// Whether an object (`node`) that lacks its property `name` (`property`) shows it:
+    /// near the top, every property is shown, as a real answer would; deeper, only what the
+    /// schema requires (a recursive schema must end somewhere). A record shows only what the
+    /// document can tell of an absent property.
+    fn wanted_when_absent(&self, node: &Node, property: &Node, name: &str, depth: usize) -> bool {
+        node.required.iter().any(|r| &**r == name)
+            || if self.records {
+                Self::known_when_absent(property, name)
+            } else {
+                depth < 2
+            }
     }
 
     /// Whether a property is shown in this answer: never `writeOnly` ones, `x-hookmock-once`
@@ -503,11 +648,7 @@ impl<'a> Shaper<'a> {
     /// Whether the request asks for a property `x-hookmock-when` marks: then items made for
     /// others (kept beside their records) are not this answer's.
     pub fn asks_conditions(&self) -> bool {
-        let asked = |compiled: &Compiled| compiled.conditions().iter().any(|p| self.asks(p));
-        match &self.compiled {
-            Schemas::Own(schemas) => asked(&schemas.borrow()),
-            Schemas::Shared(lock) => asked(&read(lock)),
-        }
+        self.compiled(|compiled| compiled.conditions().iter().any(|p| self.asks(p)))
     }
 
     /// Whether the value of a property a record lacks is known without inventing one.
@@ -549,6 +690,59 @@ impl<'a> Shaper<'a> {
         }
         text
     }
+}
+
+/// A value made whole by [`Shaper::complete_at`], written as [`Shaper::fill_at`] would have
+/// made it: the declared properties this answer shows, in the schema's order.
+struct Shown<'s> {
+    shaper: &'s Shaper<'s>,
+    schemas: &'s Compiled,
+    id: NodeId,
+    value: &'s Value,
+    depth: usize,
+}
+
+impl serde::Serialize for Shown<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        let node = self.schemas.node(self.id);
+        if self.depth > MAX_DEPTH * 2 {
+            return serializer.serialize_unit();
+        }
+        let inner = |id, value| Shown {
+            id,
+            value,
+            depth: self.depth + 1,
+            ..*self
+        };
+        let free = node.properties.is_empty() && !node.closed;
+        match (node.kind, self.value) {
+            _ if !plain(node) => self.value.serialize(serializer),
+            (Some(Kind::Object) | None, Value::Object(map)) if !free => {
+                let mut out = serializer.serialize_map(None)?;
+                for (name, property) in &node.properties {
+                    let shown = self.shaper.shows(self.schemas.node(*property));
+                    if let Some(value) = map.get(&**name).filter(|_| shown) {
+                        out.serialize_entry(&**name, &inner(*property, value))?;
+                    }
+                }
+                out.end()
+            }
+            (Some(Kind::Array), Value::Array(items)) => {
+                let mut out = serializer.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    out.serialize_element(&inner(node.items.unwrap_or(ANY), item))?;
+                }
+                out.end()
+            }
+            _ => self.value.serialize(serializer),
+        }
+    }
+}
+
+/// Whether a schema makes its value from its properties alone: no constant, choice or enum.
+fn plain(node: &Node) -> bool {
+    node.constant.is_none() && node.choices.is_empty() && node.enumeration.is_none()
 }
 
 /// The branch of a choice the source fits best (most of its property names, all of the
@@ -651,4 +845,85 @@ fn number(schema: &Value) -> Value {
     } else {
         1.0_f64.clamp(low, high)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// An envelope around an item with a bit of everything a create's answer meets.
+    fn doc() -> Value {
+        json!({
+            "Envelope": {"type": "object", "required": ["meta", "result"], "properties": {
+                "meta": {"type": "object", "required": ["at"], "properties": {
+                    "at": {"type": "string", "format": "date-time"}}},
+                "result": {"$ref": "#/Item"}
+            }},
+            "Item": {"type": "object", "required": ["id", "tags", "active"], "properties": {
+                "id": {"type": "integer"},
+                "name": {"type": "string"},
+                "secret": {"type": "string", "writeOnly": true},
+                "token": {"type": "string", "x-hookmock-once": true, "example": "tok_1"},
+                "kind": {"type": "string", "enum": ["a", "b"]},
+                "tags": {"type": "array", "items": {"type": "string"}},
+                "active": {"type": "boolean"},
+                "nested": {"type": "object", "required": ["n"], "properties": {
+                    "n": {"type": "integer"}}},
+                "created_at": {"type": "string", "format": "date-time", "readOnly": true}
+            }}
+        })
+    }
+
+    #[test]
+    fn an_item_completed_in_place_answers_what_filling_it_would() {
+        let doc = doc();
+        let now = chrono::Utc::now();
+        let sent = json!({"id": 7, "name": "n", "secret": "s", "kind": "zzz", "extra": 1,
+            "nested": {"other": true}});
+        for creating in [true, false] {
+            let shaper = Shaper::new(&doc, now).of_records().creating(creating);
+            let slot = shaper
+                .single_slot(At::Schema(&doc["Envelope"]), &["result"], &doc["Item"])
+                .expect("the envelope's result is the item");
+            let filled = shaper.fill_item(&slot, &sent).0;
+            let mut record = sent.clone();
+            let answered = shaper.complete_item(&slot, &mut record);
+            let answered: Value = serde_json::from_str(answered.get()).expect("JSON");
+            assert_eq!(answered, filled, "creating: {creating}");
+            assert_eq!(
+                serde_json::to_string(&answered).ok(),
+                serde_json::to_string(&filled).ok(),
+                "in the schema's order"
+            );
+            assert_eq!(record["secret"], "s", "kept, never answered");
+            assert_eq!(record["extra"], 1, "kept as sent, not answered");
+            assert_eq!(record["kind"], "a", "what does not fit is made anew");
+            assert_eq!(record["nested"], json!({"other": true, "n": 1}));
+            assert_eq!(record["tags"], json!([]));
+            assert_eq!(answered.get("token").is_some(), creating, "{answered}");
+        }
+    }
+
+    #[test]
+    fn an_envelope_is_made_around_its_item_and_only_where_the_item_is_its_own() {
+        let doc = doc();
+        let shaper = Shaper::new(&doc, chrono::Utc::now()).of_records();
+        let around = shaper.fill_around(At::Schema(&doc["Envelope"]), &["result"]);
+        assert!(around["meta"]["at"].is_string(), "{around}");
+        assert_eq!(around["result"], Value::Null, "left for the item");
+        let other = json!({"type": "object"});
+        assert!(
+            shaper
+                .single_slot(At::Schema(&doc["Envelope"]), &["result"], &other)
+                .is_none(),
+            "an answer whose item has another schema is made whole"
+        );
+        assert!(
+            shaper
+                .single_slot(At::Schema(&doc["Envelope"]), &["missing"], &doc["Item"])
+                .is_none()
+        );
+    }
 }
