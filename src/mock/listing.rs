@@ -662,12 +662,21 @@ fn place(root: &mut Value, at: &str, value: Value) {
         let Value::Object(map) = object else {
             return;
         };
-        let key = crate::spec::unescape(segment).into_owned();
+        let key = crate::spec::unescape(segment);
         if segments.peek().is_none() {
-            map.entry(key).or_insert(value);
+            if !map.contains_key(key.as_ref()) {
+                map.insert(key.into_owned(), value);
+            }
             return;
         }
-        object = map.entry(key).or_insert_with(|| Value::Object(Map::new()));
+        // Several fields share a holder (`links`): it is made by the first, its name copied once.
+        if !map.contains_key(key.as_ref()) {
+            map.insert(key.to_string(), Value::Object(Map::new()));
+        }
+        let Some(next) = map.get_mut(key.as_ref()) else {
+            return;
+        };
+        object = next;
     }
 }
 
