@@ -243,7 +243,8 @@ impl Collections {
         let beside = id_field.is_some_and(|field| field != "id")
             && call.plan.item.numeric_id
             && record.get("id").is_none();
-        // Numbers are taken under the lock; the record is made outside it.
+        // Numbers are taken under the lock; the record is made outside it (so creates racing
+        // each other may be stored out of their numbers' order, as a database's would be).
         let (number, id_number) = match (style == "integer", beside) {
             (false, false) => (None, None),
             (numbered, beside) => self.write(tenant, |t| {
