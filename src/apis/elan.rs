@@ -202,18 +202,15 @@ impl Elan {
 }
 
 impl ElanApi for Elan {
-    async fn create_webhook_subscription(
-        &self,
-        call: Call<'_>,
-        body: WebhookSubscriptionCreate,
-    ) -> Result<Reply, ApiError> {
+    async fn create_webhook_subscription(&self, call: Call<'_>) -> Result<Reply, ApiError> {
+        let body: WebhookSubscriptionCreate = call.request.typed_body()?;
         check_url(&body.url)?;
         check_headers(&body.headers)?;
         call.answer()
     }
 
     async fn list_all_delivery_logs(&self, call: Call<'_>) -> Result<Reply, ApiError> {
-        let request = call.request;
+        let request = &call.request;
         let event = request.param_str("event_type").map(str::to_owned);
         let (mut in_org, wanted) = (Vec::new(), instance(request));
         self.subscriptions.each(Some(&request.tenant), |_, at, s| {
@@ -227,16 +224,13 @@ impl ElanApi for Elan {
     }
 
     /// A field sent replaces the stored one (`headers: {}` clears them); one absent is kept.
-    async fn update_webhook_subscription(
-        &self,
-        call: Call<'_>,
-        body: WebhookSubscriptionUpdate,
-    ) -> Result<Reply, ApiError> {
+    async fn update_webhook_subscription(&self, mut call: Call<'_>) -> Result<Reply, ApiError> {
+        let body: WebhookSubscriptionUpdate = call.request.typed_body()?;
         if let Some(url) = &body.url {
             check_url(url)?;
         }
         check_headers(&body.headers)?;
-        call.state.update_with(&call, |stored, sent| {
+        call.state.update_with(&mut call, |_, stored, sent| {
             let mut updated = stored.clone();
             if let (Value::Object(updated), Value::Object(sent)) = (&mut updated, sent) {
                 updated.extend(sent);
@@ -246,13 +240,13 @@ impl ElanApi for Elan {
     }
 
     async fn list_subscription_delivery_logs(&self, call: Call<'_>) -> Result<Reply, ApiError> {
-        let id = self.find(call.request)?.id.to_string();
-        self.logs(call.request, |d| d.subscription == id)
+        let id = self.find(&call.request)?.id.to_string();
+        self.logs(&call.request, |d| d.subscription == id)
     }
 
     /// Queues a `workflow.completed` test event; the attempt shows in the subscription's logs.
     async fn test_webhook_subscription(&self, call: Call<'_>) -> Result<Reply, ApiError> {
-        let request = call.request;
+        let request = &call.request;
         let subscription = self.find(request)?;
         let message = self.message(
             &request.tenant,

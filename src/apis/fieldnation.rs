@@ -193,7 +193,7 @@ impl FieldNation {
 
 impl FieldnationApi for FieldNation {
     async fn list_webhooks(&self, call: Call<'_>) -> Result<Reply, ApiError> {
-        let request = call.request;
+        let request = &call.request;
         let fields = request.field_list("fields", FIELDS)?;
         let status = request.param_str("status");
         let search = request.param_str("search").map(str::to_lowercase);
@@ -237,8 +237,9 @@ impl FieldnationApi for FieldNation {
         })
     }
 
-    async fn create_webhook(&self, call: Call<'_>, body: WebhookCreate) -> Result<Reply, ApiError> {
-        let request = call.request;
+    async fn create_webhook(&self, call: Call<'_>) -> Result<Reply, ApiError> {
+        let body: WebhookCreate = call.request.typed_body()?;
+        let request = &call.request;
         check_url(&body.url)?;
         check_custom_headers(body.webhook_attribute.as_ref())?;
         let now = self.context.now();
@@ -273,7 +274,7 @@ impl FieldnationApi for FieldNation {
     }
 
     async fn get_webhook(&self, call: Call<'_>) -> Result<Reply, ApiError> {
-        let request = call.request;
+        let request = &call.request;
         let id = webhook_id(request);
         let attribute = request.param_str("webhookAttribute");
         self.webhooks.read(&request.tenant, |all| {
@@ -282,8 +283,9 @@ impl FieldnationApi for FieldNation {
         })
     }
 
-    async fn update_webhook(&self, call: Call<'_>, body: WebhookUpdate) -> Result<Reply, ApiError> {
-        let request = call.request;
+    async fn update_webhook(&self, call: Call<'_>) -> Result<Reply, ApiError> {
+        let body: WebhookUpdate = call.request.typed_body()?;
+        let request = &call.request;
         if let Some(url) = &body.url {
             check_url(url)?;
         }
@@ -306,7 +308,7 @@ impl FieldnationApi for FieldNation {
     }
 
     async fn delete_webhook(&self, call: Call<'_>) -> Result<Reply, ApiError> {
-        let request = call.request;
+        let request = &call.request;
         let id = webhook_id(request);
         let deleted = self.webhooks.write(&request.tenant, |all| {
             let (key, _) = all.find(|w| w.webhook_id == id)?;
@@ -321,7 +323,7 @@ impl FieldnationApi for FieldNation {
     }
 
     async fn delete_webhook_attribute(&self, call: Call<'_>) -> Result<Reply, ApiError> {
-        let request = call.request;
+        let request = &call.request;
         let id = webhook_id(request);
         let kind = request.param_str("attributeType").unwrap_or_default();
         let name = request.param_str("attributeName").unwrap_or_default();

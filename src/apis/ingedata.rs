@@ -143,7 +143,7 @@ impl Ingedata {
 
 impl IngedataApi for Ingedata {
     async fn list_notification_webhooks(&self, call: Call<'_>) -> Result<Reply, ApiError> {
-        let request = call.request;
+        let request = &call.request;
         let fields = request.field_list("fields[webhooks]", ATTRIBUTES)?;
         let order = sort_keys(request.param_str("sort"))?;
         let filters = Filters::new(request);
@@ -170,12 +170,9 @@ impl IngedataApi for Ingedata {
         })
     }
 
-    async fn create_notification_webhook(
-        &self,
-        call: Call<'_>,
-        body: WebhookCreateDocument,
-    ) -> Result<Reply, ApiError> {
-        let request = call.request;
+    async fn create_notification_webhook(&self, call: Call<'_>) -> Result<Reply, ApiError> {
+        let body: WebhookCreateDocument = call.request.typed_body()?;
+        let request = &call.request;
         let attributes = body.data.attributes;
         let now = self.context.now();
         let secret = attributes
@@ -203,7 +200,7 @@ impl IngedataApi for Ingedata {
 
     /// Sends `webhook.test` now and answers with what the receiver did.
     async fn test_notification_webhook(&self, call: Call<'_>) -> Result<Reply, ApiError> {
-        let request = call.request;
+        let request = &call.request;
         let webhook = self.find(request, "id")?;
         let message = self.message(
             &request.tenant,
@@ -230,7 +227,7 @@ impl IngedataApi for Ingedata {
     }
 
     async fn get_notification_webhook(&self, call: Call<'_>) -> Result<Reply, ApiError> {
-        let request = call.request;
+        let request = &call.request;
         let fields = request.field_list("fields[webhooks]", ATTRIBUTES)?;
         let webhook = self.find(request, "resource_id")?;
         Reply::ok(&Document {
@@ -238,12 +235,9 @@ impl IngedataApi for Ingedata {
         })
     }
 
-    async fn update_notification_webhook(
-        &self,
-        call: Call<'_>,
-        body: WebhookUpdateDocument,
-    ) -> Result<Reply, ApiError> {
-        let request = call.request;
+    async fn update_notification_webhook(&self, call: Call<'_>) -> Result<Reply, ApiError> {
+        let body: WebhookUpdateDocument = call.request.typed_body()?;
+        let request = &call.request;
         let id = self.find(request, "resource_id")?.id;
         if let Some(sent) = body
             .data
@@ -285,7 +279,7 @@ impl IngedataApi for Ingedata {
     }
 
     async fn delete_notification_webhook(&self, call: Call<'_>) -> Result<Reply, ApiError> {
-        let request = call.request;
+        let request = &call.request;
         let id = self.find(request, "resource_id")?.id;
         self.webhooks.write(&request.tenant, |all| all.remove(id));
         Ok(Reply::no_content())

@@ -24,10 +24,7 @@ use crate::apis::stubs::PatchworksApi;
 use crate::context::Context;
 use crate::error::{ApiError, Violation};
 use crate::fixtures::{FixtureError, Fixtures};
-use crate::generated::types::patchworks::{
-    FlowsStoreCallbacksRequest, FlowsStoreWebhooksRequest, FlowsUpdateCallbacksRequest,
-    FlowsUpdateWebhooksRequest, PayloadFormat, TriggerStatus,
-};
+use crate::generated::types::patchworks::{PayloadFormat, TriggerStatus};
 use crate::mock::Call;
 use crate::request::{Change, Reply, Request};
 use crate::signing;
@@ -314,59 +311,35 @@ impl Patchworks {
 
 impl PatchworksApi for Patchworks {
     async fn list_flow_webhooks(&self, call: Call<'_>) -> Result<Reply, ApiError> {
-        let request = call.request;
-        self.list(Kind::Webhook, request)
+        self.list(Kind::Webhook, &call.request)
     }
 
-    async fn create_flow_webhook(
-        &self,
-        call: Call<'_>,
-        _: FlowsStoreWebhooksRequest,
-    ) -> Result<Reply, ApiError> {
-        let request = call.request;
-        self.create(Kind::Webhook, request)
+    async fn create_flow_webhook(&self, call: Call<'_>) -> Result<Reply, ApiError> {
+        self.create(Kind::Webhook, &call.request)
     }
 
-    async fn update_flow_webhook(
-        &self,
-        call: Call<'_>,
-        _: FlowsUpdateWebhooksRequest,
-    ) -> Result<Reply, ApiError> {
-        let request = call.request;
-        self.update(Kind::Webhook, request)
+    async fn update_flow_webhook(&self, call: Call<'_>) -> Result<Reply, ApiError> {
+        self.update(Kind::Webhook, &call.request)
     }
 
     async fn delete_flow_webhook(&self, call: Call<'_>) -> Result<Reply, ApiError> {
-        let request = call.request;
-        self.delete(Kind::Webhook, request)
+        self.delete(Kind::Webhook, &call.request)
     }
 
     async fn list_flow_callbacks(&self, call: Call<'_>) -> Result<Reply, ApiError> {
-        let request = call.request;
-        self.list(Kind::Callback, request)
+        self.list(Kind::Callback, &call.request)
     }
 
-    async fn create_flow_callback(
-        &self,
-        call: Call<'_>,
-        _: FlowsStoreCallbacksRequest,
-    ) -> Result<Reply, ApiError> {
-        let request = call.request;
-        self.create(Kind::Callback, request)
+    async fn create_flow_callback(&self, call: Call<'_>) -> Result<Reply, ApiError> {
+        self.create(Kind::Callback, &call.request)
     }
 
-    async fn update_flow_callback(
-        &self,
-        call: Call<'_>,
-        _: FlowsUpdateCallbacksRequest,
-    ) -> Result<Reply, ApiError> {
-        let request = call.request;
-        self.update(Kind::Callback, request)
+    async fn update_flow_callback(&self, call: Call<'_>) -> Result<Reply, ApiError> {
+        self.update(Kind::Callback, &call.request)
     }
 
     async fn delete_flow_callback(&self, call: Call<'_>) -> Result<Reply, ApiError> {
-        let request = call.request;
-        self.delete(Kind::Callback, request)
+        self.delete(Kind::Callback, &call.request)
     }
 }
 

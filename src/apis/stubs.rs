@@ -4,7 +4,6 @@
 //! lives in `OUT_DIR`; never edit or commit it.
 
 use crate::error::ApiError;
-use crate::generated::types;
 use crate::mock::Call;
 use crate::request::Reply;
 

@@ -160,7 +160,7 @@ impl Collections {
     }
 
     /// Answers one call of an operation of this document.
-    pub fn answer(&self, call: &Call<'_>) -> Result<Reply, ApiError> {
+    pub fn answer(&self, call: &mut Call<'_>) -> Result<Reply, ApiError> {
         if let Some(parent) = &call.plan.parent {
             self.require_item(call, parent)?;
         }
@@ -228,7 +228,7 @@ impl Collections {
             .ok_or_else(|| ApiError::NotFound("the path names no item".to_owned()))
     }
 
-    fn create(&self, call: &Call<'_>) -> Result<Reply, ApiError> {
+    fn create(&self, call: &mut Call<'_>) -> Result<Reply, ApiError> {
         let Some(collection) = call.plan.collection.as_deref() else {
             return call.example();
         };
@@ -268,17 +268,17 @@ impl Collections {
                 record.insert("id".to_owned(), json!(number));
             }
         }
-        let (made, stored) = call.made(&shaper, slot.as_ref(), record);
+        let (reply, stored) = call.made(&shaper, slot.as_deref(), record)?;
         self.write(tenant, |t| {
             let records = t.collections.entry(instance).or_default();
             records.insert(id_text, Record::new(stored));
         });
-        call.reply_made(&shaper, made)
+        Ok(reply)
     }
 
     /// A replace (PUT) or merge (PATCH) of an item that exists.
-    fn update(&self, call: &Call<'_>) -> Result<Reply, ApiError> {
-        self.update_with(call, |stored, body| match call.plan.action {
+    fn update(&self, call: &mut Call<'_>) -> Result<Reply, ApiError> {
+        self.update_with(call, |call, stored, body| match call.plan.action {
             Action::Merge if json_api::is_resource(call) => json_api::update(stored, &body),
             Action::Merge => {
                 let mut merged = stored.clone();
@@ -303,8 +303,8 @@ impl Collections {
     /// every update is. For a vendor whose update is neither a replace nor a merge patch.
     pub fn update_with(
         &self,
-        call: &Call<'_>,
-        change: impl FnOnce(&Value, Value) -> Value,
+        call: &mut Call<'_>,
+        change: impl FnOnce(&Call<'_>, &Value, Value) -> Value,
     ) -> Result<Reply, ApiError> {
         let collection = call.plan.collection.as_deref().unwrap_or_default();
         let instance = call.instance(collection);
@@ -323,7 +323,7 @@ impl Collections {
                 .get_mut(&instance)?
                 .get_mut(&id)?
                 .value_mut();
-            let mut record = change(stored, body);
+            let mut record = change(call, stored, body);
             if let (Some(field), Value::Object(record)) = (&call.plan.id_field, &mut record) {
                 let kept = stored.get(field.as_str()).cloned();
                 record.insert(field.clone(), kept.unwrap_or_else(|| id_value(call, &id)));

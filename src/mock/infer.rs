@@ -6,11 +6,13 @@
 //! schemas and parameters. An operation can say otherwise with `x-hookmock-*` extensions (in the
 //! document or added by an overlay); `GET /__admin/specs` shows every plan and where it came from.
 
+use std::sync::OnceLock;
+
 use indexmap::IndexMap;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::shape::{ObjectView, resolve, type_of};
+use crate::shape::{ItemSlot, ObjectView, resolve, type_of};
 use crate::spec::{Operation, ParamIn, ParamStyle};
 
 /// What an operation does to the state.
@@ -93,6 +95,11 @@ pub struct Plan {
     /// kept beside another identifier (see [`super::sequence_key`]).
     #[serde(skip)]
     pub sequences: [String; 2],
+    /// Where a create's answer holds its whole item (see [`Shaper::single_slot`]): found on
+    /// the operation's first create, the same for every later one. A plan lives in one catalog
+    /// with the compiled schemas the slot's nodes are of.
+    #[serde(skip)]
+    pub created_slot: OnceLock<Option<ItemSlot>>,
 }
 
 /// Facts of an operation's item schema.
@@ -337,6 +344,7 @@ impl<'a> Site<'a> {
             filters: Vec::new(),
             item: ItemFacts::default(),
             sequences: Default::default(),
+            created_slot: OnceLock::new(),
         };
         if let Some(collection) = &collection {
             plan.parent = collection

@@ -4,6 +4,7 @@
 
 use std::borrow::Cow;
 
+use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use super::infer::{CURSOR_AFTER, CURSOR_BEFORE, LIMIT, ListField, OFFSET, PAGE, SORT};
@@ -58,7 +59,7 @@ pub(super) fn list_reply<'r>(
         .collect();
     Reply::json(
         status,
-        &Spliced {
+        &Spliced::<RawValue> {
             value: &envelope,
             path: &path,
             inner: Inner::Items(&items),

@@ -101,22 +101,30 @@ impl<'de> Deserialize<'de> for Record {
 
 /// `value` with `inner` at `path` (property names): an answer made without its items, and
 /// the items, already JSON, spliced in as it is written.
-pub struct Spliced<'a> {
+pub struct Spliced<'a, T: ?Sized = RawValue> {
     pub value: &'a Value,
     pub path: &'a [&'a str],
-    pub inner: Inner<'a>,
+    pub inner: Inner<'a, T>,
 }
 
 /// What [`Spliced`] puts in its place.
-#[derive(Clone, Copy)]
-pub enum Inner<'a> {
+pub enum Inner<'a, T: ?Sized = RawValue> {
     /// The array of a list.
     Items(&'a [Cow<'a, RawValue>]),
-    /// The item of a single-item answer.
-    Item(&'a RawValue),
+    /// The item of a single-item answer: written as it is serialised, not copied first.
+    Item(&'a T),
 }
 
-impl Serialize for Spliced<'_> {
+// Derived, these would ask `T: Copy`; only references are copied.
+impl<T: ?Sized> Clone for Inner<'_, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T: ?Sized> Copy for Inner<'_, T> {}
+
+impl<T: Serialize + ?Sized> Serialize for Spliced<'_, T> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         let Some((head, rest)) = self.path.split_first() else {

@@ -355,7 +355,7 @@ impl Edge {
             doc,
             operation: found.operation,
             plan,
-            request: &request,
+            request,
             context: &self.context,
             schemas,
             state,

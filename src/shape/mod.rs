@@ -14,7 +14,6 @@ use compiled::ANY;
 pub use compiled::{Compiled, Kind, Node, NodeId};
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 /// How deep generation goes into optional parts before it stops adding them.
@@ -380,20 +379,25 @@ impl<'a> Shaper<'a> {
     }
 
     /// Makes `record` whole in place, as [`Shaper::fill_item`] would make the item at `slot`
-    /// from it, and answers that item as JSON: what it lacks is made, what does not fit is made
-    /// anew, and what the schema does not describe is kept (not answered). A create's record
-    /// is then neither copied nor made twice, once to keep and once to answer.
-    pub fn complete_item(&self, slot: &ItemSlot, record: &mut Value) -> Box<RawValue> {
+    /// from it, and gives `answer` that item to write: what it lacks is made, what does not fit
+    /// is made anew, and what the schema does not describe is kept (not shown). A create's
+    /// record is then neither copied nor made twice, once to keep and once to answer, and its
+    /// answer is written straight from it.
+    pub fn complete_item<R>(
+        &self,
+        slot: &ItemSlot,
+        record: &mut Value,
+        answer: impl FnOnce(&Shown<'_>) -> R,
+    ) -> R {
         self.compiled(|schemas| {
             self.complete_at(schemas, slot.node, record, &slot.name, slot.depth);
-            let shown = Shown {
+            answer(&Shown {
                 shaper: self,
                 schemas,
                 id: slot.node,
                 value: record,
                 depth: slot.depth,
-            };
-            serde_json::value::to_raw_value(&shown).unwrap_or_else(|_| RawValue::NULL.to_owned())
+            })
         })
     }
 
@@ -693,8 +697,8 @@ impl<'a> Shaper<'a> {
 }
 
 /// A value made whole by [`Shaper::complete_at`], written as [`Shaper::fill_at`] would have
-/// made it: the declared properties this answer shows, in the schema's order.
-struct Shown<'s> {
+/// made it: the declared properties this answer shows, in the schema's order. Only written.
+pub struct Shown<'s> {
     shaper: &'s Shaper<'s>,
     schemas: &'s Compiled,
     id: NodeId,
@@ -889,8 +893,10 @@ mod tests {
                 .expect("the envelope's result is the item");
             let filled = shaper.fill_item(&slot, &sent).0;
             let mut record = sent.clone();
-            let answered = shaper.complete_item(&slot, &mut record);
-            let answered: Value = serde_json::from_str(answered.get()).expect("JSON");
+            let answered =
+                shaper.complete_item(&slot, &mut record, |item| serde_json::to_string(item));
+            let answered: Value =
+                serde_json::from_str(&answered.expect("serialised")).expect("JSON");
             assert_eq!(answered, filled, "creating: {creating}");
             assert_eq!(
                 serde_json::to_string(&answered).ok(),
