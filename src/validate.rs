@@ -701,6 +701,17 @@ fn fragment(pointer: &str) -> String {
     out
 }
 
+/// What `value` breaks of its schema, at most [`MAX_VIOLATIONS`] errors. `is_valid` is asked
+/// first: it stops at the first failure and makes no error, where `iter_errors` collects every
+/// error with its locations, and almost every request is valid.
+fn schema_errors<'i>(
+    validator: &'i Validator,
+    value: &'i Value,
+) -> impl Iterator<Item = jsonschema::ValidationError<'i>> {
+    let errors = (!validator.is_valid(value)).then(|| validator.iter_errors(value));
+    errors.into_iter().flatten().take(MAX_VIOLATIONS)
+}
+
 fn parse_query(query: Option<&str>) -> Vec<(String, String)> {
     query
         .map(|q| {
@@ -743,7 +754,7 @@ impl ParamContract {
             return self.default.clone();
         };
         let before = violations.len();
-        for error in self.validator.iter_errors(&value).take(MAX_VIOLATIONS) {
+        for error in schema_errors(&self.validator, &value) {
             let pointer = error.instance_path().as_str().to_owned();
             let location = match (&self.param.style, pointer.is_empty()) {
                 (ParamStyle::DeepObject, false) => Location::Query(format!(
@@ -904,7 +915,7 @@ impl OperationContract {
             // Multipart, text, binary: the media type is checked, the content is not read.
             return Ok(None);
         };
-        for error in validator.iter_errors(&body).take(MAX_VIOLATIONS) {
+        for error in schema_errors(validator, &body) {
             violations.push(Violation::schema(
                 Location::Body(error.instance_path().as_str().to_owned()),
                 &error,
@@ -1088,9 +1099,7 @@ fn check_response_body(
         Ok(value) => value,
         Err(e) => return problem(format!("is not JSON: {e}")),
     };
-    validator
-        .iter_errors(&value)
-        .take(MAX_VIOLATIONS)
+    schema_errors(validator, &value)
         .map(|e| Violation::schema(Location::Body(e.instance_path().as_str().to_owned()), &e))
         .collect()
 }

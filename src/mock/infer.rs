@@ -95,11 +95,12 @@ pub struct Plan {
     /// kept beside another identifier (see [`super::sequence_key`]).
     #[serde(skip)]
     pub sequences: [String; 2],
-    /// Where a create's answer holds its whole item (see [`Shaper::single_slot`]): found on
-    /// the operation's first create, the same for every later one. A plan lives in one catalog
-    /// with the compiled schemas the slot's nodes are of.
+    /// Where the answer holds its whole item (a create's, see [`Shaper::single_slot`]) or its
+    /// items (a list's, see [`Shaper::item_slot`]): found on the operation's first answer, the
+    /// same for every later one. A plan lives in one catalog with the compiled schemas the
+    /// slot's nodes are of.
     #[serde(skip)]
-    pub created_slot: OnceLock<Option<ItemSlot>>,
+    pub answer_slot: OnceLock<Option<ItemSlot>>,
 }
 
 /// Facts of an operation's item schema.
@@ -344,7 +345,7 @@ impl<'a> Site<'a> {
             filters: Vec::new(),
             item: ItemFacts::default(),
             sequences: Default::default(),
-            created_slot: OnceLock::new(),
+            answer_slot: OnceLock::new(),
         };
         if let Some(collection) = &collection {
             plan.parent = collection

@@ -33,29 +33,28 @@ pub(super) fn list_reply<'r>(
     listed: &Listed<'_>,
 ) -> Result<Reply, ApiError> {
     let status = axum::http::StatusCode::from_u16(call.plan.status).unwrap_or_default();
-    let path = call.envelope_path();
-    let path: Vec<&str> = path.iter().map(String::as_str).collect();
     let shaper = call.shaper();
-    let item_slot = call
-        .success_pointer()
-        .and_then(|schema| Some((schema, shaper.item_slot(At::Pointer(schema), &path)?)));
     let count = records.len();
     // A sparse fieldset makes the whole answer, to leave fields out of each item, and so does
     // a request that asks for properties shown only when asked.
-    let item_slot = item_slot.filter(|_| {
-        call.plan
-            .fields
-            .is_none_or(|f| call.request.param(f).is_none())
-            && !shaper.asks_conditions()
-    });
+    let whole = call
+        .plan
+        .fields
+        .is_some_and(|f| call.request.param(f).is_some())
+        || shaper.asks_conditions();
+    let item_slot = (!whole)
+        .then(|| call.success_pointer().zip(call.list_slot(&shaper)))
+        .flatten();
     let Some((schema, item_slot)) = item_slot else {
         let items = records.map(|r| r.value().clone()).collect();
         return call.reply(Some(list_source(call, items, count, listed)));
     };
+    let path = call.envelope_path();
+    let path: Vec<&str> = path.iter().map(String::as_str).collect();
     let mut envelope = list_source(call, Vec::new(), count, listed);
     shaper.complete(At::Pointer(schema), &mut envelope);
     let items: Vec<_> = records
-        .map(|r| r.item(&item_slot, |value| shaper.fill_item(&item_slot, value)))
+        .map(|r| r.item(item_slot, |value| shaper.fill_item(item_slot, value)))
         .collect();
     Reply::json(
         status,

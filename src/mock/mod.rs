@@ -53,7 +53,7 @@ impl<'a> Call<'a> {
 
     /// The shaper of answers made from records.
     fn shaper(&self) -> Shaper<'_> {
-        Shaper::with_compiled(self.doc, self.schemas, self.context.now())
+        Shaper::with_compiled(self.doc, self.schemas, self.context)
             .of_records()
             .creating(self.plan.action == Action::Create)
             .answering(&self.request)
@@ -175,7 +175,7 @@ impl<'a> Call<'a> {
             None => {
                 // The request is not a record: the answer shows every property near its top.
                 let schema = self.doc.pointer(pointer).unwrap_or(&Value::Null);
-                Shaper::with_compiled(self.doc, self.schemas, self.context.now())
+                Shaper::with_compiled(self.doc, self.schemas, self.context)
                     .fill(schema, self.request.body())
             }
         };
@@ -287,11 +287,22 @@ impl<'a> Call<'a> {
         if shaper.asks_conditions() {
             return find().map(Cow::Owned);
         }
+        self.answer_slot(find).map(Cow::Borrowed)
+    }
+
+    /// Where a list's answer holds its items (see [`Shaper::item_slot`]).
+    fn list_slot(&self, shaper: &Shaper<'_>) -> Option<&'a ItemSlot> {
+        self.answer_slot(|| {
+            let path = self.envelope_path();
+            let path: Vec<&str> = path.iter().map(String::as_str).collect();
+            shaper.item_slot(At::Pointer(self.success_pointer()?), &path)
+        })
+    }
+
+    /// The plan's [`Plan::answer_slot`], found by `find` on the operation's first answer.
+    fn answer_slot(&self, find: impl FnOnce() -> Option<ItemSlot>) -> Option<&'a ItemSlot> {
         let plan = self.plan;
-        plan.created_slot
-            .get_or_init(find)
-            .as_ref()
-            .map(Cow::Borrowed)
+        plan.answer_slot.get_or_init(find).as_ref()
     }
 
     /// The record made whole (see [`Call::complete`]) and the success answer showing it: the

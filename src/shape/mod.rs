@@ -7,7 +7,7 @@
 
 mod compiled;
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::sync::{PoisonError, RwLock};
 
 use compiled::ANY;
@@ -176,7 +176,10 @@ pub fn example(schema: &Value) -> Option<&Value> {
 pub struct Shaper<'a> {
     doc: &'a Value,
     compiled: Schemas<'a>,
-    now: DateTime<Utc>,
+    /// Read once, and only when a value shows the time: most answers of stored records do not.
+    now: OnceCell<DateTime<Utc>>,
+    /// Where `now` is read from; none when it was given.
+    clock: Option<&'a crate::context::Context>,
     /// Whether a value made so far read the clock (and so differs from one made later).
     clock_read: Cell<bool>,
     /// Whether sources are stored records (see [`Shaper::of_records`]).
@@ -224,7 +227,8 @@ impl<'a> Shaper<'a> {
         Self {
             doc,
             compiled: Schemas::Own(RefCell::default()),
-            now,
+            now: OnceCell::from(now),
+            clock: None,
             clock_read: Cell::new(false),
             records: false,
             creating: false,
@@ -233,16 +237,17 @@ impl<'a> Shaper<'a> {
     }
 
     /// Shapes values of `doc`'s schemas with the schemas kept beside it, compiling there what was
-    /// not compiled yet. Every schema given must be part of `doc`.
+    /// not compiled yet. Every schema given must be part of `doc`. Timestamps are `clock`'s now.
     pub fn with_compiled(
         doc: &'a Value,
         schemas: &'a RwLock<Compiled>,
-        now: DateTime<Utc>,
+        clock: &'a crate::context::Context,
     ) -> Self {
         Self {
             doc,
             compiled: Schemas::Shared(schemas),
-            now,
+            now: OnceCell::new(),
+            clock: Some(clock),
             clock_read: Cell::new(false),
             records: false,
             creating: false,
@@ -258,6 +263,13 @@ impl<'a> Shaper<'a> {
     pub fn of_records(mut self) -> Self {
         self.records = true;
         self
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        *self.now.get_or_init(|| {
+            self.clock
+                .map_or_else(Utc::now, crate::context::Context::now)
+        })
     }
 
     /// A shaper of a create's answer, which shows what `x-hookmock-once` marks (a secret shown
@@ -671,9 +683,9 @@ impl<'a> Shaper<'a> {
             self.clock_read.set(true);
         }
         let mut text = match node.format.as_deref() {
-            Some("date-time") => self.now.to_rfc3339_opts(SecondsFormat::Secs, true),
-            Some("date") => self.now.format("%Y-%m-%d").to_string(),
-            Some("time") => self.now.format("%H:%M:%S").to_string(),
+            Some("date-time") => self.now().to_rfc3339_opts(SecondsFormat::Secs, true),
+            Some("date") => self.now().format("%Y-%m-%d").to_string(),
+            Some("time") => self.now().format("%H:%M:%S").to_string(),
             Some("uri" | "url" | "uri-reference" | "iri") => "https://example.com/".to_owned(),
             Some("email" | "idn-email") => "user@example.com".to_owned(),
             Some("uuid") => "3fa85f64-5717-4562-b3fc-2c963f66afa6".to_owned(),
@@ -682,7 +694,7 @@ impl<'a> Shaper<'a> {
             Some("hostname" | "idn-hostname") => "example.com".to_owned(),
             Some("byte") => "aGVsbG8=".to_owned(),
             _ if node_is_timestamp(name, node) => {
-                self.now.to_rfc3339_opts(SecondsFormat::Secs, true)
+                self.now().to_rfc3339_opts(SecondsFormat::Secs, true)
             }
             _ => "string".to_owned(),
         };
