@@ -11,7 +11,8 @@ use serde_json::{Map, Value, json};
 
 use super::infer::Action;
 use super::json_api;
-use super::listing::{Filters, Listed, Order, Page, list_reply};
+use super::kept_lists::{KeptLists, ListKey};
+use super::listing::{Filters, Listed, Order, Page, Repeat, list_reply};
 use super::record::Record;
 use super::{Call, text_of};
 use crate::error::ApiError;
@@ -47,6 +48,8 @@ pub struct Collections {
     /// What every tenant starts from, and is reset to: a bundled API's fixtures.
     fixtures: Tenant,
     changes: AtomicU64,
+    /// List answers kept while nothing changes (see [`KeptLists`]).
+    lists: KeptLists,
 }
 
 /// The key of the integer sequence of `api`'s collection `template`.
@@ -144,7 +147,8 @@ impl Collections {
         })
     }
 
-    /// Drops the list items kept beside the records (their schemas were compiled anew).
+    /// Drops the list items kept beside the records, and the list answers kept (their schemas
+    /// were compiled anew).
     pub fn forget_items(&self) {
         let mut tenants = self
             .tenants
@@ -157,6 +161,7 @@ impl Collections {
         for record in records {
             record.forget_items();
         }
+        self.lists.forget();
     }
 
     /// Answers one call of an operation of this document.
@@ -349,9 +354,15 @@ impl Collections {
     /// A page of the items that match the query's filters, made while the store is read: each
     /// item is made once per version of its record (see [`Record::item`]).
     fn list(&self, call: &Call<'_>, instance: &str) -> Result<Reply, ApiError> {
-        let filters = Filters::of(call);
-        let order = Order::of(call);
+        let key = ListKey::of(call);
         self.read(&call.request.tenant, |t| {
+            // Read under the lock that keeps writers out: the count matches the records read.
+            let changes = self.changes.load(Ordering::SeqCst);
+            if let Some(reply) = self.lists.get(&key, changes, || call.context.now()) {
+                return Ok(reply);
+            }
+            let filters = Filters::of(call);
+            let order = Order::of(call);
             let mut matching: Vec<(&String, &Record)> = t
                 .and_then(|t| t.collections.get(instance))
                 .into_iter()
@@ -373,7 +384,11 @@ impl Collections {
                 previous,
                 page: &page,
             };
-            list_reply(call, shown, &listed)
+            let (reply, repeat) = list_reply(call, shown, &listed)?;
+            if let Repeat::At(at) = repeat {
+                self.lists.keep(key, changes, at, &reply);
+            }
+            Ok(reply)
         })
     }
 }

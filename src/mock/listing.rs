@@ -26,12 +26,14 @@ pub(super) struct Listed<'a> {
 
 /// The answer listing `records`: the envelope made without them, then their items spliced in
 /// where the envelope's array is; the whole answer made at once where the items cannot be made
-/// alone (an array inside a `oneOf`…).
+/// alone (an array inside a `oneOf`…). And when the same request would be answered the same
+/// while the records do not change: always, at the time it shows, or (the whole answer made at
+/// once) not known.
 pub(super) fn list_reply<'r>(
     call: &Call<'_>,
     records: impl ExactSizeIterator<Item = &'r Record>,
     listed: &Listed<'_>,
-) -> Result<Reply, ApiError> {
+) -> Result<(Reply, Repeat), ApiError> {
     let status = axum::http::StatusCode::from_u16(call.plan.status).unwrap_or_default();
     let shaper = call.shaper();
     let count = records.len();
@@ -47,7 +49,8 @@ pub(super) fn list_reply<'r>(
         .flatten();
     let Some((schema, item_slot)) = item_slot else {
         let items = records.map(|r| r.value().clone()).collect();
-        return call.reply(Some(list_source(call, items, count, listed)));
+        let reply = call.reply(Some(list_source(call, items, count, listed)))?;
+        return Ok((reply, Repeat::Never));
     };
     let path = call.envelope_path();
     let path: Vec<&str> = path.iter().map(String::as_str).collect();
@@ -56,14 +59,22 @@ pub(super) fn list_reply<'r>(
     let items: Vec<_> = records
         .map(|r| r.item(item_slot, |value| shaper.fill_item(item_slot, value)))
         .collect();
-    Reply::json(
+    let reply = Reply::json(
         status,
         &Spliced::<RawValue> {
             value: &envelope,
             path: &path,
             inner: Inner::Items(&items),
         },
-    )
+    )?;
+    Ok((reply, Repeat::At(shaper.clock_shown())))
+}
+
+/// When a list's answer may be sent again for the same request on the same records.
+pub(super) enum Repeat {
+    Never,
+    /// While the clock shows this time, or whatever the time with `None`.
+    At(Option<chrono::DateTime<chrono::Utc>>),
 }
 
 /// The order a list's query asks for (see [`SORT`]): fields, each ascending or descending

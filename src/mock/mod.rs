@@ -10,6 +10,7 @@ pub mod infer;
 mod answer;
 mod collections;
 mod json_api;
+mod kept_lists;
 mod listing;
 mod record;
 

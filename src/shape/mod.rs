@@ -265,6 +265,12 @@ impl<'a> Shaper<'a> {
         self
     }
 
+    /// The clock's time a value made so far showed, if any (a value made at another time would
+    /// not be the same).
+    pub fn clock_shown(&self) -> Option<DateTime<Utc>> {
+        self.clock.and(self.now.get().copied())
+    }
+
     fn now(&self) -> DateTime<Utc> {
         *self.now.get_or_init(|| {
             self.clock

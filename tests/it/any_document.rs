@@ -454,6 +454,64 @@ async fn a_partition_header_keeps_records_apart_and_a_change_is_stamped_now() {
     server.assert_answers_conform().await;
 }
 
+/// A client polling a list (a dashboard, a test waiting for its item) sees every change at
+/// once, and the time the answer shows moves on with the clock: answers kept between requests
+/// (see `mock::kept_lists`) never outlive the records or the second they showed.
+#[tokio::test]
+async fn a_polled_list_follows_every_change_and_the_clock() {
+    let dir = tempdir("polled");
+    let doc = dir.join("tasks.yaml");
+    std::fs::write(
+        &doc,
+        "openapi: 3.0.3\ninfo: {title: Tasks, version: '1'}\ncomponents:\n  schemas:\n    Task:\n      type: object\n      properties:\n        id: {type: integer, readOnly: true}\n        title: {type: string}\n    Tasks:\n      type: object\n      required: [generated_at, data]\n      properties:\n        generated_at: {type: string, format: date-time, readOnly: true}\n        data: {type: array, items: {$ref: '#/components/schemas/Task'}}\npaths:\n  /tasks:\n    get:\n      parameters: [{name: title, in: query, schema: {type: string}}]\n      responses:\n        '200': {description: ok, content: {application/json: {schema: {$ref: '#/components/schemas/Tasks'}}}}\n    post:\n      requestBody: {content: {application/json: {schema: {$ref: '#/components/schemas/Task'}}}}\n      responses:\n        '201': {description: ok, content: {application/json: {schema: {$ref: '#/components/schemas/Task'}}}}\n  /tasks/{id}:\n    parameters: [{name: id, in: path, required: true, schema: {type: integer}}]\n    put:\n      requestBody: {content: {application/json: {schema: {$ref: '#/components/schemas/Task'}}}}\n      responses:\n        '200': {description: ok, content: {application/json: {schema: {$ref: '#/components/schemas/Task'}}}}\n    delete:\n      responses:\n        '204': {description: gone}\n",
+    )
+    .expect("writes");
+    let server = DocServer::start(&[doc.to_str().expect("utf-8")]).await;
+    let titles = |path: &'static str| {
+        let server = &server;
+        async move {
+            let (status, list) = server.call("GET", path, Some("t"), None).await;
+            assert_eq!(status, 200, "{list}");
+            let data = list["data"].as_array().expect("the envelope's items");
+            data.iter().map(|t| t["title"].clone()).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(titles("/tasks").await, Vec::<Value>::new());
+    assert_eq!(titles("/tasks").await, Vec::<Value>::new(), "asked again");
+    server
+        .call("POST", "/tasks", Some("t"), Some(json!({"title": "a"})))
+        .await;
+    assert_eq!(titles("/tasks").await, [json!("a")], "after a create");
+    assert_eq!(titles("/tasks?title=b").await, Vec::<Value>::new());
+    server
+        .call("PUT", "/tasks/1", Some("t"), Some(json!({"title": "b"})))
+        .await;
+    assert_eq!(titles("/tasks").await, [json!("b")], "after a replace");
+    assert_eq!(
+        titles("/tasks?title=b").await,
+        [json!("b")],
+        "its own query"
+    );
+    let (_, other) = server.call("GET", "/tasks", Some("u"), None).await;
+    assert_eq!(other["data"], json!([]), "another tenant: {other}");
+    server.call("DELETE", "/tasks/1", Some("t"), None).await;
+    assert_eq!(
+        titles("/tasks").await,
+        Vec::<Value>::new(),
+        "after a delete"
+    );
+    let shown =
+        || async { server.call("GET", "/tasks", Some("t"), None).await.1["generated_at"].clone() };
+    let before = shown().await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let after = shown().await;
+    assert!(
+        before.is_string() && before != after,
+        "the time moves on: {before} {after}"
+    );
+    server.assert_answers_conform().await;
+}
+
 /// A JSON:API document (Ingedata's, served from the document alone): the resource a client
 /// sends inside `data` is what is kept (its `links.self` and `attributes.id` the server's, no
 /// optional attribute invented), an update replaces the attributes sent and stamps them, a
