@@ -81,6 +81,9 @@ pub struct Plan {
     /// (`/metadata/total`), and what each says.
     #[serde(skip_serializing_if = "IndexMap::is_empty")]
     pub list_fields: IndexMap<String, ListField>,
+    /// How a list's page links are written, as the operation's example writes them.
+    #[serde(skip_serializing_if = "LinkStyle::is_default")]
+    pub links: LinkStyle,
     /// The pagination fields shown only when a query parameter is true (`meta.count` when
     /// `count=true`), said by `x-hookmock-when` on the field's schema.
     #[serde(skip_serializing_if = "IndexMap::is_empty")]
@@ -173,7 +176,46 @@ pub enum ListField {
     NextUrl,
 }
 
+/// How page links are written: absolute (`http://host/pets?page=2`, without an example to
+/// follow) or from the path (`/pets?page=2`), with a JSON:API page parameter's brackets
+/// percent-encoded or as they are (`page[number]=2`).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct LinkStyle {
+    pub relative: bool,
+    pub raw_brackets: bool,
+}
+
+impl LinkStyle {
+    fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// The style of the first page link in `example`, the answer documented for `op`.
+    fn of(example: Option<&Value>, fields: &IndexMap<String, ListField>) -> Self {
+        let first_link = fields
+            .iter()
+            .filter(|(_, field)| field.is_url())
+            .find_map(|(at, _)| example?.pointer(at)?.as_str());
+        first_link.map_or_else(Self::default, |link| Self {
+            relative: link.starts_with('/'),
+            raw_brackets: link.contains('['),
+        })
+    }
+}
+
 impl ListField {
+    fn is_url(self) -> bool {
+        matches!(
+            self,
+            Self::Path
+                | Self::SelfUrl
+                | Self::FirstUrl
+                | Self::LastUrl
+                | Self::PrevUrl
+                | Self::NextUrl
+        )
+    }
+
     /// A field of an object that holds page links (`links`: JSON:API's and Laravel's), where
     /// `next` is a URL rather than a cursor.
     fn linked(name: &str) -> Option<Self> {
@@ -341,6 +383,7 @@ impl<'a> Site<'a> {
                 .and_then(|name| op.params.iter().find(|p| p.name == name))
                 .map(|p| p.name),
             list_fields: IndexMap::new(),
+            links: LinkStyle::default(),
             list_when: IndexMap::new(),
             filters: Vec::new(),
             item: ItemFacts::default(),
@@ -380,6 +423,7 @@ impl<'a> Site<'a> {
                 .collect();
             (plan.list_fields, plan.list_when) =
                 self.list_fields(op, plan.envelope.as_deref().unwrap_or_default());
+            plan.links = LinkStyle::of(self.success_example(op, plan.status), &plan.list_fields);
             plan.filters =
                 super::listing::filter_plans(self.doc, op, plan.fields, &plan.item.fields);
         }
@@ -627,6 +671,14 @@ impl<'a> Site<'a> {
             id_style(self.doc, schema, documented)
         };
         (field, style)
+    }
+
+    /// The example of `op`'s answer with `status`.
+    fn success_example(&self, op: &Operation, status: u16) -> Option<&'a Value> {
+        let status = status.to_string();
+        let answer = op.responses.iter().find(|r| r.status == status)?;
+        let media = answer.schema?.strip_suffix("/schema")?;
+        crate::shape::media_example(self.doc, self.doc.pointer(media)?)
     }
 
     /// A value of the item field `field` in the examples the collection's operations document

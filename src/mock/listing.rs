@@ -474,7 +474,7 @@ impl Page {
 /// The URLs of a list's pages: the request's own, its position parameters replaced (the
 /// limit and every other parameter kept), absolute as `format: uri` wants.
 struct Links<'a> {
-    /// `http://<host><path>`.
+    /// `http://<host><path>`, or the path alone where the document's example links so.
     base: String,
     /// The request's query without its position parameters, each pair ending in `&`.
     kept: String,
@@ -484,8 +484,12 @@ struct Links<'a> {
 
 impl<'a> Links<'a> {
     fn of(call: &'a Call<'a>, listed: &'a Listed<'a>) -> Self {
-        let host = call.request.host.as_ref().and_then(|h| h.to_str().ok());
-        let base = ["http://", host.unwrap_or("localhost"), &call.request.path].concat();
+        let base = if call.plan.links.relative {
+            call.request.path.clone()
+        } else {
+            let host = call.request.host.as_ref().and_then(|h| h.to_str().ok());
+            ["http://", host.unwrap_or("localhost"), &call.request.path].concat()
+        };
         let position = |pair: &&str| {
             let name = pair.split('=').next().unwrap_or_default();
             let name = match name.contains('%') {
@@ -543,7 +547,13 @@ impl<'a> Links<'a> {
     fn at(&self, number: usize) -> String {
         let limit = self.listed.page.limit.unwrap_or(0);
         match self.call.plan.pagination.as_deref() {
-            Some("page") if self.deep_page() => self.with("page%5Bnumber%5D", &number.to_string()),
+            Some("page") if self.deep_page() => {
+                let name = match self.call.plan.links.raw_brackets {
+                    true => "page[number]",
+                    false => "page%5Bnumber%5D",
+                };
+                self.with(name, &number.to_string())
+            }
             Some("page") => self.with(self.parameter(PAGE, "page"), &number.to_string()),
             Some("offset") => {
                 let offset = number.saturating_sub(1).saturating_mul(limit);

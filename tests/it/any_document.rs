@@ -599,7 +599,10 @@ async fn a_json_api_documents_resources_keep_their_attributes() {
         .await;
     assert_eq!(page["data"].as_array().map(Vec::len), Some(1), "{page}");
     let next = page["links"]["next"].as_str().unwrap_or_default();
-    assert!(next.ends_with("page%5Bnumber%5D=2"), "{page}");
+    assert!(
+        next.starts_with("/api/v3/") && next.ends_with("page[number]=2"),
+        "written as the document's example writes its links: {page}"
+    );
     assert_eq!(
         page["meta"]["count"], 2,
         "x-hookmock-list-field: total, x-hookmock-when: count: {page}"
