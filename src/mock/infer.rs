@@ -104,6 +104,10 @@ pub struct Plan {
     /// slot's nodes are of.
     #[serde(skip)]
     pub answer_slot: OnceLock<Option<ItemSlot>>,
+    /// The answer around a created item, kept for the clock second it shows (see
+    /// [`super::record::KeptEnvelope`]).
+    #[serde(skip)]
+    pub around: super::record::KeptEnvelope,
 }
 
 /// Facts of an operation's item schema.
@@ -389,6 +393,7 @@ impl<'a> Site<'a> {
             item: ItemFacts::default(),
             sequences: Default::default(),
             answer_slot: OnceLock::new(),
+            around: Default::default(),
         };
         if let Some(collection) = &collection {
             plan.parent = collection

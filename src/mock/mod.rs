@@ -306,6 +306,25 @@ impl<'a> Call<'a> {
         plan.answer_slot.get_or_init(find).as_ref()
     }
 
+    /// The answer around a created item at `path`: kept per operation (see
+    /// [`record::KeptEnvelope`]) unless the request asks for what is shown only when asked.
+    fn around_item(&self, shaper: &Shaper<'_>, schema: &str, path: &[&str]) -> Value {
+        let conditional = shaper.asks_conditions();
+        if let Some(kept) = self
+            .plan
+            .around
+            .get(|| shaper.now())
+            .filter(|_| !conditional)
+        {
+            return kept;
+        }
+        let envelope = shaper.fill_around(At::Pointer(schema), path);
+        if !conditional {
+            self.plan.around.keep(shaper.clock_shown(), &envelope);
+        }
+        envelope
+    }
+
     /// The record made whole (see [`Call::complete`]) and the success answer showing it: the
     /// answer is written straight from the record where it holds the whole item (`slot`).
     fn made(
@@ -322,7 +341,7 @@ impl<'a> Call<'a> {
         let path = self.envelope_path();
         let path: Vec<&str> = path.iter().map(String::as_str).collect();
         // Made before the item: the compiled schemas are read once at a time.
-        let envelope = shaper.fill_around(At::Pointer(schema), &path);
+        let envelope = self.around_item(shaper, schema, &path);
         let reply = shaper.complete_item(slot, &mut record, |item| {
             let inner = Inner::Item(item);
             Reply::json(

@@ -6,7 +6,9 @@
 //! them, which is what a compiled vendor route does.
 
 use std::borrow::Cow;
-use std::sync::OnceLock;
+use std::sync::{OnceLock, PoisonError, RwLock};
+
+use chrono::{DateTime, Utc};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
@@ -96,6 +98,34 @@ impl Serialize for Record {
 impl<'de> Deserialize<'de> for Record {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         Value::deserialize(deserializer).map(Self::new)
+    }
+}
+
+/// The answer around a created item (Field Nation's `metadata`, a `{status, message}`
+/// envelope) is made from the schema alone: the same for every create of an operation, but for
+/// the time it may show. It is kept with that time (whole seconds), and made again when the
+/// clock has moved on.
+#[derive(Debug, Default)]
+pub struct KeptEnvelope(RwLock<Option<(Option<DateTime<Utc>>, Value)>>);
+
+// A plan copied (to show it) starts with nothing kept.
+impl Clone for KeptEnvelope {
+    fn clone(&self) -> Self {
+        Self::default()
+    }
+}
+
+impl KeptEnvelope {
+    /// The kept envelope, if it shows no time or shows `now()`.
+    pub fn get(&self, now: impl FnOnce() -> DateTime<Utc>) -> Option<Value> {
+        let kept = self.0.read().unwrap_or_else(PoisonError::into_inner);
+        let (at, envelope) = kept.as_ref()?;
+        at.is_none_or(|at| at == now()).then(|| envelope.clone())
+    }
+
+    /// Keeps `envelope`, showing the time `at` if any.
+    pub fn keep(&self, at: Option<DateTime<Utc>>, envelope: &Value) {
+        *self.0.write().unwrap_or_else(PoisonError::into_inner) = Some((at, envelope.clone()));
     }
 }
 

@@ -271,7 +271,8 @@ impl<'a> Shaper<'a> {
         self.clock.and(self.now.get().copied())
     }
 
-    fn now(&self) -> DateTime<Utc> {
+    /// The time the values this shaper makes show (read on first use).
+    pub fn now(&self) -> DateTime<Utc> {
         *self.now.get_or_init(|| {
             self.clock
                 .map_or_else(Utc::now, crate::context::Context::now)

@@ -455,15 +455,16 @@ async fn a_partition_header_keeps_records_apart_and_a_change_is_stamped_now() {
 }
 
 /// A client polling a list (a dashboard, a test waiting for its item) sees every change at
-/// once, and the time the answer shows moves on with the clock: answers kept between requests
-/// (see `mock::kept_lists`) never outlive the records or the second they showed.
+/// once, and the time an answer shows moves on with the clock: answers kept between requests
+/// (lists, see `mock::kept_lists`; the envelope around a created item, `KeptEnvelope`) never
+/// outlive the records or the second they showed.
 #[tokio::test]
 async fn a_polled_list_follows_every_change_and_the_clock() {
     let dir = tempdir("polled");
     let doc = dir.join("tasks.yaml");
     std::fs::write(
         &doc,
-        "openapi: 3.0.3\ninfo: {title: Tasks, version: '1'}\ncomponents:\n  schemas:\n    Task:\n      type: object\n      properties:\n        id: {type: integer, readOnly: true}\n        title: {type: string}\n    Tasks:\n      type: object\n      required: [generated_at, data]\n      properties:\n        generated_at: {type: string, format: date-time, readOnly: true}\n        data: {type: array, items: {$ref: '#/components/schemas/Task'}}\npaths:\n  /tasks:\n    get:\n      parameters: [{name: title, in: query, schema: {type: string}}]\n      responses:\n        '200': {description: ok, content: {application/json: {schema: {$ref: '#/components/schemas/Tasks'}}}}\n    post:\n      requestBody: {content: {application/json: {schema: {$ref: '#/components/schemas/Task'}}}}\n      responses:\n        '201': {description: ok, content: {application/json: {schema: {$ref: '#/components/schemas/Task'}}}}\n  /tasks/{id}:\n    parameters: [{name: id, in: path, required: true, schema: {type: integer}}]\n    put:\n      requestBody: {content: {application/json: {schema: {$ref: '#/components/schemas/Task'}}}}\n      responses:\n        '200': {description: ok, content: {application/json: {schema: {$ref: '#/components/schemas/Task'}}}}\n    delete:\n      responses:\n        '204': {description: gone}\n",
+        "openapi: 3.0.3\ninfo: {title: Tasks, version: '1'}\ncomponents:\n  schemas:\n    Task:\n      type: object\n      properties:\n        id: {type: integer, readOnly: true}\n        title: {type: string}\n    Tasks:\n      type: object\n      required: [generated_at, data]\n      properties:\n        generated_at: {type: string, format: date-time, readOnly: true}\n        data: {type: array, items: {$ref: '#/components/schemas/Task'}}\npaths:\n  /tasks:\n    get:\n      parameters: [{name: title, in: query, schema: {type: string}}]\n      responses:\n        '200': {description: ok, content: {application/json: {schema: {$ref: '#/components/schemas/Tasks'}}}}\n    post:\n      requestBody: {content: {application/json: {schema: {$ref: '#/components/schemas/Task'}}}}\n      responses:\n        '201': {description: ok, content: {application/json: {schema: {type: object, required: [generated_at, data], properties: {generated_at: {type: string, format: date-time, readOnly: true}, data: {$ref: '#/components/schemas/Task'}}}}}}\n  /tasks/{id}:\n    parameters: [{name: id, in: path, required: true, schema: {type: integer}}]\n    put:\n      requestBody: {content: {application/json: {schema: {$ref: '#/components/schemas/Task'}}}}\n      responses:\n        '200': {description: ok, content: {application/json: {schema: {$ref: '#/components/schemas/Task'}}}}\n    delete:\n      responses:\n        '204': {description: gone}\n",
     )
     .expect("writes");
     let server = DocServer::start(&[doc.to_str().expect("utf-8")]).await;
@@ -500,14 +501,25 @@ async fn a_polled_list_follows_every_change_and_the_clock() {
         Vec::<Value>::new(),
         "after a delete"
     );
-    let shown =
-        || async { server.call("GET", "/tasks", Some("t"), None).await.1["generated_at"].clone() };
+    let shown = || async {
+        let (_, list) = server.call("GET", "/tasks", Some("t"), None).await;
+        let body = json!({"title": "c"});
+        let (_, created) = server.call("POST", "/tasks", Some("t"), Some(body)).await;
+        (
+            list["generated_at"].clone(),
+            created["generated_at"].clone(),
+        )
+    };
     let before = shown().await;
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let after = shown().await;
     assert!(
-        before.is_string() && before != after,
-        "the time moves on: {before} {after}"
+        before.0.is_string() && before.0 != after.0,
+        "a list's time moves on: {before:?} {after:?}"
+    );
+    assert!(
+        before.1.is_string() && before.1 != after.1,
+        "a create's time moves on: {before:?} {after:?}"
     );
     server.assert_answers_conform().await;
 }
