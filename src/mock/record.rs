@@ -6,7 +6,7 @@
 //! them, which is what a compiled vendor route does.
 
 use std::borrow::Cow;
-use std::sync::{OnceLock, PoisonError, RwLock};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
 use chrono::{DateTime, Utc};
 
@@ -106,7 +106,7 @@ impl<'de> Deserialize<'de> for Record {
 /// the time it may show. It is kept with that time (whole seconds), and made again when the
 /// clock has moved on.
 #[derive(Debug, Default)]
-pub struct KeptEnvelope(RwLock<Option<(Option<DateTime<Utc>>, Value)>>);
+pub struct KeptEnvelope(RwLock<Option<(Option<DateTime<Utc>>, Arc<Value>)>>);
 
 // A plan copied (to show it) starts with nothing kept.
 impl Clone for KeptEnvelope {
@@ -117,14 +117,14 @@ impl Clone for KeptEnvelope {
 
 impl KeptEnvelope {
     /// The kept envelope, if it shows no time or shows `now()`.
-    pub fn get(&self, now: impl FnOnce() -> DateTime<Utc>) -> Option<Value> {
+    pub fn get(&self, now: impl FnOnce() -> DateTime<Utc>) -> Option<Arc<Value>> {
         let kept = self.0.read().unwrap_or_else(PoisonError::into_inner);
         let (at, envelope) = kept.as_ref()?;
         at.is_none_or(|at| at == now()).then(|| envelope.clone())
     }
 
     /// Keeps `envelope`, showing the time `at` if any.
-    pub fn keep(&self, at: Option<DateTime<Utc>>, envelope: &Value) {
+    pub fn keep(&self, at: Option<DateTime<Utc>>, envelope: &Arc<Value>) {
         *self.0.write().unwrap_or_else(PoisonError::into_inner) = Some((at, envelope.clone()));
     }
 }
