@@ -106,10 +106,10 @@ impl<'de> Deserialize<'de> for Record {
 /// the time it may show. It is kept with that time (whole seconds), and made again when the
 /// clock has moved on.
 #[derive(Debug, Default)]
-pub struct KeptEnvelope(RwLock<Option<Shown>>);
+pub struct KeptEnvelope(RwLock<Option<Dated>>);
 
 /// An envelope and the time it shows, if any.
-type Shown = (Option<DateTime<Utc>>, Arc<Value>);
+type Dated = (Option<DateTime<Utc>>, Arc<Value>);
 
 // A plan copied (to show it) starts with nothing kept.
 impl Clone for KeptEnvelope {
