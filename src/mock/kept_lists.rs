@@ -32,7 +32,7 @@ pub struct ListKey {
     /// The operation's address: operations live as long as the process, and a reloaded
     /// document has new ones.
     operation: usize,
-    /// Tenant, host, path, query and header parameters, one per line.
+    /// Tenant, host, path, query and the header parameters sent (`name=value`), one per line.
     request: String,
 }
 
@@ -70,9 +70,14 @@ impl ListKey {
             .params
             .iter()
             .filter(|p| p.location == ParamIn::Header);
-        for value in headers.filter_map(|p| request.param(p.name)) {
-            text.push_str(&value.to_string());
-            text.push('\n');
+        // Named: with one of two header parameters absent, values alone could not tell which.
+        for param in headers {
+            if let Some(value) = request.param(param.name) {
+                text.push_str(param.name);
+                text.push('=');
+                text.push_str(&value.to_string());
+                text.push('\n');
+            }
         }
         Self {
             operation: std::ptr::from_ref(request.operation) as usize,
