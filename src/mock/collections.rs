@@ -78,7 +78,7 @@ impl Collections {
                 .collections
                 .entry(instance)
                 .or_default()
-                .insert(id.to_string(), Record::new(record));
+                .insert(id.to_string(), Record::new(&record));
         }
         fixtures.sequences.insert(sequence, last);
         Self {
@@ -120,7 +120,7 @@ impl Collections {
         for (name, state) in chosen {
             for (instance, records) in &state.collections {
                 for record in records.values() {
-                    f(name, instance, record.value());
+                    f(name, instance, &record.value());
                 }
             }
         }
@@ -129,7 +129,7 @@ impl Collections {
     /// The record `id` kept at `instance`, if there is one.
     pub fn get(&self, tenant: &str, instance: &str, id: &str) -> Option<Value> {
         self.read(tenant, |t| {
-            Some(t?.collections.get(instance)?.get(id)?.value().clone())
+            Some(t?.collections.get(instance)?.get(id)?.value())
         })
     }
 
@@ -143,7 +143,7 @@ impl Collections {
     ) -> bool {
         self.write(tenant, |t| {
             let record = t.collections.get_mut(instance).and_then(|c| c.get_mut(id));
-            record.map(|r| f(r.value_mut())).is_some()
+            record.map(|r| r.update(f)).is_some()
         })
     }
 
@@ -185,7 +185,7 @@ impl Collections {
                     let removed = t.collections.get_mut(&instance)?.shift_remove(&id)?;
                     let inside = format!("{instance}/{id}/");
                     t.collections.retain(|path, _| !path.starts_with(&inside));
-                    Some(removed.into_value())
+                    Some(removed.value())
                 });
                 call.reply(Some(removed.ok_or_else(|| not_found(call, &id))?))
             }
@@ -199,7 +199,7 @@ impl Collections {
         let instance = call.instance(collection);
         let id = self.item_id(call)?;
         let found = self.read(&call.request.tenant, |t| {
-            t.and_then(|t| Some(t.collections.get(&instance)?.get(&id)?.value().clone()))
+            t.and_then(|t| Some(t.collections.get(&instance)?.get(&id)?.value()))
         });
         call.reply(Some(found.ok_or_else(|| not_found(call, &id))?))
     }
@@ -276,7 +276,7 @@ impl Collections {
         let (reply, stored) = call.made(&shaper, slot.as_deref(), record)?;
         self.write(tenant, |t| {
             let records = t.collections.entry(instance).or_default();
-            records.insert(id_text, Record::new(stored));
+            records.insert(id_text, Record::new(&stored));
         });
         Ok(reply)
     }
@@ -323,12 +323,9 @@ impl Collections {
         }
         let body = call.record_of_body();
         let updated = self.write(&call.request.tenant, |tenant| {
-            let stored = tenant
-                .collections
-                .get_mut(&instance)?
-                .get_mut(&id)?
-                .value_mut();
-            let mut record = change(call, stored, body);
+            let kept = tenant.collections.get_mut(&instance)?.get_mut(&id)?;
+            let stored = kept.value();
+            let mut record = change(call, &stored, body);
             if let (Some(field), Value::Object(record)) = (&call.plan.id_field, &mut record) {
                 let kept = stored.get(field.as_str()).cloned();
                 record.insert(field.clone(), kept.unwrap_or_else(|| id_value(call, &id)));
@@ -345,8 +342,9 @@ impl Collections {
                     holder.remove(last);
                 }
             }
-            *stored = call.complete(record);
-            Some(stored.clone())
+            let updated = call.complete(record);
+            *kept = Record::new(&updated);
+            Some(updated)
         });
         call.reply(Some(updated.ok_or_else(|| not_found(call, &id))?))
     }
@@ -367,7 +365,7 @@ impl Collections {
                 .and_then(|t| t.collections.get(instance))
                 .into_iter()
                 .flatten()
-                .filter(|(_, record)| filters.accept(record.value()))
+                .filter(|(_, record)| filters.accept(|name| record.field(name)))
                 .collect();
             order.apply(&mut matching);
             let ids: Vec<&str> = matching.iter().map(|(id, _)| id.as_str()).collect();

@@ -48,7 +48,7 @@ pub(super) fn list_reply<'r>(
         .then(|| call.success_pointer().zip(call.list_slot(&shaper)))
         .flatten();
     let Some((schema, item_slot)) = item_slot else {
-        let items = records.map(|r| r.value().clone()).collect();
+        let items = records.map(Record::value).collect();
         let reply = call.reply(Some(list_source(call, items, count, listed)))?;
         return Ok((reply, Repeat::Never));
     };
@@ -136,11 +136,23 @@ impl<'a> Order<'a> {
         if self.keys.is_empty() {
             return;
         }
-        records.sort_by(|(_, a), (_, b)| {
+        // Each record's fields are read once, not at every comparison.
+        let mut keyed: Vec<(Vec<Option<Value>>, (&String, &Record))> = records
+            .iter()
+            .map(|&(id, record)| {
+                let fields = self
+                    .keys
+                    .iter()
+                    .map(|(key, _)| record.field(key).filter(|v| !v.is_null()));
+                (fields.collect(), (id, record))
+            })
+            .collect();
+        keyed.sort_by(|(a, _), (b, _)| {
             self.keys
                 .iter()
-                .map(|(key, descending)| {
-                    let order = compare_fields(field(a.value(), key), field(b.value(), key));
+                .zip(a.iter().zip(b))
+                .map(|((_, descending), (a, b))| {
+                    let order = compare_fields(a.as_ref(), b.as_ref());
                     if descending.unwrap_or(self.descending) {
                         order.reverse()
                     } else {
@@ -150,14 +162,10 @@ impl<'a> Order<'a> {
                 .find(|o| o.is_ne())
                 .unwrap_or(std::cmp::Ordering::Equal)
         });
+        for (slot, (_, record)) in records.iter_mut().zip(keyed) {
+            *slot = record;
+        }
     }
-}
-
-fn field<'v>(record: &'v Value, name: &str) -> Option<&'v Value> {
-    record
-        .get(name)
-        .or_else(|| record.get("attributes")?.get(name))
-        .filter(|v| !v.is_null())
 }
 
 /// Numbers by value, text by its characters (RFC 3339 times sort by time) unless both are
@@ -381,12 +389,13 @@ impl<'a> Filters<'a> {
     }
 
     /// Whether `item` has what every filter asks (a parameter naming no field filters nothing).
-    pub(super) fn accept(&self, item: &Value) -> bool {
-        let lookup = |name: &str| item.get(name).or_else(|| item.get("attributes")?.get(name));
+    /// Whether the item whose fields `lookup` reads (at the top of the item or in its
+    /// `attributes`) is one the query asks for.
+    pub(super) fn accept(&self, lookup: impl Fn(&str) -> Option<Value>) -> bool {
         self.wanted.iter().all(|(plan, value)| {
             if plan.search {
                 return plan.fields.iter().any(|name| {
-                    lookup(name).is_some_and(|found| plan.matching.accepts(value, found))
+                    lookup(name).is_some_and(|found| plan.matching.accepts(value, &found))
                 });
             }
             let found = match plan.declared {
@@ -394,7 +403,7 @@ impl<'a> Filters<'a> {
                 false => plan.fields.iter().find_map(|n| lookup(n)),
             };
             match (found, plan.declared) {
-                (Some(found), _) => plan.matching.accepts(value, found),
+                (Some(found), _) => plan.matching.accepts(value, &found),
                 (None, true) => plan.matching.accepts(value, &Value::Null),
                 (None, false) => true,
             }
@@ -711,7 +720,7 @@ mod tests {
             order.read(text);
         }
         let ids: Vec<String> = (0..records.len()).map(|i| i.to_string()).collect();
-        let kept: Vec<Record> = records.iter().cloned().map(Record::new).collect();
+        let kept: Vec<Record> = records.iter().map(Record::new).collect();
         let mut listed: Vec<(&String, &Record)> = ids.iter().zip(&kept).collect();
         order.apply(&mut listed);
         listed
