@@ -137,7 +137,7 @@ impl<'a> Order<'a> {
             return;
         }
         // Each record's fields are read once, not at every comparison.
-        let mut keyed: Vec<(Vec<Option<Value>>, (&String, &Record))> = records
+        let mut keyed: Vec<(Vec<Option<Value>>, _)> = records
             .iter()
             .map(|&(id, record)| {
                 let fields = self
