@@ -83,7 +83,12 @@ impl Elan {
             let mut record = serde_json::Map::from_iter([("id".to_owned(), json!(seeded.id))]);
             record.extend(seeded.fields);
             let instance = within(&seeded.organization_id, COLLECTION);
-            (instance, seeded.id, Value::Object(record))
+            (
+                instance,
+                seeded.id.to_string(),
+                seeded.id,
+                Value::Object(record),
+            )
         });
         let subscriptions = Arc::new(Collections::seeded(
             sequence_key("elan", COLLECTION),

@@ -47,9 +47,50 @@ pub struct Collections {
     tenants: RwLock<HashMap<String, Tenant>>,
     /// What every tenant starts from, and is reset to: a bundled API's fixtures.
     fixtures: Tenant,
+    /// What makes the fixtures a tenant's own (see [`Collections::personalized`]).
+    personal: Option<Personal>,
+    /// How an export of an earlier hookmock is read (see [`Collections::importing_numbered`]).
+    earlier: Option<Earlier>,
     changes: AtomicU64,
     /// List answers kept while nothing changes (see [`KeptLists`]).
     lists: KeptLists,
+}
+
+/// Changes a fixture record for the tenant it is given to.
+type Personalize = dyn Fn(&str, &mut Value) + Send + Sync;
+
+struct Personal(Box<Personalize>);
+
+impl std::fmt::Debug for Personal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Personal")
+    }
+}
+
+/// Makes a record of an earlier version's numbered store into this state's: its identifier
+/// here and the record.
+type Renumber = dyn Fn(u64, Value) -> (String, Value) + Send + Sync;
+
+struct Earlier {
+    instance: String,
+    sequence: String,
+    convert: Box<Renumber>,
+}
+
+impl std::fmt::Debug for Earlier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Earlier({})", self.instance)
+    }
+}
+
+/// A tenant of an earlier version's numbered store, as its export shows it.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Numbered {
+    last_id: Option<u64>,
+    /// Read as they are written, and parsed one at a time: a tenant's records parsed at once
+    /// would hold every one as a value.
+    items: BTreeMap<u64, Box<RawValue>>,
 }
 
 /// The key of the integer sequence of `api`'s collection `template`.
@@ -64,21 +105,22 @@ pub fn id_sequence_key(api: &str, template: &str) -> String {
 }
 
 impl Collections {
-    /// A state whose every tenant starts with `records` (where each is kept, its identifier
-    /// and the record), the integer sequence `sequence` past the largest identifier.
+    /// A state whose every tenant starts with `records` (where each is kept, its identifier,
+    /// the number it counts as and the record), the integer sequence `sequence` past the
+    /// largest number.
     pub fn seeded(
         sequence: String,
-        records: impl IntoIterator<Item = (String, u64, Value)>,
+        records: impl IntoIterator<Item = (String, String, u64, Value)>,
     ) -> Self {
         let mut fixtures = Tenant::default();
         let mut last = 0;
-        for (instance, id, record) in records {
-            last = last.max(id);
+        for (instance, id, number, record) in records {
+            last = last.max(number);
             fixtures
                 .collections
                 .entry(instance)
                 .or_default()
-                .insert(id.to_string(), Record::new(&record));
+                .insert(id, Record::new(&record));
         }
         fixtures.sequences.insert(sequence, last);
         Self {
@@ -87,12 +129,103 @@ impl Collections {
         }
     }
 
+    /// The same state, its fixture records changed by `personal` for each tenant when the
+    /// tenant first reads or writes (a vendor's account number, made from the credential).
+    pub fn personalized(self, personal: impl Fn(&str, &mut Value) + Send + Sync + 'static) -> Self {
+        Self {
+            personal: Some(Personal(Box::new(personal))),
+            ..self
+        }
+    }
+
+    /// The same state, also reading what an earlier hookmock exported where a vendor module
+    /// kept `instance` as a numbered store (`{tenant: {last_id, items: {"<n>": record}}}`): each
+    /// record made this state's by `convert`, `last_id` the sequence `sequence`. A `--state-file`
+    /// saved before the vendor stood on the engine keeps loading.
+    pub fn importing_numbered(
+        self,
+        instance: &str,
+        sequence: String,
+        convert: impl Fn(u64, Value) -> (String, Value) + Send + Sync + 'static,
+    ) -> Self {
+        let earlier = Earlier {
+            instance: instance.to_owned(),
+            sequence,
+            convert: Box::new(convert),
+        };
+        Self {
+            earlier: Some(earlier),
+            ..self
+        }
+    }
+
+    /// The tenants of `state`, in this version's shape or, failing that, an earlier one's.
+    fn tenants_of(&self, state: &RawValue) -> Result<HashMap<String, Tenant>, String> {
+        let current = serde_json::from_str(state.get())
+            .map_err(|e| format!("expected {{tenant: {{collections, sequences}}}}: {e}"));
+        let (Err(error), Some(earlier)) = (&current, &self.earlier) else {
+            return current;
+        };
+        let Ok(numbered) = serde_json::from_str::<HashMap<String, Numbered>>(state.get()) else {
+            return Err(error.clone());
+        };
+        let tenant = |numbered: Numbered| {
+            let last = numbered.items.keys().next_back().copied().unwrap_or(0);
+            let records = numbered.items.into_iter().map(|(number, record)| {
+                let record = serde_json::from_str(record.get()).unwrap_or_default();
+                let (id, record) = (earlier.convert)(number, record);
+                (id, Record::new(&record))
+            });
+            Tenant {
+                collections: BTreeMap::from([(earlier.instance.clone(), records.collect())]),
+                sequences: BTreeMap::from([(
+                    earlier.sequence.clone(),
+                    numbered.last_id.unwrap_or(last).max(last),
+                )]),
+            }
+        };
+        Ok(numbered
+            .into_iter()
+            .map(|(name, numbered)| (name, tenant(numbered)))
+            .collect())
+    }
+
+    /// What `tenant` starts from.
+    fn fixtures_for(&self, tenant: &str) -> Tenant {
+        let mut fixtures = self.fixtures.clone();
+        if let Some(Personal(personal)) = &self.personal {
+            for record in fixtures
+                .collections
+                .values_mut()
+                .flat_map(IndexMap::values_mut)
+            {
+                record.update(|value| personal(tenant, value));
+            }
+        }
+        fixtures
+    }
+
     fn read<R>(&self, tenant: &str, f: impl FnOnce(Option<&Tenant>) -> R) -> R {
         let tenants = self
             .tenants
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        f(Some(tenants.get(tenant).unwrap_or(&self.fixtures)))
+        match tenants.get(tenant) {
+            Some(state) => f(Some(state)),
+            None if self.personal.is_none() => f(Some(&self.fixtures)),
+            None => {
+                drop(tenants);
+                let mut tenants = self
+                    .tenants
+                    .write()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                f(Some(
+                    tenants
+                        .entry(tenant.to_owned())
+                        .or_insert_with(|| self.fixtures_for(tenant)),
+                ))
+            }
+        }
     }
 
     fn write<R>(&self, tenant: &str, f: impl FnOnce(&mut Tenant) -> R) -> R {
@@ -103,7 +236,7 @@ impl Collections {
         self.changes.fetch_add(1, Ordering::SeqCst);
         f(tenants
             .entry(tenant.to_owned())
-            .or_insert_with(|| self.fixtures.clone()))
+            .or_insert_with(|| self.fixtures_for(tenant)))
     }
 
     /// Calls `f` with every record (its tenant, where it is kept, the record) of `tenant`, or
@@ -113,8 +246,15 @@ impl Collections {
             .tenants
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let fixtures;
         let chosen: Vec<(&str, &Tenant)> = match tenant {
-            Some(name) => vec![(name, tenants.get(name).unwrap_or(&self.fixtures))],
+            Some(name) => match tenants.get(name) {
+                Some(state) => vec![(name, state)],
+                None => {
+                    fixtures = self.fixtures_for(name);
+                    vec![(name, &fixtures)]
+                }
+            },
             None => tenants.iter().map(|(n, t)| (n.as_str(), t)).collect(),
         };
         for (name, state) in chosen {
@@ -175,9 +315,9 @@ impl Collections {
         let instance = call.instance(collection);
         let tenant = call.request.tenant.as_str();
         match call.plan.action {
-            Action::Create => self.create(call),
+            Action::Create => self.create_with(call, |_| ()),
             Action::List => self.list(call, &instance),
-            Action::Read => self.read_item(call),
+            Action::Read => self.read_with(call, |_| ()),
             Action::Replace | Action::Merge => self.update(call),
             Action::Delete => {
                 let id = self.item_id(call)?;
@@ -193,15 +333,22 @@ impl Collections {
         }
     }
 
-    /// The item the call names, as stored.
-    fn read_item(&self, call: &Call<'_>) -> Result<Reply, ApiError> {
+    /// A read whose answer is made from the record as `show` changes it (what the vendor shows
+    /// of it); the stored record is not changed.
+    pub fn read_with(
+        &self,
+        call: &Call<'_>,
+        show: impl FnOnce(&mut Value),
+    ) -> Result<Reply, ApiError> {
         let collection = call.plan.collection.as_deref().unwrap_or_default();
         let instance = call.instance(collection);
         let id = self.item_id(call)?;
         let found = self.read(&call.request.tenant, |t| {
             t.and_then(|t| Some(t.collections.get(&instance)?.get(&id)?.value()))
         });
-        call.reply(Some(found.ok_or_else(|| not_found(call, &id))?))
+        let mut record = found.ok_or_else(|| not_found(call, &id))?;
+        show(&mut record);
+        call.reply(Some(record))
     }
 
     /// The item `template` (with the request's parameters) exists, or the call is a 404.
@@ -233,12 +380,19 @@ impl Collections {
             .ok_or_else(|| ApiError::NotFound("the path names no item".to_owned()))
     }
 
-    fn create(&self, call: &mut Call<'_>) -> Result<Reply, ApiError> {
+    /// A create whose new record (the body, without the fields the server sets) `prepare`
+    /// changes before the server's fields are added: for a vendor that sets fields of its own.
+    pub fn create_with(
+        &self,
+        call: &mut Call<'_>,
+        prepare: impl FnOnce(&mut Value),
+    ) -> Result<Reply, ApiError> {
         let Some(collection) = call.plan.collection.as_deref() else {
             return call.example();
         };
         let instance = call.instance(collection);
         let mut record = call.record_of_body();
+        prepare(&mut record);
         let shaper = call.shaper();
         let slot = call.single_slot(&shaper);
         let style = call.plan.id_style.as_deref().unwrap_or("uuid");
@@ -527,8 +681,7 @@ impl State for Collections {
     }
 
     fn import(&self, state: &RawValue) -> Result<Commit<'_>, String> {
-        let tenants: HashMap<String, Tenant> = serde_json::from_str(state.get())
-            .map_err(|e| format!("expected {{tenant: {{collections, sequences}}}}: {e}"))?;
+        let tenants = self.tenants_of(state)?;
         Ok(Box::new(move || {
             *self
                 .tenants

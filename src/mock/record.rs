@@ -31,8 +31,12 @@ const KEPT: usize = 2;
 #[derive(Debug)]
 pub struct Record {
     json: Box<RawValue>,
-    items: [OnceLock<(ItemSlot, Box<RawValue>)>; KEPT],
+    /// Boxed: most records are never listed, and an empty cell is then 16 bytes, not 64.
+    items: [OnceLock<Box<Made>>; KEPT],
 }
+
+/// An item made from a record, and where it sits.
+type Made = (ItemSlot, Box<RawValue>);
 
 impl Record {
     pub fn new(value: &Value) -> Self {
@@ -78,8 +82,8 @@ impl Record {
         make: impl FnOnce(&Value) -> (Value, bool),
     ) -> Cow<'_, RawValue> {
         let kept = self.items.iter().filter_map(OnceLock::get);
-        if let Some((_, json)) = kept.into_iter().find(|(s, _)| s == slot) {
-            return Cow::Borrowed(json);
+        if let Some(made) = kept.into_iter().find(|made| made.0 == *slot) {
+            return Cow::Borrowed(&made.1);
         }
         let (item, clock_read) = make(&self.value());
         let Ok(json) = serde_json::value::to_raw_value(&item) else {
@@ -87,14 +91,12 @@ impl Record {
         };
         let free = self.items.iter().find(|cell| cell.get().is_none());
         match free {
-            Some(cell) if !clock_read => match cell.set((slot.clone(), json)) {
+            Some(cell) if !clock_read => match cell.set(Box::new((slot.clone(), json))) {
                 Ok(()) => cell
                     .get()
-                    .map_or(Cow::Borrowed(RawValue::NULL), |(_, kept)| {
-                        Cow::Borrowed(kept)
-                    }),
+                    .map_or(Cow::Borrowed(RawValue::NULL), |made| Cow::Borrowed(&made.1)),
                 // Another list filled the cell first.
-                Err((_, json)) => Cow::Owned(json),
+                Err(made) => Cow::Owned(made.1),
             },
             _ => Cow::Owned(json),
         }

@@ -101,7 +101,9 @@ async fn state_exported_from_one_server_imports_into_another_all_or_nothing() {
         .await;
     assert_eq!(status, 200);
     assert!(
-        state["apis"]["fieldnation"]["webhooks"]["team"]["items"]["1"].is_object(),
+        state["apis"]["fieldnation"]["webhooks"]["team"]["collections"]["/api/v1/webhooks"]
+            [&webhook_id]
+            .is_object(),
         "{state}"
     );
 

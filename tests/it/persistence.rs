@@ -74,6 +74,73 @@ async fn the_state_survives_a_restart() {
     std::fs::remove_dir_all(&folder).expect("cleaned up");
 }
 
+/// A state file saved by a hookmock from before Field Nation and Ingedata stood on the generic
+/// engine (each kept its webhooks as `{last_id, items}`) keeps loading: the webhooks are there
+/// under their identifiers, a create takes the next number, and a webhook whose receiver had
+/// answered 410 is still not delivered to.
+#[tokio::test]
+async fn a_state_file_of_the_earlier_shape_keeps_loading() {
+    let folder = scratch("state-earlier");
+    let file = folder.join("state.json");
+    let state = json!({"apis": {
+        "fieldnation": {"webhooks": {"team-a": {"last_id": 41, "items": {"41": {
+            "id": 41, "webhookId": "wh_old000000041", "companyId": 1, "userId": 1,
+            "url": "https://hooks.example.com/old", "method": "post", "status": "active",
+            "events": ["workorder.created"], "modelProperties": [], "isIntegrationOnly": false,
+            "createdAt": "2025-01-15T10:00:00Z", "updatedAt": "2025-01-15T10:00:00Z"}}}}},
+        "ingedata": {"webhooks": {"team-a": {"last_id": 7, "items": {"7": {
+            "id": 7, "name": "Old", "url": "https://hooks.example.com/gone", "secret": "whsec_b2xk",
+            "events": ["task.created"], "scopes": {}, "disabled": true,
+            "created_at": "2025-01-15T10:00:00Z", "updated_at": "2025-01-15T10:00:00Z"}}}}}}});
+    std::fs::write(&file, state.to_string()).expect("written");
+    let served = start(&file);
+    let http = hookmock::wire::client();
+    let get = |path: String| {
+        let http = &http;
+        async move {
+            let answer = http
+                .get(path)
+                .bearer_auth("team-a")
+                .send()
+                .await
+                .expect("answered");
+            (
+                answer.status().as_u16(),
+                answer.json::<Value>().await.expect("JSON"),
+            )
+        }
+    };
+    let (status, old) = get(format!("{}/api/v1/webhooks/wh_old000000041", served.url)).await;
+    assert_eq!((status, &old["result"]["id"]), (200, &json!(41)), "{old}");
+    assert!(create(&http, &served.url, 1).await);
+    let (_, listed) = get(format!(
+        "{}/api/v1/webhooks?sortBy=id&sortDir=desc",
+        served.url
+    ))
+    .await;
+    assert_eq!(listed["result"][0]["id"], 42, "the next number: {listed}");
+    let (status, old) = get(format!("{}/api/v3/notification/webhooks/7", served.url)).await;
+    assert_eq!(
+        (status, &old["data"]["attributes"]["name"]),
+        (200, &json!("Old")),
+        "{old}"
+    );
+    assert!(old["data"]["attributes"].get("disabled").is_none(), "{old}");
+    let event = json!({"api": "ingedata", "event": "task.created", "tenant": "team-a"});
+    let queued: Value = http
+        .post(format!("{}/__admin/events", served.url))
+        .json(&event)
+        .send()
+        .await
+        .expect("answered")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(queued["queued"], json!([]), "gone stays gone: {queued}");
+    drop(served);
+    std::fs::remove_dir_all(&folder).expect("cleaned up");
+}
+
 /// A state file that is not one stops the start, naming the file: it is never overwritten.
 #[tokio::test]
 async fn a_broken_state_file_stops_the_start_and_is_kept() {
@@ -106,13 +173,14 @@ async fn a_broken_state_file_stops_the_start_and_is_kept() {
 async fn a_sigkill_at_any_moment_leaves_a_whole_state_file() {
     let folder = scratch("state-kill");
     let file = folder.join("state.json");
-    let seed = json!({"apis": {"fieldnation": {"webhooks": {"team-a": {"last_id": 20_000,
-        "items": (1..=20_000).map(|id| (id.to_string(), json!({
+    let seed = json!({"apis": {"fieldnation": {"webhooks": {"team-a": {
+        "sequences": {"fieldnation /api/v1/webhooks id": 20_000},
+        "collections": {"/api/v1/webhooks": (1..=20_000).map(|id| (format!("wh_{id:012}"), json!({
             "id": id, "webhookId": format!("wh_{id:012}"), "companyId": 1, "userId": 1,
             "url": format!("https://hooks.example.com/{id}"), "method": "post", "status": "active",
             "events": ["workorder.created"], "modelProperties": [], "isIntegrationOnly": false,
             "createdAt": "2025-01-15T10:00:00Z", "updatedAt": "2025-01-15T10:00:00Z"})))
-            .collect::<serde_json::Map<_, _>>()}}}}});
+            .collect::<serde_json::Map<_, _>>()}}}}}});
     std::fs::write(&file, seed.to_string()).expect("seeded");
     let acknowledged = Arc::new(AtomicU64::new(20_000));
     let mut held: u64 = 20_000;
@@ -163,9 +231,10 @@ async fn a_sigkill_at_any_moment_leaves_a_whole_state_file() {
         let text = std::fs::read(&file).expect("the state file is there");
         let state: Value = serde_json::from_slice(&text)
             .unwrap_or_else(|e| panic!("round {round}: the state file is torn: {e}"));
-        let saved = state["apis"]["fieldnation"]["webhooks"]["team-a"]["items"]
-            .as_object()
-            .map_or(0, |items| items.len() as u64);
+        let saved =
+            state["apis"]["fieldnation"]["webhooks"]["team-a"]["collections"]["/api/v1/webhooks"]
+                .as_object()
+                .map_or(0, |items| items.len() as u64);
         assert!(
             saved >= held,
             "round {round}: {saved} saved, {held} held before"
