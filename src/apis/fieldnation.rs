@@ -187,7 +187,8 @@ impl FieldnationApi for FieldNation {
                 .and_then(Value::as_str)
                 .unwrap_or_default(),
         )?;
-        let headers = sent.and_then(|b| b.pointer("/webhookAttribute/header"));
+        // Two lookups, not `pointer`: it copies each of its tokens.
+        let headers = sent.and_then(|b| b.get(ATTRIBUTE)?.get("header"));
         check_custom_headers(
             headers
                 .and_then(Value::as_object)

@@ -621,13 +621,13 @@ fn new_id(style: &str, call: &Call<'_>) -> String {
         let (prefix, length) = rest.rsplit_once(':').unwrap_or((rest, "24"));
         let length = length.parse().unwrap_or(24usize).clamp(8, 64);
         const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-        let tail: String = (0..length)
-            .map(|_| {
-                let at = (call.context.random() * ALPHABET.len() as f64) as usize;
-                ALPHABET[at.min(ALPHABET.len() - 1)] as char
-            })
-            .collect();
-        return format!("{prefix}{tail}");
+        let mut id = String::with_capacity(prefix.len() + length);
+        id.push_str(prefix);
+        id.extend((0..length).map(|_| {
+            let at = (call.context.random() * ALPHABET.len() as f64) as usize;
+            char::from(ALPHABET[at.min(ALPHABET.len() - 1)])
+        }));
+        return id;
     }
     call.context.uuid().to_string()
 }
