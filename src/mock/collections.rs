@@ -393,6 +393,7 @@ impl Collections {
         let instance = call.instance(collection);
         let mut record = call.record_of_body();
         prepare(&mut record);
+        call.set_from_path(&mut record);
         let shaper = call.shaper();
         let slot = call.single_slot(&shaper);
         let style = call.plan.id_style.as_deref().unwrap_or("uuid");
@@ -480,6 +481,7 @@ impl Collections {
             let kept = tenant.collections.get_mut(&instance)?.get_mut(&id)?;
             let stored = kept.value();
             let mut record = change(call, &stored, body);
+            call.set_from_path(&mut record);
             if let (Some(field), Value::Object(record)) = (&call.plan.id_field, &mut record) {
                 let kept = stored.get(field.as_str()).cloned();
                 record.insert(field.clone(), kept.unwrap_or_else(|| id_value(call, &id)));

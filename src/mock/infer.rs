@@ -55,6 +55,10 @@ pub struct Plan {
     /// The item the operation's path needs to exist (`/pets/{id}` for `/pets/{id}/photos`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parent: Option<String>,
+    /// Item fields that hold a parameter of the collection's path (`flow_id` in
+    /// `/flows/{flow}/webhooks`): set from the path when an item is created or replaced.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub from_path: Vec<FromPath>,
     /// The status answered on success.
     pub status: u16,
     /// `inferred`, `x-hookmock` (the document says), or both when only some parts were said.
@@ -108,6 +112,16 @@ pub struct Plan {
     /// [`super::record::KeptEnvelope`]).
     #[serde(skip)]
     pub around: super::record::KeptEnvelope,
+}
+
+/// An item field set from a path parameter (see [`Plan::from_path`]).
+#[derive(Debug, Clone, Serialize)]
+pub struct FromPath {
+    pub param: &'static str,
+    pub field: String,
+    /// The field holds text (a number in the path is written as text).
+    #[serde(skip)]
+    pub text: bool,
 }
 
 /// Facts of an operation's item schema.
@@ -365,6 +379,7 @@ impl<'a> Site<'a> {
             envelope: None,
             pagination: None,
             parent: None,
+            from_path: Vec::new(),
             status: success_status(op, action),
             source: "inferred",
             security: security(self.doc, self.op_value(op)),
@@ -414,6 +429,10 @@ impl<'a> Site<'a> {
             let (field, style) = self.identifier(collection, item);
             plan.id_field = said("id").or(field);
             plan.id_style = Some(style);
+            if matches!(action, Action::Create | Action::Replace) && !plan.item.json_api {
+                plan.from_path =
+                    self.fields_from_path(op, collection, item, plan.id_field.as_deref());
+            }
         } else {
             plan.parent = self.parent_item(op.path);
         }
@@ -676,6 +695,47 @@ impl<'a> Site<'a> {
             id_style(self.doc, schema, documented)
         };
         (field, style)
+    }
+
+    /// The item fields named after a parameter of the collection's path: the parameter's own
+    /// name, `<name>_id` or `<name>Id`, if the item declares it (and it is not the identifier).
+    fn fields_from_path(
+        &self,
+        op: &Operation,
+        collection: &str,
+        item: Option<&Value>,
+        id_field: Option<&str>,
+    ) -> Vec<FromPath> {
+        let Some(item) = item else {
+            return Vec::new();
+        };
+        let view = ObjectView::of(self.doc, item);
+        let names = collection
+            .split('/')
+            .filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'));
+        names
+            .filter_map(|name| {
+                let param = op
+                    .params
+                    .iter()
+                    .find(|p| p.location == ParamIn::Path && p.name == name)?;
+                let candidates = [
+                    name.to_owned(),
+                    format!("{name}_id"),
+                    format!("{}Id", to_camel(name)),
+                ];
+                let (field, property) = candidates.into_iter().find_map(|field| {
+                    let property = view.property(&field)?;
+                    (Some(field.as_str()) != id_field).then_some((field, property))
+                })?;
+                let text = type_of(self.doc, resolve(self.doc, property)) == Some("string");
+                Some(FromPath {
+                    param: param.name,
+                    field,
+                    text,
+                })
+            })
+            .collect()
     }
 
     /// The example of `op`'s answer with `status`.

@@ -248,6 +248,28 @@ impl<'a> Call<'a> {
         }
     }
 
+    /// Sets the item fields that hold a parameter of the collection's path (see
+    /// [`Plan::from_path`]): the path says where the item lives, whatever the body says.
+    fn set_from_path(&self, record: &mut Value) {
+        let Value::Object(record) = record else {
+            return;
+        };
+        for from in &self.plan.from_path {
+            let Some(value) = self.request.param(from.param) else {
+                continue;
+            };
+            let value = match value {
+                Value::String(text) if !from.text => text
+                    .parse::<i64>()
+                    .map_or_else(|_| value.clone(), Value::from),
+                Value::String(_) => value.clone(),
+                other if from.text => Value::String(text_of(other)),
+                other => other.clone(),
+            };
+            record.insert(from.field.clone(), value);
+        }
+    }
+
     /// The item a request body sends inside the envelope its answers keep it in (JSON:API's
     /// `{"data": {"type", "attributes"}}`, `{"data": {…}}`): the envelope is not part of the item
     /// unless the item itself declares its first property.

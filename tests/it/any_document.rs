@@ -809,7 +809,7 @@ async fn items_are_found_by_their_routes_identifier_and_lists_sorted_as_asked() 
 /// A Laravel paginator (Patchworks' document served from the document alone) says which items
 /// it shows and links its neighbours with the request's own URL, as Laravel does.
 #[tokio::test]
-async fn a_laravel_page_says_where_it_is_and_links_its_neighbours() {
+async fn a_laravel_page_says_where_it_is_and_links_its_neighbours_and_its_items_their_flow() {
     let document = Path::new(env!("CARGO_MANIFEST_DIR")).join("openapi/patchworks.json");
     let server = DocServer::start(&[document.to_str().expect("utf-8")]).await;
     for _ in 0..3 {
@@ -819,6 +819,38 @@ async fn a_laravel_page_says_where_it_is_and_links_its_neighbours() {
             .await;
         assert_eq!(status, 200, "{created}");
     }
+    // Another flow (not the example's 1): the item's `flow_id` is the path's.
+    let body = json!({"status": "Draft"});
+    let (_, created) = server
+        .call("POST", "/api/v1/flows/7/webhooks", Some("t"), Some(body))
+        .await;
+    assert_eq!(created["data"]["flow_id"], 7, "{created}");
+    let id = &created["data"]["id"];
+    let body = json!({"status": "Inactive"});
+    let (_, replaced) = server
+        .call(
+            "PUT",
+            &format!("/api/v1/flows/7/webhooks/{id}"),
+            Some("t"),
+            Some(body),
+        )
+        .await;
+    assert_eq!(
+        [&replaced["data"]["flow_id"], &replaced["data"]["status"]],
+        [&json!(7), &json!("Inactive")],
+        "a replace keeps the flow the path names: {replaced}"
+    );
+    let (_, specs) = server.call("GET", "/__admin/specs", None, None).await;
+    let plans = specs["documents"][0]["operations"].as_array().cloned();
+    let plans = plans.unwrap_or_default();
+    let create = plans
+        .iter()
+        .find(|o| o["operationId"] == "createFlowWebhook");
+    assert_eq!(
+        create.map(|o| &o["plan"]["from_path"]),
+        Some(&json!([{"param": "flow", "field": "flow_id"}])),
+        "{specs}"
+    );
     let (_, page) = server
         .call(
             "GET",
