@@ -362,6 +362,14 @@ impl Engine {
         self.inner.enqueue(message, None)
     }
 
+    /// Queues every message: the identifiers of their deliveries.
+    pub fn enqueue_all(
+        &self,
+        messages: impl IntoIterator<Item = Message>,
+    ) -> Result<Vec<String>, DeliveryError> {
+        messages.into_iter().map(|m| self.enqueue(m)).collect()
+    }
+
     /// Queues the first attempt and waits for its outcome (the test endpoints answer with it).
     pub async fn send_now(&self, message: Message) -> Result<Attempt, DeliveryError> {
         let (sender, receiver) = oneshot::channel();

@@ -317,23 +317,16 @@ impl Emitter for Elan {
             event,
             &catalogue.iter().map(String::as_str).collect::<Vec<_>>(),
         )?;
-        let mut targets = Vec::new();
-        self.subscriptions.each(tenant, |tenant, at, record| {
-            let organization = partition_of(at, COLLECTION);
-            let subscription = serde_json::from_value::<Subscription>(record.clone()).ok();
-            if let (Some(organization), Some(s)) = (organization, subscription)
-                && s.is_active
-                && s.events.iter().any(|e| e.to_string() == event)
-            {
-                targets.push((tenant.to_owned(), organization.to_owned(), s));
-            }
+        let targets = self.subscriptions.gather(tenant, |at, record| {
+            let organization = partition_of(at, COLLECTION)?;
+            let s = Subscription::deserialize(record).ok()?;
+            let subscribed = s.is_active && s.events.iter().any(|e| e.to_string() == event);
+            subscribed.then(|| (organization.to_owned(), s))
         });
         let messages = targets
             .iter()
-            .map(|(tenant, organization, s)| self.message(tenant, organization, s, event, data));
-        Ok(messages
-            .map(|message| self.engine.enqueue(message))
-            .collect::<Result<_, _>>()?)
+            .map(|(tenant, (organization, s))| self.message(tenant, organization, s, event, data));
+        Ok(self.engine.enqueue_all(messages)?)
     }
 
     fn events(&self) -> Vec<String> {

@@ -353,22 +353,16 @@ impl Emitter for FieldNation {
         tenant: Option<&str>,
     ) -> Result<Vec<String>, EmitError> {
         delivery::known_event(event, EVENTS)?;
-        let mut targets = Vec::new();
-        self.webhooks.each(tenant, |tenant, _, record| {
-            let webhook = serde_json::from_value::<Webhook>(record.clone()).ok();
-            if let Some(w) = webhook
-                && w.status == WebhookStatus::Active
-                && w.events.iter().any(|e| e == event)
-            {
-                targets.push((tenant.to_owned(), w));
-            }
+        let targets = self.webhooks.gather(tenant, |_, record| {
+            let w = Webhook::deserialize(record).ok()?;
+            let subscribed =
+                w.status == WebhookStatus::Active && w.events.iter().any(|e| e == event);
+            subscribed.then_some(w)
         });
         let messages = targets
             .iter()
             .map(|(tenant, w)| self.message(tenant, w, event, data));
-        Ok(messages
-            .map(|message| self.engine.enqueue(message))
-            .collect::<Result<_, _>>()?)
+        Ok(self.engine.enqueue_all(messages)?)
     }
 
     fn events(&self) -> Vec<String> {

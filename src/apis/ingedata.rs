@@ -216,22 +216,15 @@ impl Emitter for Ingedata {
         tenant: Option<&str>,
     ) -> Result<Vec<String>, EmitError> {
         delivery::known_event(event, EVENTS)?;
-        let mut targets = Vec::new();
-        self.webhooks.each(tenant, |tenant, _, record| {
-            let webhook = serde_json::from_value::<Webhook>(record["attributes"].clone()).ok();
-            if let Some(w) = webhook
-                && record.get(DISABLED).is_none()
-                && w.events.iter().any(|e| e == event)
-            {
-                targets.push((tenant.to_owned(), w));
-            }
+        let targets = self.webhooks.gather(tenant, |_, record| {
+            let w = Webhook::deserialize(&record["attributes"]).ok()?;
+            let subscribed = record.get(DISABLED).is_none() && w.events.iter().any(|e| e == event);
+            subscribed.then_some(w)
         });
         let messages = targets
             .iter()
             .map(|(tenant, w)| self.message(tenant, w, event, data));
-        Ok(messages
-            .map(|message| self.engine.enqueue(message))
-            .collect::<Result<_, _>>()?)
+        Ok(self.engine.enqueue_all(messages)?)
     }
 
     fn events(&self) -> Vec<String> {

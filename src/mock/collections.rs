@@ -239,6 +239,23 @@ impl Collections {
             .or_insert_with(|| self.fixtures_for(tenant)))
     }
 
+    /// What `pick` makes of each record (where it is kept, the record) of `tenant`, or of every
+    /// tenant that has changed its state when `None`, beside the record's tenant: a vendor's
+    /// subscribers to an event.
+    pub fn gather<T>(
+        &self,
+        tenant: Option<&str>,
+        mut pick: impl FnMut(&str, &Value) -> Option<T>,
+    ) -> Vec<(String, T)> {
+        let mut found = Vec::new();
+        self.each(tenant, |tenant, instance, record| {
+            if let Some(picked) = pick(instance, record) {
+                found.push((tenant.to_owned(), picked));
+            }
+        });
+        found
+    }
+
     /// Calls `f` with every record (its tenant, where it is kept, the record) of `tenant`, or
     /// of every tenant that has changed its state when `None`.
     pub fn each(&self, tenant: Option<&str>, mut f: impl FnMut(&str, &str, &Value)) {
