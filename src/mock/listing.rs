@@ -388,9 +388,8 @@ impl<'a> Filters<'a> {
         Self { wanted }
     }
 
-    /// Whether `item` has what every filter asks (a parameter naming no field filters nothing).
     /// Whether the item whose fields `lookup` reads (at the top of the item or in its
-    /// `attributes`) is one the query asks for.
+    /// `attributes`) has what every filter asks (a parameter naming no field filters nothing).
     pub(super) fn accept(&self, lookup: impl Fn(&str) -> Option<Value>) -> bool {
         self.wanted.iter().all(|(plan, value)| {
             if plan.search {
