@@ -19,7 +19,6 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::context::Context;
 use crate::signing::{self, Scheme};
-use crate::store::Store;
 use crate::wire::Header;
 
 /// Standard Webhooks' retry schedule: immediately, 5 s, 5 min, 30 min, 2 h, 5 h,
@@ -750,28 +749,6 @@ impl Emitters {
     pub fn names(&self) -> Vec<&'static str> {
         self.entries.iter().map(|(a, _)| *a).collect()
     }
-}
-
-/// Delivers to every record of `store` (of `tenant`, or of every tenant seen) that `subscribed`
-/// accepts, the message `message` builds for it. Answers the queued deliveries' IDs.
-pub fn fan_out<T: Clone>(
-    engine: &Engine,
-    store: &Store<T>,
-    tenant: Option<&str>,
-    subscribed: impl Fn(&T) -> bool,
-    message: impl Fn(&str, &T) -> Message,
-) -> Result<Vec<String>, EmitError> {
-    let tenants = tenant.map_or_else(|| store.tenants(), |t| vec![t.to_owned()]);
-    let mut queued = Vec::new();
-    for tenant in tenants {
-        let targets: Vec<T> = store.read(&tenant, |all| {
-            all.iter().filter(|r| subscribed(r)).cloned().collect()
-        });
-        for target in &targets {
-            queued.push(engine.enqueue(message(&tenant, target))?);
-        }
-    }
-    Ok(queued)
 }
 
 /// `name` checked against a vendor's event catalogue.

@@ -4,7 +4,7 @@
 //! operations `build.rs` generated from `openapi/` ([`generated`]) and those of documents loaded
 //! at run time ([`spec::load`]); [`validate`] checks it against its document; the generic
 //! [`mock`] engine answers it from what the document says, unless it is a bundled operation whose
-//! vendor module in [`apis`] overrides it (on the [`store`], or on the generic engine's records);
+//! vendor module in [`apis`] overrides it (on the generic engine's records);
 //! and the router renders the reply or the [`error`] in the API's shape, and records it in the
 //! [`journal`]. The
 //! [`admin`] API reads the journal and exports, imports and resets the stores. Events go the

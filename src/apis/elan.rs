@@ -23,7 +23,7 @@ use crate::fixtures::{FixtureError, Fixtures};
 use crate::generated::types::elan::{
     EventType, WebhookSubscriptionCreate, WebhookSubscriptionUpdate,
 };
-use crate::mock::{Call, Collections, partition_of, sequence_key, within};
+use crate::mock::{Call, Collections, fields_sent, partition_of, sequence_key, within};
 use crate::request::{Reply, Request};
 use crate::signing::Scheme;
 
@@ -235,13 +235,8 @@ impl ElanApi for Elan {
             check_url(url)?;
         }
         check_headers(&body.headers)?;
-        call.state.update_with(&mut call, |_, stored, sent| {
-            let mut updated = stored.clone();
-            if let (Value::Object(updated), Value::Object(sent)) = (&mut updated, sent) {
-                updated.extend(sent);
-            }
-            updated
-        })
+        call.state
+            .update_with(&mut call, |_, stored, sent| Ok(fields_sent(stored, sent)))
     }
 
     async fn list_subscription_delivery_logs(&self, call: Call<'_>) -> Result<Reply, ApiError> {

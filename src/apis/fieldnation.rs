@@ -23,7 +23,7 @@ use crate::delivery::{self, EmitError, Emitter, Engine, Message, RetryPolicy};
 use crate::error::{ApiError, Violation};
 use crate::fixtures::{FixtureError, Fixtures};
 use crate::generated::types::fieldnation::{Webhook, WebhookMethod, WebhookStatus, WebhookUpdate};
-use crate::mock::{Call, Collections, id_sequence_key};
+use crate::mock::{Call, Collections, Upgraded, id_sequence_key};
 use crate::request::Reply;
 use crate::signing::Scheme;
 
@@ -104,15 +104,19 @@ impl FieldNation {
         });
         let sequence = id_sequence_key("fieldnation", COLLECTION);
         let webhooks = Collections::seeded(sequence.clone(), records)
-            .personalized(|tenant, webhook| make_owned(webhook, tenant))
-            .importing_numbered(COLLECTION, sequence, |_, webhook| {
-                let id = webhook.get("webhookId").and_then(Value::as_str);
-                (id.unwrap_or_default().to_owned(), webhook)
-            });
+            .personalized(|tenant, webhook| make_owned(webhook, tenant));
         let webhooks = Arc::new(webhooks);
         wiring
             .stores
             .add("fieldnation", "webhooks", webhooks.clone());
+        let earlier = webhooks.clone();
+        wiring.stores.upgrading("fieldnation", move |stores| {
+            let at = (COLLECTION, sequence.as_str());
+            Upgraded::store(&earlier, stores, "webhooks", at, |_, webhook| {
+                let id = webhook.get("webhookId").and_then(Value::as_str);
+                (id.unwrap_or_default().to_owned(), webhook)
+            })
+        });
         wiring.generic.push(("fieldnation", webhooks.clone()));
         let this = Self {
             context: wiring.context.clone(),
@@ -230,7 +234,7 @@ impl FieldnationApi for FieldNation {
         call.state.update_with(&mut call, |_, stored, sent| {
             let mut updated = stored.clone();
             let (Value::Object(updated_map), Value::Object(sent)) = (&mut updated, sent) else {
-                return updated;
+                return Ok(updated);
             };
             for (name, value) in sent {
                 match (updated_map.get_mut(&name), value) {
@@ -247,7 +251,7 @@ impl FieldnationApi for FieldNation {
                     }
                 }
             }
-            updated
+            Ok(updated)
         })
     }
 

@@ -19,7 +19,7 @@ use crate::context::Context;
 use crate::delivery::{self, EmitError, Emitter, Engine, Message};
 use crate::error::ApiError;
 use crate::fixtures::{FixtureError, Fixtures};
-use crate::mock::{Call, Collections, sequence_key};
+use crate::mock::{Call, Collections, Upgraded, sequence_key};
 use crate::request::Reply;
 
 /// The collection the webhooks are kept in.
@@ -80,8 +80,13 @@ impl Ingedata {
         });
         let sequence = sequence_key("ingedata", COLLECTION);
         let webhooks = Collections::seeded(sequence.clone(), records)
-            .personalized(|tenant, record| set_attribute(record, "account_id", account(tenant)))
-            .importing_numbered(COLLECTION, sequence, |id, mut attributes| {
+            .personalized(|tenant, record| set_attribute(record, "account_id", account(tenant)));
+        let webhooks = Arc::new(webhooks);
+        wiring.stores.add("ingedata", "webhooks", webhooks.clone());
+        let earlier = webhooks.clone();
+        wiring.stores.upgrading("ingedata", move |stores| {
+            let at = (COLLECTION, sequence.as_str());
+            Upgraded::store(&earlier, stores, "webhooks", at, |id, mut attributes| {
                 // The module before the engine kept its 410 mark among the attributes.
                 let disabled = attributes
                     .as_object_mut()
@@ -91,9 +96,8 @@ impl Ingedata {
                     record[DISABLED] = json!(true);
                 }
                 (id.to_string(), record)
-            });
-        let webhooks = Arc::new(webhooks);
-        wiring.stores.add("ingedata", "webhooks", webhooks.clone());
+            })
+        });
         wiring.generic.push(("ingedata", webhooks.clone()));
         let this = Self {
             context: wiring.context.clone(),

@@ -16,7 +16,7 @@ use crate::context::Context;
 use crate::delivery::{Emitters, Engine};
 use crate::fixtures::{FixtureError, Fixtures};
 use crate::mock::Collections;
-use crate::store::{Collection, Store, Stores};
+use crate::store::Stores;
 use flow_runs::FlowRuns;
 use shapes::ErrorStyle;
 use stubs::Implementations;
@@ -40,23 +40,6 @@ pub struct Wiring {
     pub generic: Vec<(&'static str, Arc<Collections>)>,
 }
 
-impl Wiring {
-    /// A store of `api` starting from `fixtures`, registered for the admin API as `api.name`.
-    pub fn store<T>(
-        &mut self,
-        api: &'static str,
-        name: &'static str,
-        fixtures: impl IntoIterator<Item = (u64, T)>,
-    ) -> Arc<Store<T>>
-    where
-        T: Clone + serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,
-    {
-        let store = Arc::new(Store::new(Collection::from_records(fixtures)));
-        self.stores.add(api, name, store.clone());
-        store
-    }
-}
-
 /// Every implementation, each starting from its fixtures.
 pub fn new(wiring: &mut Wiring, fixtures: &Fixtures) -> Result<Apis, FixtureError> {
     Ok(Implementations {
@@ -76,76 +59,6 @@ pub fn routes(apis: &Apis) -> axum::Router {
             axum::routing::post(patchworks::trigger),
         )
         .with_state(apis.patchworks.clone())
-}
-
-/// One page of a list: 1-based `number`, clamped to sane values.
-#[derive(Debug, Clone, Copy)]
-pub struct Page {
-    pub number: usize,
-    pub per_page: usize,
-    pub total: usize,
-}
-
-impl Page {
-    pub fn new(number: i64, per_page: i64, total: usize) -> Self {
-        let clamp = |n: i64| usize::try_from(n).unwrap_or(1).max(1);
-        Self {
-            number: clamp(number),
-            per_page: clamp(per_page),
-            total,
-        }
-    }
-
-    fn offset(&self) -> usize {
-        (self.number - 1).saturating_mul(self.per_page)
-    }
-
-    /// The page `number` of `records` (already in order) and the page that describes it.
-    /// `total` is their count when it is known without reading them all (an unfiltered list):
-    /// then only the records up to the page's end are read.
-    pub fn of<'a, T: 'a>(
-        records: impl Iterator<Item = &'a T>,
-        total: Option<usize>,
-        number: i64,
-        per_page: i64,
-    ) -> (Self, Vec<&'a T>) {
-        match total {
-            Some(total) => {
-                let page = Page::new(number, per_page, total);
-                let shown = records.skip(page.offset()).take(page.per_page).collect();
-                (page, shown)
-            }
-            None => {
-                let all: Vec<&T> = records.collect();
-                let page = Page::new(number, per_page, all.len());
-                (page, page.slice(all))
-            }
-        }
-    }
-
-    /// The items of this page, from all of them in order.
-    pub fn slice<T>(&self, items: Vec<T>) -> Vec<T> {
-        items
-            .into_iter()
-            .skip(self.offset())
-            .take(self.per_page)
-            .collect()
-    }
-
-    pub fn last_page(&self) -> usize {
-        self.total.div_ceil(self.per_page).max(1)
-    }
-
-    /// 1-based position of the first item shown, `None` on an empty page.
-    pub fn from(&self) -> Option<usize> {
-        (self.offset() < self.total).then(|| self.offset() + 1)
-    }
-
-    /// 1-based position of the last item shown, `None` on an empty page.
-    pub fn to(&self) -> Option<usize> {
-        self.from()
-            .map(|_| (self.offset() + self.per_page).min(self.total))
-    }
 }
 
 /// The error shape each API answers in (see [`ErrorStyle`]). A document added to `openapi/`

@@ -1,62 +1,42 @@
 //! Patchworks flow triggers (`openapi/patchworks.json`): webhooks and callbacks of a flow, with
 //! Laravel's paginator and validation errors.
 //!
-//! Webhooks and callbacks are the same resource with different extras (a webhook has a body
-//! template and HMAC settings, a callback a static token), so one implementation serves both,
-//! told apart by [`Kind`]. Flows come from the fixtures: the API has no call that creates one.
+//! The generic engine serves the triggers from the document: each flow's webhooks and callbacks
+//! are collections inside it (`/api/v1/flows/{flow}/webhooks`), with integer identifiers, the
+//! paginator's `data`, `links` and `meta`, and `flow_id` set from the path. What Patchworks does
+//! beyond that is here:
+//! - flows come from the fixtures (the API has no call that makes one), kept in the same state
+//!   at `/api/v1/flows`; a call naming an unknown one is Laravel's 404;
+//! - Laravel's validated input: a create or update stores only the fields its request declares,
+//!   a field left out keeps its value and `null` clears it (an ORM's `fill`);
+//! - a new trigger is a Draft in JSON, a callback gets a static token;
+//! - each trigger shows an absolute `url` on this server, which starts a flow run when called
+//!   ([`trigger`]), checking the webhook's HMAC or the callback's token.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use serde_json::json;
-
-use crate::apis::{Page, Wiring};
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::{Value, json};
 
+use crate::apis::Wiring;
 use crate::apis::flow_runs::{FlowRun, FlowRuns};
 use crate::apis::stubs::PatchworksApi;
 use crate::context::Context;
 use crate::error::{ApiError, Violation};
 use crate::fixtures::{FixtureError, Fixtures};
-use crate::generated::types::patchworks::{PayloadFormat, TriggerStatus};
-use crate::mock::Call;
-use crate::request::{Change, Reply, Request};
+use crate::mock::{Call, Collections, Upgraded, fields_sent, sequence_key};
+use crate::request::{Reply, Request};
 use crate::signing;
-use crate::store::Store;
 
-/// Laravel's default page size.
-const PER_PAGE: i64 = 15;
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Flow {
-    id: u64,
-    name: String,
-}
-
-/// A flow webhook or callback as stored.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Trigger {
-    id: u64,
-    flow_id: u64,
-    status: TriggerStatus,
-    format: PayloadFormat,
-    #[serde(default)]
-    body: Option<String>,
-    #[serde(default)]
-    hmac_algorithm: Option<HmacAlgorithm>,
-    #[serde(default)]
-    hmac_secret_key: Option<String>,
-    #[serde(default)]
-    token: Option<String>,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-}
+/// Where the flows are kept: the document has no route of its own for them.
+const FLOWS: &str = "/api/v1/flows";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -73,6 +53,7 @@ impl Kind {
         }
     }
 
+    /// The model a Laravel 404 names.
     fn model(self) -> &'static str {
         match self {
             Kind::Webhook => "FlowWebhook",
@@ -80,17 +61,40 @@ impl Kind {
         }
     }
 
+    /// The path parameter naming one, and what a flow run says started it.
     fn param(self) -> &'static str {
         match self {
             Kind::Webhook => "webhook",
             Kind::Callback => "callback",
         }
     }
+
+    /// Where the triggers of `flow` are kept.
+    fn instance(self, flow: impl std::fmt::Display) -> String {
+        format!("{FLOWS}/{flow}/{}", self.plural())
+    }
+
+    /// The kind kept at `instance`, if triggers are kept there.
+    fn kept_at(instance: &str) -> Option<Self> {
+        let inside = instance.strip_prefix(FLOWS)?.strip_prefix('/')?;
+        match inside.split_once('/')?.1 {
+            "webhooks" => Some(Kind::Webhook),
+            "callbacks" => Some(Kind::Callback),
+            _ => None,
+        }
+    }
 }
 
-/// The hashes a webhook's `X-HMAC-HASH` may use: the document's `hmac_algorithm` enum. Stored
-/// typed, so no stored state (an import, a fixture) can name one the trigger cannot compute.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// A trigger's status (the document's `TriggerStatus`): only a Deployed one starts a flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+enum Status {
+    Draft,
+    Deployed,
+    Inactive,
+}
+
+/// The hashes a webhook's `X-HMAC-HASH` may use: the document's `hmac_algorithm` enum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 enum HmacAlgorithm {
     Sha256,
@@ -113,56 +117,32 @@ impl HmacAlgorithm {
     }
 }
 
-/// The fields a create or update sends, read from the raw body so that a nullable one sent as
-/// `null` clears it and an absent one keeps it ([`Change`]).
-#[derive(Debug, Default, Deserialize)]
-struct Changes {
-    status: Option<TriggerStatus>,
-    format: Option<PayloadFormat>,
+/// What a trigger URL reads of a stored trigger. Read typed, so that no stored state (an
+/// import) can hold one the trigger cannot act on: the import is refused instead.
+#[derive(Debug, Deserialize)]
+struct Trigger {
+    status: Status,
     #[serde(default)]
-    body: Change<String>,
+    hmac_algorithm: Option<HmacAlgorithm>,
     #[serde(default)]
-    hmac_algorithm: Change<HmacAlgorithm>,
+    hmac_secret_key: Option<String>,
     #[serde(default)]
-    hmac_secret_key: Change<String>,
-}
-
-/// What the other requests declare: a webhook's create has no HMAC settings (its update has,
-/// and validates them), a callback neither a body template nor HMAC settings. Like Laravel's
-/// validated input, anything else sent is ignored, so it cannot be stored.
-#[derive(Debug, Default, Deserialize)]
-struct Declared {
-    status: Option<TriggerStatus>,
-    format: Option<PayloadFormat>,
-    #[serde(default)]
-    body: Change<String>,
-}
-
-/// The changes a create or update asks for, reading only the fields its request declares.
-fn read_changes(kind: Kind, create: bool, request: &Request) -> Result<Changes, ApiError> {
-    if kind == Kind::Webhook && !create {
-        return request.typed_body();
-    }
-    let declared: Declared = request.typed_body()?;
-    Ok(Changes {
-        status: declared.status,
-        format: declared.format,
-        body: match kind {
-            Kind::Webhook => declared.body,
-            Kind::Callback => Change::Keep,
-        },
-        ..Changes::default()
-    })
+    token: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 struct Fixture {
     #[serde(default)]
-    flows: Vec<Flow>,
+    flows: Vec<serde_json::Map<String, Value>>,
     #[serde(default)]
-    webhooks: Vec<Trigger>,
+    webhooks: Vec<serde_json::Map<String, Value>>,
     #[serde(default)]
-    callbacks: Vec<Trigger>,
+    callbacks: Vec<serde_json::Map<String, Value>>,
+}
+
+/// A record's integer field `name` (0 when it has none).
+fn number(record: &serde_json::Map<String, Value>, name: &str) -> u64 {
+    record.get(name).and_then(Value::as_u64).unwrap_or(0)
 }
 
 #[derive(Clone)]
@@ -171,175 +151,167 @@ pub struct Patchworks {
     runs: Arc<FlowRuns>,
     /// Trigger URL keys → tenants, for every tenant whose trigger URLs were shown.
     keys: Arc<Mutex<HashMap<String, String>>>,
-    flows: Arc<Store<Flow>>,
-    webhooks: Arc<Store<Trigger>>,
-    callbacks: Arc<Store<Trigger>>,
+    state: Arc<Collections>,
 }
 
 impl Patchworks {
     pub fn new(wiring: &mut Wiring, fixtures: &Fixtures) -> Result<Self, FixtureError> {
         let fixture: Fixture = fixtures.load("patchworks")?;
-        let by_id = |items: Vec<Trigger>| items.into_iter().map(|t| (t.id, t));
-        let this = Self {
+        let flows = fixture.flows.into_iter().map(|flow| {
+            let id = number(&flow, "id");
+            (FLOWS.to_owned(), id.to_string(), id, Value::Object(flow))
+        });
+        let triggers = |kind: Kind, records: Vec<serde_json::Map<String, Value>>| {
+            records.into_iter().map(move |record| {
+                let id = number(&record, "id");
+                let instance = kind.instance(number(&record, "flow_id"));
+                (instance, id.to_string(), id, Value::Object(record))
+            })
+        };
+        let keys: Arc<Mutex<HashMap<String, String>>> = Arc::default();
+        let shown_to = keys.clone();
+        let state = Collections::seeded(sequence_key("patchworks", FLOWS), flows)
+            .seeding(
+                sequence("webhooks"),
+                triggers(Kind::Webhook, fixture.webhooks),
+            )
+            .seeding(
+                sequence("callbacks"),
+                triggers(Kind::Callback, fixture.callbacks),
+            )
+            .shown_with(move |request, instance, id, record| {
+                if Kind::kept_at(instance).is_some() {
+                    remember(&shown_to, &request.tenant);
+                    record["url"] = json!(trigger_url(request, instance, id));
+                }
+            })
+            .checked_by(|instance, record| match Kind::kept_at(instance) {
+                Some(_) => Trigger::deserialize(record)
+                    .map(drop)
+                    .map_err(|e| e.to_string()),
+                None => Ok(()),
+            });
+        let state = Arc::new(state);
+        wiring
+            .stores
+            .add("patchworks", "collections", state.clone());
+        let earlier = state.clone();
+        wiring
+            .stores
+            .upgrading("patchworks", move |stores| upgrade(&earlier, stores));
+        wiring.generic.push(("patchworks", state.clone()));
+        Ok(Self {
             context: wiring.context.clone(),
             runs: wiring.flow_runs.clone(),
-            keys: Arc::default(),
-            flows: wiring.store(
-                "patchworks",
-                "flows",
-                fixture.flows.into_iter().map(|f| (f.id, f)),
-            ),
-            webhooks: wiring.store("patchworks", "webhooks", by_id(fixture.webhooks)),
-            callbacks: wiring.store("patchworks", "callbacks", by_id(fixture.callbacks)),
-        };
-        Ok(this)
+            keys,
+            state,
+        })
     }
 
-    /// Remembers the tenant behind the key of the trigger URLs about to be shown to it.
-    fn remember(&self, tenant: &str) {
-        let mut keys = self.keys.lock().unwrap_or_else(PoisonError::into_inner);
-        keys.entry(tenant_key(tenant))
-            .or_insert_with(|| tenant.to_owned());
-    }
-
-    fn store(&self, kind: Kind) -> &Store<Trigger> {
-        match kind {
-            Kind::Webhook => &self.webhooks,
-            Kind::Callback => &self.callbacks,
-        }
-    }
-
-    /// The flow named in the path, or Laravel's 404.
+    /// The flow the path names, or Laravel's 404.
     fn flow(&self, request: &Request) -> Result<u64, ApiError> {
         let raw = request.param_str("flow").unwrap_or_default();
-        let id = raw
-            .parse::<u64>()
+        raw.parse::<u64>()
             .ok()
-            .filter(|id| self.flows.read(&request.tenant, |f| f.get(*id).is_some()));
-        id.ok_or_else(|| not_found("Flow", raw))
+            .filter(|id| {
+                self.state
+                    .get(&request.tenant, FLOWS, &id.to_string())
+                    .is_some()
+            })
+            .ok_or_else(|| not_found("Flow", raw))
     }
 
-    fn list(&self, kind: Kind, request: &Request) -> Result<Reply, ApiError> {
-        self.remember(&request.tenant);
-        let flow = self.flow(request)?;
-        let per_page = request.param_i64("per_page").unwrap_or(PER_PAGE);
-        let explicit_per_page = request.param("per_page").is_some();
-        // Serialised under the read lock, straight from the records: no copy of them is made.
-        self.store(kind).read(&request.tenant, |all| {
-            let (page, shown) = Page::of(
-                all.iter().filter(|t| t.flow_id == flow),
-                None,
-                request.param_i64("page").unwrap_or(1),
-                per_page,
-            );
-            let triggers = triggers_url(request);
-            let items = shown
-                .into_iter()
-                .map(|t| view(kind, t, &triggers))
-                .collect();
-            Reply::ok(&laravel_page(items, &page, request, explicit_per_page))
+    /// The engine's answer to a call on the triggers of a flow that exists, its 404 naming the
+    /// model and identifier as Laravel's does.
+    fn answer<'c>(
+        &self,
+        kind: Kind,
+        call: Call<'c>,
+        answer: impl FnOnce(Call<'c>) -> Result<Reply, ApiError>,
+    ) -> Result<Reply, ApiError> {
+        self.flow(&call.request)?;
+        let id = call.request.param_str(kind.param()).map(str::to_owned);
+        answer(call).map_err(|error| match (error, id) {
+            (ApiError::NotFound(_), Some(id)) => not_found(kind.model(), &id),
+            (error, _) => error,
         })
     }
 
-    fn create(&self, kind: Kind, request: &Request) -> Result<Reply, ApiError> {
-        self.remember(&request.tenant);
-        let flow = self.flow(request)?;
-        let changes = read_changes(kind, true, request)?;
-        let now = self.context.now();
+    fn create(&self, kind: Kind, call: Call<'_>) -> Result<Reply, ApiError> {
         let token = (kind == Kind::Callback).then(|| self.context.hex(32));
-        let created = self.store(kind).write(&request.tenant, |all| {
-            let mut trigger = Trigger {
-                id: 0,
-                flow_id: flow,
-                status: TriggerStatus::Draft,
-                format: PayloadFormat::Json,
-                body: None,
-                hmac_algorithm: None,
-                hmac_secret_key: None,
-                token,
-                created_at: now,
-                updated_at: now,
-            };
-            apply(&mut trigger, changes, now);
-            all.insert_with(|id| Trigger { id, ..trigger }).clone()
-        });
-        Reply::ok(&Data {
-            data: view(kind, &created, &triggers_url(request)),
+        self.answer(kind, call, |mut call| {
+            let declared = call.declared_fields();
+            call.state.create_with(&mut call, |record| {
+                if let Value::Object(record) = record {
+                    record.retain(|name, _| declared.contains(name));
+                    let mut default = |name: &str, value: Value| {
+                        record.entry(name).or_insert(value);
+                    };
+                    default("status", json!("Draft"));
+                    default("format", json!("json"));
+                    match token {
+                        Some(token) => default("token", json!(token)),
+                        None => {
+                            default("body", Value::Null);
+                            default("hmac_algorithm", Value::Null);
+                        }
+                    }
+                }
+            })
         })
     }
 
-    fn update(&self, kind: Kind, request: &Request) -> Result<Reply, ApiError> {
-        self.remember(&request.tenant);
-        let flow = self.flow(request)?;
-        let changes = read_changes(kind, false, request)?;
-        let raw = request.param_str(kind.param()).unwrap_or_default();
-        let now = self.context.now();
-        let updated = self.store(kind).write(&request.tenant, |all| {
-            let trigger = raw
-                .parse()
-                .ok()
-                .and_then(|id| all.get_mut(id))
-                .filter(|t| t.flow_id == flow);
-            let trigger = trigger.ok_or_else(|| not_found(kind.model(), raw))?;
-            check_hmac(&changes, trigger)?;
-            apply(trigger, changes, now);
-            Ok::<_, ApiError>(trigger.clone())
-        })?;
-        Reply::ok(&Data {
-            data: view(kind, &updated, &triggers_url(request)),
+    fn update(&self, kind: Kind, call: Call<'_>) -> Result<Reply, ApiError> {
+        self.answer(kind, call, |mut call| {
+            let declared = call.declared_fields();
+            call.state.update_with(&mut call, |_, stored, mut sent| {
+                if let Value::Object(sent) = &mut sent {
+                    sent.retain(|name, _| declared.contains(name));
+                }
+                let updated = fields_sent(stored, sent);
+                check_hmac(&updated)?;
+                Ok(updated)
+            })
         })
     }
+}
 
-    fn delete(&self, kind: Kind, request: &Request) -> Result<Reply, ApiError> {
-        let flow = self.flow(request)?;
-        let raw = request.param_str(kind.param()).unwrap_or_default();
-        let deleted = self.store(kind).write(&request.tenant, |all| {
-            let id = raw
-                .parse()
-                .ok()
-                .filter(|id| all.get(*id).is_some_and(|t| t.flow_id == flow))?;
-            all.remove(id)
-        });
-        deleted.ok_or_else(|| not_found(kind.model(), raw))?;
-        let message = match kind {
-            Kind::Webhook => "Webhook deleted successfully.",
-            Kind::Callback => "Callback deleted successfully.",
-        };
-        Reply::ok(&json!({ "message": message }))
-    }
+/// The key of the identifier sequence of the triggers kept as `plural`.
+fn sequence(plural: &str) -> String {
+    sequence_key("patchworks", &format!("{FLOWS}/{{flow}}/{plural}"))
 }
 
 impl PatchworksApi for Patchworks {
     async fn list_flow_webhooks(&self, call: Call<'_>) -> Result<Reply, ApiError> {
-        self.list(Kind::Webhook, &call.request)
+        self.answer(Kind::Webhook, call, Call::answer)
     }
 
     async fn create_flow_webhook(&self, call: Call<'_>) -> Result<Reply, ApiError> {
-        self.create(Kind::Webhook, &call.request)
+        self.create(Kind::Webhook, call)
     }
 
     async fn update_flow_webhook(&self, call: Call<'_>) -> Result<Reply, ApiError> {
-        self.update(Kind::Webhook, &call.request)
+        self.update(Kind::Webhook, call)
     }
 
     async fn delete_flow_webhook(&self, call: Call<'_>) -> Result<Reply, ApiError> {
-        self.delete(Kind::Webhook, &call.request)
+        self.answer(Kind::Webhook, call, Call::answer)
     }
 
     async fn list_flow_callbacks(&self, call: Call<'_>) -> Result<Reply, ApiError> {
-        self.list(Kind::Callback, &call.request)
+        self.answer(Kind::Callback, call, Call::answer)
     }
 
     async fn create_flow_callback(&self, call: Call<'_>) -> Result<Reply, ApiError> {
-        self.create(Kind::Callback, &call.request)
+        self.create(Kind::Callback, call)
     }
 
     async fn update_flow_callback(&self, call: Call<'_>) -> Result<Reply, ApiError> {
-        self.update(Kind::Callback, &call.request)
+        self.update(Kind::Callback, call)
     }
 
     async fn delete_flow_callback(&self, call: Call<'_>) -> Result<Reply, ApiError> {
-        self.delete(Kind::Callback, &call.request)
+        self.answer(Kind::Callback, call, Call::answer)
     }
 }
 
@@ -348,14 +320,9 @@ fn not_found(model: &str, id: &str) -> ApiError {
 }
 
 /// Laravel's `required_with`: an algorithm needs a key (sent now, or stored before).
-fn check_hmac(changes: &Changes, stored: &Trigger) -> Result<(), ApiError> {
-    let algorithm = changes
-        .hmac_algorithm
-        .resolve(stored.hmac_algorithm.as_ref());
-    let key = changes
-        .hmac_secret_key
-        .resolve(stored.hmac_secret_key.as_ref());
-    if algorithm.is_some() && key.is_none_or(String::is_empty) {
+fn check_hmac(trigger: &Value) -> Result<(), ApiError> {
+    let set = |name: &str| trigger.get(name).is_some_and(|v| !v.is_null() && *v != "");
+    if set("hmac_algorithm") && !set("hmac_secret_key") {
         let message = "The hmac secret key field is required when hmac algorithm is present.";
         return Err(ApiError::Invalid(vec![Violation::body(
             "/hmac_secret_key",
@@ -365,143 +332,74 @@ fn check_hmac(changes: &Changes, stored: &Trigger) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn apply(trigger: &mut Trigger, changes: Changes, now: DateTime<Utc>) {
-    if let Some(status) = changes.status {
-        trigger.status = status;
+/// Remembers the tenant behind the key of the trigger URLs about to be shown to it.
+fn remember(keys: &Mutex<HashMap<String, String>>, tenant: &str) {
+    let mut keys = keys.lock().unwrap_or_else(PoisonError::into_inner);
+    if !keys.contains_key(tenant_key(tenant).as_str()) {
+        keys.insert(tenant_key(tenant), tenant.to_owned());
     }
-    if let Some(format) = changes.format {
-        trigger.format = format;
-    }
-    changes.body.apply(&mut trigger.body);
-    changes.hmac_algorithm.apply(&mut trigger.hmac_algorithm);
-    changes.hmac_secret_key.apply(&mut trigger.hmac_secret_key);
-    trigger.updated_at = now;
 }
 
-/// The trigger as the API shows it: never the HMAC key; the absolute URL that starts the flow.
-/// Where the request's tenant's trigger URLs start: `http://host/triggers/<tenant key>`.
-fn triggers_url(request: &Request) -> String {
+/// The absolute URL that starts the flow of the trigger `id` kept at `instance`
+/// (`http://host/triggers/<tenant key>/flows/12/webhooks/41`).
+fn trigger_url(request: &Request, instance: &str, id: &str) -> String {
+    let inside = instance.strip_prefix("/api/v1").unwrap_or(instance);
     format!(
-        "{}/triggers/{}",
+        "{}/triggers/{}{inside}/{id}",
         request.base_url(),
         tenant_key(&request.tenant)
     )
 }
 
-/// `t` as the API shows it; `triggers` is [`triggers_url`], worked out once per answer.
-fn view<'a>(kind: Kind, t: &'a Trigger, triggers: &str) -> Shown<'a> {
-    let url = format!("{triggers}/flows/{}/{}/{}", t.flow_id, kind.plural(), t.id);
-    let webhook = kind == Kind::Webhook;
-    Shown {
-        id: t.id,
-        flow_id: t.flow_id,
-        status: &t.status,
-        format: &t.format,
-        body: webhook.then_some(t.body.as_deref()),
-        hmac_algorithm: webhook.then_some(t.hmac_algorithm.map(HmacAlgorithm::name)),
-        token: (!webhook).then_some(t.token.as_deref()),
-        url,
-        created_at: &t.created_at,
-        updated_at: &t.updated_at,
-    }
-}
-
-/// A trigger as the API shows it, borrowed from the stored record: a webhook shows its `body`
-/// and `hmac_algorithm` (never the key), a callback its `token`.
-#[derive(Serialize)]
-struct Shown<'a> {
-    id: u64,
-    flow_id: u64,
-    status: &'a TriggerStatus,
-    format: &'a PayloadFormat,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    body: Option<Option<&'a str>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    hmac_algorithm: Option<Option<&'static str>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    token: Option<Option<&'a str>>,
-    url: String,
-    #[serde(serialize_with = "crate::clock::serialize")]
-    created_at: &'a DateTime<Utc>,
-    #[serde(serialize_with = "crate::clock::serialize")]
-    updated_at: &'a DateTime<Utc>,
-}
-
-/// `{"data": …}`: one trigger.
-#[derive(Serialize)]
-struct Data<T> {
-    data: T,
-}
-
-/// Laravel's `LengthAwarePaginator` as JSON: `data`, `links`, `meta`.
-fn laravel_page<T>(
-    data: Vec<T>,
-    page: &Page,
-    request: &Request,
-    explicit_per_page: bool,
-) -> LaravelPage<T> {
-    let path = format!("{}{}", request.base_url(), request.path);
-    let link = |n: usize| {
-        let per_page = if explicit_per_page {
-            format!("&per_page={}", page.per_page)
-        } else {
-            String::new()
-        };
-        format!("{path}?page={n}{per_page}")
-    };
-    LaravelPage {
-        data,
-        links: PageLinks {
-            first: link(1),
-            last: link(page.last_page()),
-            prev: (page.number > 1).then(|| link(page.number - 1)),
-            next: (page.number < page.last_page()).then(|| link(page.number + 1)),
-        },
-        meta: PageMeta {
-            current_page: page.number,
-            from: page.from(),
-            last_page: page.last_page(),
-            path,
-            per_page: page.per_page,
-            to: page.to(),
-            total: page.total,
-        },
-    }
-}
-
-#[derive(Serialize)]
-struct LaravelPage<T> {
-    data: Vec<T>,
-    links: PageLinks,
-    meta: PageMeta,
-}
-
-#[derive(Serialize)]
-struct PageLinks {
-    first: String,
-    last: String,
-    prev: Option<String>,
-    next: Option<String>,
-}
-
-#[derive(Serialize)]
-struct PageMeta {
-    current_page: usize,
-    from: Option<usize>,
-    last_page: usize,
-    path: String,
-    per_page: usize,
-    to: Option<usize>,
-    total: usize,
-}
-
 /// The part of a trigger URL that names the tenant without revealing its credential: the first
 /// 16 hex digits of the credential's SHA-256.
-pub fn tenant_key(tenant: &str) -> String {
+fn tenant_key(tenant: &str) -> String {
     use sha2::Digest as _;
     let mut key = hex::encode(sha2::Sha256::digest(tenant.as_bytes()));
     key.truncate(16);
     key
+}
+
+/// An export of the module Patchworks had before it stood on the engine (numbered stores
+/// `flows`, `webhooks` and `callbacks`) as this state's `collections`.
+fn upgrade(
+    state: &Collections,
+    stores: &mut BTreeMap<String, Box<RawValue>>,
+) -> Result<(), String> {
+    let earlier = ["flows", "webhooks", "callbacks"];
+    if !earlier.iter().any(|name| stores.contains_key(*name)) {
+        return Ok(());
+    }
+    if stores.contains_key("collections") {
+        return Err("either collections or the earlier flows, webhooks and callbacks".to_owned());
+    }
+    let mut upgraded = Upgraded::of(state);
+    if let Some(flows) = stores.remove("flows") {
+        let held = |instance: &str| instance == FLOWS;
+        upgraded
+            .add(
+                &flows,
+                &sequence_key("patchworks", FLOWS),
+                held,
+                |id, flow| (FLOWS.to_owned(), id.to_string(), flow),
+            )
+            .map_err(|e| format!("flows: {e}"))?;
+    }
+    for kind in [Kind::Webhook, Kind::Callback] {
+        let Some(triggers) = stores.remove(kind.plural()) else {
+            continue;
+        };
+        let held = |instance: &str| Kind::kept_at(instance) == Some(kind);
+        let place = |id: u64, record: Value| {
+            let flow = record.get("flow_id").and_then(Value::as_u64).unwrap_or(0);
+            (kind.instance(flow), id.to_string(), record)
+        };
+        upgraded
+            .add(&triggers, &sequence(kind.plural()), held, place)
+            .map_err(|e| format!("{}: {e}", kind.plural()))?;
+    }
+    stores.insert("collections".to_owned(), upgraded.export()?);
+    Ok(())
 }
 
 /// `POST /triggers/{key}/flows/{flow}/{webhooks|callbacks}/{id}`: what a caller of a trigger URL
@@ -514,29 +412,45 @@ pub async fn trigger(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let (status, answer) =
-        match patchworks.start_run(&key, &flow, &kind, &id, query.as_deref(), &headers, &body) {
-            Ok(run) => (
-                StatusCode::OK,
-                json!({ "message": "Flow run queued.", "run_id": run }),
-            ),
-            Err((status, message)) => (status, json!({ "message": message })),
-        };
+    let called = Called {
+        key: &key,
+        flow: &flow,
+        kind: &kind,
+        id: &id,
+        query: query.as_deref(),
+        headers: &headers,
+        body: &body,
+    };
+    let (status, answer) = match patchworks.start_run(&called) {
+        Ok(run) => (
+            StatusCode::OK,
+            json!({ "message": "Flow run queued.", "run_id": run }),
+        ),
+        Err((status, message)) => (status, json!({ "message": message })),
+    };
     (status, axum::Json(answer)).into_response()
 }
 
+/// One call of a trigger URL.
+struct Called<'a> {
+    key: &'a str,
+    flow: &'a str,
+    kind: &'a str,
+    id: &'a str,
+    query: Option<&'a str>,
+    headers: &'a HeaderMap,
+    body: &'a [u8],
+}
+
 impl Patchworks {
-    #[allow(clippy::too_many_arguments)]
-    fn start_run(
-        &self,
-        key: &str,
-        flow: &str,
-        kind: &str,
-        id: &str,
-        query: Option<&str>,
-        headers: &HeaderMap,
-        body: &[u8],
-    ) -> Result<u64, (StatusCode, String)> {
+    fn start_run(&self, called: &Called<'_>) -> Result<u64, (StatusCode, String)> {
+        let Called {
+            key,
+            flow,
+            kind,
+            id,
+            ..
+        } = *called;
         let missing = || {
             (
                 StatusCode::NOT_FOUND,
@@ -559,33 +473,33 @@ impl Patchworks {
             flow.parse::<u64>().map_err(|_| missing())?,
             id.parse::<u64>().map_err(|_| missing())?,
         );
-        let trigger = self
-            .store(kind)
-            .read(&tenant, |all| {
-                all.get(trigger_id)
-                    .filter(|t| t.flow_id == flow_id)
-                    .cloned()
-            })
+        let stored = self
+            .state
+            .get(&tenant, &kind.instance(flow_id), &trigger_id.to_string())
             .ok_or_else(missing)?;
+        let trigger = Trigger::deserialize(&stored).map_err(|e| {
+            let what = format!("This {} cannot be called: {e}", kind.param());
+            (StatusCode::CONFLICT, what)
+        })?;
         // The credential first: a caller without it learns nothing of the trigger's state.
         match kind {
-            Kind::Webhook => check_hmac_header(&trigger, headers, body)?,
-            Kind::Callback => check_token(&trigger, headers, query)?,
+            Kind::Webhook => check_hmac_header(&trigger, called.headers, called.body)?,
+            Kind::Callback => check_token(&trigger, called.headers, called.query)?,
         }
-        if trigger.status != TriggerStatus::Deployed {
+        if trigger.status != Status::Deployed {
             return Err((
                 StatusCode::CONFLICT,
                 format!(
-                    "This {} is {}; only Deployed triggers start a flow.",
+                    "This {} is {:?}; only Deployed triggers start a flow.",
                     kind.param(),
                     trigger.status
                 ),
             ));
         }
-        let (body, body_encoding) = match std::str::from_utf8(body) {
+        let (body, body_encoding) = match std::str::from_utf8(called.body) {
             Ok(text) => (text.to_owned(), "utf8"),
             Err(_) => (
-                base64::engine::general_purpose::STANDARD.encode(body),
+                base64::engine::general_purpose::STANDARD.encode(called.body),
                 "base64",
             ),
         };
@@ -596,7 +510,8 @@ impl Patchworks {
             trigger_id,
             tenant: crate::wire::mask(&tenant),
             received_at: crate::clock::format(self.context.now()),
-            content_type: headers
+            content_type: called
+                .headers
                 .get(header::CONTENT_TYPE)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned),
@@ -655,7 +570,11 @@ fn check_token(
         .map(str::to_owned)
         .or(from_query);
     match sent {
-        Some(sent) if crate::signing::constant_time_eq(sent.as_bytes(), token.as_bytes()) => Ok(()),
-        _ => Err((StatusCode::UNAUTHORIZED, "The patchworks-signature header (or ?patchworks_signature=) must carry the callback's token.".to_owned())),
+        Some(sent) if signing::constant_time_eq(sent.as_bytes(), token.as_bytes()) => Ok(()),
+        _ => Err((
+            StatusCode::UNAUTHORIZED,
+            "The patchworks-signature header (or ?patchworks_signature=) must carry the callback's token."
+                .to_owned(),
+        )),
     }
 }

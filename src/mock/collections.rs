@@ -16,7 +16,7 @@ use super::listing::{Filters, Listed, Order, Page, Repeat, list_reply};
 use super::record::Record;
 use super::{Call, text_of};
 use crate::error::ApiError;
-use crate::request::Reply;
+use crate::request::{Reply, Request};
 use crate::shape::ObjectView;
 use crate::store::{Commit, State};
 
@@ -49,11 +49,13 @@ pub struct Collections {
     fixtures: Tenant,
     /// What makes the fixtures a tenant's own (see [`Collections::personalized`]).
     personal: Option<Personal>,
-    /// How an export of an earlier hookmock is read (see [`Collections::importing_numbered`]).
-    earlier: Option<Earlier>,
     changes: AtomicU64,
     /// List answers kept while nothing changes (see [`KeptLists`]).
     lists: KeptLists,
+    /// What a record shows that depends on the request (see [`Collections::shown_with`]).
+    shown: Option<Shown>,
+    /// What every imported record must be (see [`Collections::checked_by`]).
+    check: Option<Check>,
 }
 
 /// Changes a fixture record for the tenant it is given to.
@@ -67,19 +69,26 @@ impl std::fmt::Debug for Personal {
     }
 }
 
-/// Makes a record of an earlier version's numbered store into this state's: its identifier
-/// here and the record.
-type Renumber = dyn Fn(u64, Value) -> (String, Value) + Send + Sync;
+/// Changes a record as one request is shown it: the request, where the record is kept, its
+/// identifier, the record.
+type Show = dyn Fn(&Request, &str, &str, &mut Value) + Send + Sync;
 
-struct Earlier {
-    instance: String,
-    sequence: String,
-    convert: Box<Renumber>,
+struct Shown(Box<Show>);
+
+impl std::fmt::Debug for Shown {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Shown")
+    }
 }
 
-impl std::fmt::Debug for Earlier {
+/// Says why a record (where it is kept, the record) cannot be stored, if it cannot.
+type Checker = dyn Fn(&str, &Value) -> Result<(), String> + Send + Sync;
+
+struct Check(Box<Checker>);
+
+impl std::fmt::Debug for Check {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Earlier({})", self.instance)
+        f.write_str("Check")
     }
 }
 
@@ -91,6 +100,90 @@ struct Numbered {
     /// Read as they are written, and parsed one at a time: a tenant's records parsed at once
     /// would hold every one as a value.
     items: BTreeMap<u64, Box<RawValue>>,
+}
+
+/// Tenants of an earlier hookmock's numbered stores in this state's shape: for a vendor whose
+/// stores became one state (see [`crate::store::Stores::upgrading`]). Each tenant starts from
+/// the state's fixtures, as it did in every earlier store it had not written to.
+#[derive(Debug)]
+pub struct Upgraded {
+    fixtures: Tenant,
+    tenants: BTreeMap<String, Tenant>,
+}
+
+impl Upgraded {
+    /// Tenants to be made of the earlier stores of `state`.
+    pub fn of(state: &Collections) -> Self {
+        Self {
+            fixtures: state.fixtures.clone(),
+            tenants: BTreeMap::new(),
+        }
+    }
+
+    /// Adds the records of one earlier store's `export` (`{tenant: {last_id, items: {"<n>":
+    /// record}}}`), each placed by `place` (its number and record → where it is kept, its
+    /// identifier, the record), `last_id` the sequence `sequence`. For each tenant the store
+    /// lists, what it held replaces the fixtures' records kept where `held` says.
+    pub fn add(
+        &mut self,
+        export: &RawValue,
+        sequence: &str,
+        held: impl Fn(&str) -> bool,
+        place: impl Fn(u64, Value) -> (String, String, Value),
+    ) -> Result<(), String> {
+        let numbered: BTreeMap<String, Numbered> = serde_json::from_str(export.get())
+            .map_err(|e| format!("expected {{tenant: {{last_id, items}}}}: {e}"))?;
+        for (name, numbered) in numbered {
+            let tenant = self
+                .tenants
+                .entry(name)
+                .or_insert_with(|| self.fixtures.clone());
+            tenant.collections.retain(|instance, _| !held(instance));
+            let last = numbered.items.keys().next_back().copied().unwrap_or(0);
+            for (number, record) in numbered.items {
+                let record = serde_json::from_str(record.get())
+                    .map_err(|e| format!("item {number}: {e}"))?;
+                let (instance, id, record) = place(number, record);
+                let records = tenant.collections.entry(instance).or_default();
+                records.insert(id, Record::new(&record));
+            }
+            let kept = tenant.sequences.entry(sequence.to_owned()).or_default();
+            *kept = (*kept).max(numbered.last_id.unwrap_or(last).max(last));
+        }
+        Ok(())
+    }
+
+    /// The tenants as this state exports them.
+    pub fn export(&self) -> Result<Box<RawValue>, String> {
+        serde_json::value::to_raw_value(&self.tenants).map_err(|e| e.to_string())
+    }
+
+    /// Rewrites the store `name` of an import into this state's shape where it is an earlier
+    /// numbered one (a vendor module's store of the records now kept at `instance`): each
+    /// record identified by `convert` (its number and record → its identifier and record),
+    /// `last_id` the sequence `sequence`. A store in this state's shape is left as it is.
+    pub fn store(
+        state: &Collections,
+        stores: &mut BTreeMap<String, Box<RawValue>>,
+        name: &str,
+        (instance, sequence): (&str, &str),
+        convert: impl Fn(u64, Value) -> (String, Value),
+    ) -> Result<(), String> {
+        let Some(export) = stores.get(name) else {
+            return Ok(());
+        };
+        if serde_json::from_str::<BTreeMap<String, Numbered>>(export.get()).is_err() {
+            return Ok(());
+        }
+        let mut upgraded = Upgraded::of(state);
+        let held = |kept: &str| kept == instance;
+        upgraded.add(export, sequence, held, |number, record| {
+            let (id, record) = convert(number, record);
+            (instance.to_owned(), id, record)
+        })?;
+        stores.insert(name.to_owned(), upgraded.export()?);
+        Ok(())
+    }
 }
 
 /// The key of the integer sequence of `api`'s collection `template`.
@@ -112,21 +205,28 @@ impl Collections {
         sequence: String,
         records: impl IntoIterator<Item = (String, String, u64, Value)>,
     ) -> Self {
-        let mut fixtures = Tenant::default();
+        Self::default().seeding(sequence, records)
+    }
+
+    /// The same state, its tenants also starting with `records` (as in
+    /// [`Collections::seeded`]) of another sequence: for a document with several collections.
+    pub fn seeding(
+        mut self,
+        sequence: String,
+        records: impl IntoIterator<Item = (String, String, u64, Value)>,
+    ) -> Self {
         let mut last = 0;
         for (instance, id, number, record) in records {
             last = last.max(number);
-            fixtures
+            self.fixtures
                 .collections
                 .entry(instance)
                 .or_default()
                 .insert(id, Record::new(&record));
         }
-        fixtures.sequences.insert(sequence, last);
-        Self {
-            fixtures,
-            ..Self::default()
-        }
+        let kept = self.fixtures.sequences.entry(sequence).or_default();
+        *kept = (*kept).max(last);
+        self
     }
 
     /// The same state, its fixture records changed by `personal` for each tenant when the
@@ -138,56 +238,38 @@ impl Collections {
         }
     }
 
-    /// The same state, also reading what an earlier hookmock exported where a vendor module
-    /// kept `instance` as a numbered store (`{tenant: {last_id, items: {"<n>": record}}}`): each
-    /// record made this state's by `convert`, `last_id` the sequence `sequence`. A `--state-file`
-    /// saved before the vendor stood on the engine keeps loading.
-    pub fn importing_numbered(
+    /// The same state, its records shown as `show` changes them for the request that reads
+    /// them (a vendor's absolute URLs, made from the request's host): every answer made from
+    /// a record passes through it. A create stores its record as its creator was shown it;
+    /// other answers leave the stored record as it is. Such records' list items are made for
+    /// each answer, not kept beside the record.
+    pub fn shown_with(
         self,
-        instance: &str,
-        sequence: String,
-        convert: impl Fn(u64, Value) -> (String, Value) + Send + Sync + 'static,
+        show: impl Fn(&Request, &str, &str, &mut Value) + Send + Sync + 'static,
     ) -> Self {
-        let earlier = Earlier {
-            instance: instance.to_owned(),
-            sequence,
-            convert: Box::new(convert),
-        };
         Self {
-            earlier: Some(earlier),
+            shown: Some(Shown(Box::new(show))),
             ..self
         }
     }
 
-    /// The tenants of `state`, in this version's shape or, failing that, an earlier one's.
-    fn tenants_of(&self, state: &RawValue) -> Result<HashMap<String, Tenant>, String> {
-        let current = serde_json::from_str(state.get())
-            .map_err(|e| format!("expected {{tenant: {{collections, sequences}}}}: {e}"));
-        let (Err(error), Some(earlier)) = (&current, &self.earlier) else {
-            return current;
-        };
-        let Ok(numbered) = serde_json::from_str::<HashMap<String, Numbered>>(state.get()) else {
-            return Err(error.clone());
-        };
-        let tenant = |numbered: Numbered| {
-            let last = numbered.items.keys().next_back().copied().unwrap_or(0);
-            let records = numbered.items.into_iter().map(|(number, record)| {
-                let record = serde_json::from_str(record.get()).unwrap_or_default();
-                let (id, record) = (earlier.convert)(number, record);
-                (id, Record::new(&record))
-            });
-            Tenant {
-                collections: BTreeMap::from([(earlier.instance.clone(), records.collect())]),
-                sequences: BTreeMap::from([(
-                    earlier.sequence.clone(),
-                    numbered.last_id.unwrap_or(last).max(last),
-                )]),
-            }
-        };
-        Ok(numbered
-            .into_iter()
-            .map(|(name, numbered)| (name, tenant(numbered)))
-            .collect())
+    /// The same state, refusing an import with a record `check` refuses (one a vendor's
+    /// route could not act on): the import is refused whole, naming the record.
+    pub fn checked_by(
+        self,
+        check: impl Fn(&str, &Value) -> Result<(), String> + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            check: Some(Check(Box::new(check))),
+            ..self
+        }
+    }
+
+    /// `record` (kept at `instance` as `id`) as `request` is shown it.
+    fn show(&self, request: &Request, instance: &str, id: &str, record: &mut Value) {
+        if let Some(Shown(show)) = &self.shown {
+            show(request, instance, id, record);
+        }
     }
 
     /// What `tenant` starts from.
@@ -344,7 +426,13 @@ impl Collections {
                     t.collections.retain(|path, _| !path.starts_with(&inside));
                     Some(removed.value())
                 });
-                call.reply(Some(removed.ok_or_else(|| not_found(call, &id))?))
+                let mut removed = removed.ok_or_else(|| not_found(call, &id))?;
+                if !call.answer_shows(&removed) {
+                    // `{"message": "Webhook deleted successfully."}`: the document's words.
+                    return call.example();
+                }
+                self.show(&call.request, &instance, &id, &mut removed);
+                call.reply(Some(removed))
             }
             Action::Example => call.example(),
         }
@@ -364,6 +452,7 @@ impl Collections {
             t.and_then(|t| Some(t.collections.get(&instance)?.get(&id)?.value()))
         });
         let mut record = found.ok_or_else(|| not_found(call, &id))?;
+        self.show(&call.request, &instance, &id, &mut record);
         show(&mut record);
         call.reply(Some(record))
     }
@@ -445,6 +534,7 @@ impl Collections {
                 record.insert("id".to_owned(), json!(number));
             }
         }
+        self.show(&call.request, &instance, &id_text, &mut record);
         let (reply, stored) = call.made(&shaper, slot.as_deref(), record)?;
         self.write(tenant, |t| {
             let records = t.collections.entry(instance).or_default();
@@ -455,33 +545,38 @@ impl Collections {
 
     /// A replace (PUT) or merge (PATCH) of an item that exists.
     fn update(&self, call: &mut Call<'_>) -> Result<Reply, ApiError> {
-        self.update_with(call, |call, stored, body| match call.plan.action {
-            Action::Merge if json_api::is_resource(call) => json_api::update(stored, &body),
-            Action::Merge => {
-                let mut merged = stored.clone();
-                merge_patch(&mut merged, &body);
-                merged
-            }
-            _ => {
-                // A replace keeps what the server set: the identifier and read-only fields.
-                let mut replaced = body;
-                if let (Value::Object(replaced), Some(old)) = (&mut replaced, stored.as_object()) {
-                    for (name, value) in server_set(call, old) {
-                        replaced.insert(name, value);
-                    }
+        self.update_with(call, |call, stored, body| {
+            Ok(match call.plan.action {
+                Action::Merge if json_api::is_resource(call) => json_api::update(stored, &body),
+                Action::Merge => {
+                    let mut merged = stored.clone();
+                    merge_patch(&mut merged, &body);
+                    merged
                 }
-                replaced
-            }
+                _ => {
+                    // A replace keeps what the server set: the identifier and read-only fields.
+                    let mut replaced = body;
+                    if let (Value::Object(replaced), Some(old)) =
+                        (&mut replaced, stored.as_object())
+                    {
+                        for (name, value) in server_set(call, old) {
+                            replaced.insert(name, value);
+                        }
+                    }
+                    replaced
+                }
+            })
         })
     }
 
     /// The item the call names, made anew by `change` from the stored record and the request's
     /// body (without the fields the server sets), completed by the item schema and answered as
-    /// every update is. For a vendor whose update is neither a replace nor a merge patch.
+    /// every update is. For a vendor whose update is neither a replace nor a merge patch, or
+    /// refuses a change that depends on what is stored.
     pub fn update_with(
         &self,
         call: &mut Call<'_>,
-        change: impl FnOnce(&Call<'_>, &Value, Value) -> Value,
+        change: impl FnOnce(&Call<'_>, &Value, Value) -> Result<Value, ApiError>,
     ) -> Result<Reply, ApiError> {
         let collection = call.plan.collection.as_deref().unwrap_or_default();
         let instance = call.instance(collection);
@@ -495,9 +590,15 @@ impl Collections {
         }
         let body = call.record_of_body();
         let updated = self.write(&call.request.tenant, |tenant| {
-            let kept = tenant.collections.get_mut(&instance)?.get_mut(&id)?;
+            let Some(kept) = tenant
+                .collections
+                .get_mut(&instance)
+                .and_then(|c| c.get_mut(&id))
+            else {
+                return Ok(None);
+            };
             let stored = kept.value();
-            let mut record = change(call, &stored, body);
+            let mut record = change(call, &stored, body)?;
             call.set_from_path(&mut record);
             if let (Some(field), Value::Object(record)) = (&call.plan.id_field, &mut record) {
                 let kept = stored.get(field.as_str()).cloned();
@@ -517,9 +618,11 @@ impl Collections {
             }
             let updated = call.complete(record);
             *kept = Record::new(&updated);
-            Some(updated)
-        });
-        call.reply(Some(updated.ok_or_else(|| not_found(call, &id))?))
+            Ok::<_, ApiError>(Some(updated))
+        })?;
+        let mut updated = updated.ok_or_else(|| not_found(call, &id))?;
+        self.show(&call.request, &instance, &id, &mut updated);
+        call.reply(Some(updated))
     }
 
     /// A page of the items that match the query's filters, made while the store is read: each
@@ -543,7 +646,9 @@ impl Collections {
             order.apply(&mut matching);
             let ids: Vec<&str> = matching.iter().map(|(id, _)| id.as_str()).collect();
             let page = Page::read(call, &ids);
-            let shown = matching[page.start..page.end].iter().map(|(_, r)| *r);
+            let shown = matching[page.start..page.end]
+                .iter()
+                .map(|(id, r)| (id.as_str(), *r));
             let next = (page.end < ids.len())
                 .then(|| ids.get(page.end.saturating_sub(1)).copied())
                 .flatten();
@@ -555,7 +660,10 @@ impl Collections {
                 previous,
                 page: &page,
             };
-            let (reply, repeat) = list_reply(call, shown, &listed)?;
+            let show = self.shown.as_ref().map(|_| {
+                |id: &str, record: &mut Value| self.show(&call.request, instance, id, record)
+            });
+            let (reply, repeat) = list_reply(call, shown, &listed, show.as_ref())?;
             if let Repeat::At(at) = repeat {
                 self.lists.keep(key, changes, at, &reply);
             }
@@ -668,6 +776,16 @@ fn not_found(call: &Call<'_>, id: &str) -> ApiError {
     ))
 }
 
+/// `stored` with each field of `sent` in place of its own, `null` included, and every other
+/// field kept: the update of an ORM's `fill` (Laravel's, FastAPI's `exclude_unset`).
+pub fn fields_sent(stored: &Value, sent: Value) -> Value {
+    let mut updated = stored.clone();
+    if let (Value::Object(updated), Value::Object(sent)) = (&mut updated, sent) {
+        updated.extend(sent);
+    }
+    updated
+}
+
 /// RFC 7396: objects merge key by key, `null` removes, anything else replaces.
 fn merge_patch(target: &mut Value, patch: &Value) {
     let Value::Object(patch) = patch else {
@@ -700,7 +818,18 @@ impl State for Collections {
     }
 
     fn import(&self, state: &RawValue) -> Result<Commit<'_>, String> {
-        let tenants = self.tenants_of(state)?;
+        let tenants: HashMap<String, Tenant> = serde_json::from_str(state.get())
+            .map_err(|e| format!("expected {{tenant: {{collections, sequences}}}}: {e}"))?;
+        if let Some(Check(check)) = &self.check {
+            for (name, tenant) in &tenants {
+                for (instance, records) in &tenant.collections {
+                    for (id, record) in records {
+                        check(instance, &record.value())
+                            .map_err(|e| format!("tenant {name:?}: {instance}/{id}: {e}"))?;
+                    }
+                }
+            }
+        }
         Ok(Box::new(move || {
             *self
                 .tenants

@@ -31,8 +31,9 @@ pub(super) struct Listed<'a> {
 /// once) not known.
 pub(super) fn list_reply<'r>(
     call: &Call<'_>,
-    records: impl ExactSizeIterator<Item = &'r Record>,
+    records: impl ExactSizeIterator<Item = (&'r str, &'r Record)>,
     listed: &Listed<'_>,
+    show: Option<&impl Fn(&str, &mut Value)>,
 ) -> Result<(Reply, Repeat), ApiError> {
     let status = axum::http::StatusCode::from_u16(call.plan.status).unwrap_or_default();
     let shaper = call.shaper();
@@ -47,8 +48,15 @@ pub(super) fn list_reply<'r>(
     let item_slot = (!whole)
         .then(|| call.success_pointer().zip(call.list_slot(&shaper)))
         .flatten();
+    let shown = |(id, record): (&str, &Record)| {
+        let mut value = record.value();
+        if let Some(show) = show {
+            show(id, &mut value);
+        }
+        value
+    };
     let Some((schema, item_slot)) = item_slot else {
-        let items = records.map(Record::value).collect();
+        let items = records.map(shown).collect();
         let reply = call.reply(Some(list_source(call, items, count, listed)))?;
         return Ok((reply, Repeat::Never));
     };
@@ -57,7 +65,15 @@ pub(super) fn list_reply<'r>(
     let mut envelope = list_source(call, Vec::new(), count, listed);
     shaper.complete(At::Pointer(schema), &mut envelope);
     let items: Vec<_> = records
-        .map(|r| r.item(item_slot, |value| shaper.fill_item(item_slot, value)))
+        .map(|(id, record)| match show {
+            // Made for this request: not kept beside the record.
+            Some(_) => {
+                let (item, _) = shaper.fill_item(item_slot, &shown((id, record)));
+                let json = serde_json::value::to_raw_value(&item);
+                Cow::Owned(json.unwrap_or_else(|_| RawValue::NULL.to_owned()))
+            }
+            None => record.item(item_slot, |value| shaper.fill_item(item_slot, value)),
+        })
         .collect();
     let reply = Reply::json(
         status,

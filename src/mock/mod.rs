@@ -15,7 +15,7 @@ mod listing;
 mod record;
 
 pub use answer::documented_error;
-pub use collections::{Collections, id_sequence_key, sequence_key};
+pub use collections::{Collections, Upgraded, fields_sent, id_sequence_key, sequence_key};
 pub use infer::{Action, Plan};
 
 use std::borrow::Cow;
@@ -164,6 +164,22 @@ impl<'a> Call<'a> {
         self.request.field_list(name, &known)
     }
 
+    /// The properties the request body's schema declares: what a framework's validated input
+    /// (Laravel's) keeps of a body.
+    pub fn declared_fields(&self) -> Vec<String> {
+        let schema = self
+            .operation
+            .body
+            .and_then(|body| crate::shape::pointer(self.doc, body.schema));
+        schema.map_or_else(Vec::new, |schema| {
+            let view = ObjectView::of(self.doc, resolve(self.doc, schema));
+            view.properties
+                .iter()
+                .map(|(name, _)| (*name).to_owned())
+                .collect()
+        })
+    }
+
     /// A non-CRUD answer: the documented example, else the schema filled from the request body.
     fn example(&self) -> Result<Reply, ApiError> {
         let status = StatusCode::from_u16(self.plan.status).unwrap_or(StatusCode::OK);
@@ -181,6 +197,23 @@ impl<'a> Call<'a> {
             }
         };
         Reply::json(status, &body)
+    }
+
+    /// Whether the success answer shows anything of `record`: its schema (or the item in its
+    /// envelope) declares one of the record's fields. A delete answered with a message does
+    /// not, and answers the documented example instead.
+    fn answer_shows(&self, record: &Value) -> bool {
+        let Some(schema) = self.success_pointer().and_then(|p| self.doc.pointer(p)) else {
+            return false;
+        };
+        let envelope = self.plan.envelope.as_deref().unwrap_or_default();
+        let declares = |schema: &Value| {
+            let view = ObjectView::of(self.doc, resolve(self.doc, schema));
+            view.properties
+                .iter()
+                .any(|(name, _)| record.get(*name).is_some())
+        };
+        declares(schema) || (!envelope.is_empty() && self.item_schema().is_some_and(declares))
     }
 
     /// Whether the operation documents an answer of `status`.

@@ -74,10 +74,10 @@ async fn the_state_survives_a_restart() {
     std::fs::remove_dir_all(&folder).expect("cleaned up");
 }
 
-/// A state file saved by a hookmock from before Field Nation and Ingedata stood on the generic
-/// engine (each kept its webhooks as `{last_id, items}`) keeps loading: the webhooks are there
-/// under their identifiers, a create takes the next number, and a webhook whose receiver had
-/// answered 410 is still not delivered to.
+/// A state file saved by a hookmock from before Field Nation, Ingedata and Patchworks stood on
+/// the generic engine (each kept its records as `{last_id, items}`) keeps loading: the records
+/// are there under their identifiers, a create takes the next number, a webhook whose receiver
+/// had answered 410 is still not delivered to, and a Patchworks trigger still starts its flow.
 #[tokio::test]
 async fn a_state_file_of_the_earlier_shape_keeps_loading() {
     let folder = scratch("state-earlier");
@@ -91,6 +91,13 @@ async fn a_state_file_of_the_earlier_shape_keeps_loading() {
         "ingedata": {"webhooks": {"team-a": {"last_id": 7, "items": {"7": {
             "id": 7, "name": "Old", "url": "https://hooks.example.com/gone", "secret": "whsec_b2xk",
             "events": ["task.created"], "scopes": {}, "disabled": true,
+            "created_at": "2025-01-15T10:00:00Z", "updated_at": "2025-01-15T10:00:00Z"}}}}},
+        "patchworks": {
+            "flows": {"team-a": {"last_id": 15, "items": {"15": {"id": 15, "name": "Nightly"}}}},
+            "callbacks": {"team-a": {"last_id": 9, "items": {}}},
+            "webhooks": {"team-a": {"last_id": 50, "items": {"50": {
+            "id": 50, "flow_id": 15, "status": "Deployed", "format": "json", "body": "b",
+            "hmac_algorithm": null, "hmac_secret_key": null, "token": null,
             "created_at": "2025-01-15T10:00:00Z", "updated_at": "2025-01-15T10:00:00Z"}}}}}}});
     std::fs::write(&file, state.to_string()).expect("written");
     let served = start(&file);
@@ -137,6 +144,40 @@ async fn a_state_file_of_the_earlier_shape_keeps_loading() {
         .await
         .expect("JSON");
     assert_eq!(queued["queued"], json!([]), "gone stays gone: {queued}");
+
+    let (status, triggers) = get(format!("{}/api/v1/flows/15/webhooks", served.url)).await;
+    assert_eq!(status, 200, "{triggers}");
+    let ids: Vec<&Value> = triggers["data"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|t| &t["id"])
+        .collect();
+    assert_eq!(
+        ids,
+        [&json!(50)],
+        "what team-a had, not the fixtures: {triggers}"
+    );
+    let url = triggers["data"][0]["url"].as_str().expect("a trigger URL");
+    let run = http.post(url).body("{}").send().await.expect("answered");
+    assert_eq!(
+        run.status().as_u16(),
+        200,
+        "a Deployed trigger starts its flow"
+    );
+    for (kind, next) in [("webhooks", 51), ("callbacks", 10)] {
+        let created: Value = http
+            .post(format!("{}/api/v1/flows/15/{kind}", served.url))
+            .bearer_auth("team-a")
+            .json(&json!({}))
+            .send()
+            .await
+            .expect("answered")
+            .json()
+            .await
+            .expect("JSON");
+        assert_eq!(created["data"]["id"], next, "the next number: {created}");
+    }
     drop(served);
     std::fs::remove_dir_all(&folder).expect("cleaned up");
 }
