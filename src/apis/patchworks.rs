@@ -149,8 +149,7 @@ fn number(record: &serde_json::Map<String, Value>, name: &str) -> u64 {
 pub struct Patchworks {
     context: Arc<Context>,
     runs: Arc<FlowRuns>,
-    /// Trigger URL keys → tenants, for every tenant whose trigger URLs were shown.
-    keys: Arc<Mutex<HashMap<String, String>>>,
+    keys: Arc<Mutex<Keys>>,
     state: Arc<Collections>,
 }
 
@@ -168,7 +167,7 @@ impl Patchworks {
                 (instance, id.to_string(), id, Value::Object(record))
             })
         };
-        let keys: Arc<Mutex<HashMap<String, String>>> = Arc::default();
+        let keys: Arc<Mutex<Keys>> = Arc::default();
         let shown_to = keys.clone();
         let state = Collections::seeded(sequence_key("patchworks", FLOWS), flows)
             .seeding(
@@ -181,8 +180,8 @@ impl Patchworks {
             )
             .shown_with(move |request, instance, id, record| {
                 if Kind::kept_at(instance).is_some() {
-                    remember(&shown_to, &request.tenant);
-                    record["url"] = json!(trigger_url(request, instance, id));
+                    let key = Keys::remember(&shown_to, &request.tenant);
+                    record["url"] = json!(trigger_url(request, &key, instance, id));
                 }
             })
             .checked_by(|instance, record| match Kind::kept_at(instance) {
@@ -332,23 +331,33 @@ fn check_hmac(trigger: &Value) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Remembers the tenant behind the key of the trigger URLs about to be shown to it.
-fn remember(keys: &Mutex<HashMap<String, String>>, tenant: &str) {
-    let mut keys = keys.lock().unwrap_or_else(PoisonError::into_inner);
-    if !keys.contains_key(tenant_key(tenant).as_str()) {
-        keys.insert(tenant_key(tenant), tenant.to_owned());
+/// The keys of the tenants whose trigger URLs were shown, both ways.
+#[derive(Debug, Default)]
+struct Keys {
+    tenants: HashMap<String, String>,
+    of_tenant: HashMap<String, String>,
+}
+
+impl Keys {
+    /// The key of `tenant`'s trigger URLs, about to be shown to it: remembered, so that a call
+    /// of one of them finds the tenant.
+    fn remember(keys: &Mutex<Keys>, tenant: &str) -> String {
+        let mut keys = keys.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(key) = keys.of_tenant.get(tenant) {
+            return key.clone();
+        }
+        let key = tenant_key(tenant);
+        keys.tenants.insert(key.clone(), tenant.to_owned());
+        keys.of_tenant.insert(tenant.to_owned(), key.clone());
+        key
     }
 }
 
 /// The absolute URL that starts the flow of the trigger `id` kept at `instance`
 /// (`http://host/triggers/<tenant key>/flows/12/webhooks/41`).
-fn trigger_url(request: &Request, instance: &str, id: &str) -> String {
+fn trigger_url(request: &Request, key: &str, instance: &str, id: &str) -> String {
     let inside = instance.strip_prefix("/api/v1").unwrap_or(instance);
-    format!(
-        "{}/triggers/{}{inside}/{id}",
-        request.base_url(),
-        tenant_key(&request.tenant)
-    )
+    format!("{}/triggers/{key}{inside}/{id}", request.base_url())
 }
 
 /// The part of a trigger URL that names the tenant without revealing its credential: the first
@@ -466,6 +475,7 @@ impl Patchworks {
             .keys
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
+            .tenants
             .get(key)
             .cloned();
         let tenant = known.ok_or_else(missing)?;

@@ -117,6 +117,14 @@ async fn a_state_file_of_the_earlier_shape_keeps_loading() {
             )
         }
     };
+    let post = |path: String, body: Value| {
+        let http = &http;
+        async move {
+            let answer = http.post(path).bearer_auth("team-a").json(&body).send();
+            let answer = answer.await.expect("answered");
+            answer.json::<Value>().await.expect("JSON")
+        }
+    };
     let (status, old) = get(format!("{}/api/v1/webhooks/wh_old000000041", served.url)).await;
     assert_eq!((status, &old["result"]["id"]), (200, &json!(41)), "{old}");
     assert!(create(&http, &served.url, 1).await);
@@ -134,15 +142,7 @@ async fn a_state_file_of_the_earlier_shape_keeps_loading() {
     );
     assert!(old["data"]["attributes"].get("disabled").is_none(), "{old}");
     let event = json!({"api": "ingedata", "event": "task.created", "tenant": "team-a"});
-    let queued: Value = http
-        .post(format!("{}/__admin/events", served.url))
-        .json(&event)
-        .send()
-        .await
-        .expect("answered")
-        .json()
-        .await
-        .expect("JSON");
+    let queued = post(format!("{}/__admin/events", served.url), event).await;
     assert_eq!(queued["queued"], json!([]), "gone stays gone: {queued}");
 
     let (status, triggers) = get(format!("{}/api/v1/flows/15/webhooks", served.url)).await;
@@ -166,16 +166,7 @@ async fn a_state_file_of_the_earlier_shape_keeps_loading() {
         "a Deployed trigger starts its flow"
     );
     for (kind, next) in [("webhooks", 51), ("callbacks", 10)] {
-        let created: Value = http
-            .post(format!("{}/api/v1/flows/15/{kind}", served.url))
-            .bearer_auth("team-a")
-            .json(&json!({}))
-            .send()
-            .await
-            .expect("answered")
-            .json()
-            .await
-            .expect("JSON");
+        let created = post(format!("{}/api/v1/flows/15/{kind}", served.url), json!({})).await;
         assert_eq!(created["data"]["id"], next, "the next number: {created}");
     }
     drop(served);
