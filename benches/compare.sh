@@ -9,8 +9,8 @@ cd "$(dirname "$0")/.."
 tools="$PWD/target/bench-tools"
 mkdir -p "$tools"
 
-# The bench profile: release without incremental compilation, as measured in RESULTS.md (it
-# writes to target/release too).
+# The bench profile: release's settings, as `cargo bench` builds (it writes to target/release
+# too).
 cargo build --profile bench --locked --bin hookmock
 floor=$(cargo bench --locked --bench floor --no-run --message-format=json 2>/dev/null |
   python3 -c 'import json, sys
